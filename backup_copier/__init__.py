@@ -1,0 +1,1 @@
+"""Copies completed OCI Block Volume backups to other regions, one Fn invocation at a time."""

@@ -1,0 +1,235 @@
+"""Copy one backup to each destination region, exactly once.
+
+For each destination: look for a copy that already exists there (made by this function,
+a backup policy or by hand); if there is none, ask the source region to copy, with a retry
+token derived from (backup, destination) so that redelivered events and concurrent
+containers converge on one copy. The copy itself takes minutes to hours; this does not
+wait for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from oci import exceptions as oci_exceptions
+
+from .clients import BlockStorageClients
+from .deadline import Deadline
+from .errors import InvalidRequest, InvalidSetting
+from .kinds import KindSpec
+from .outcomes import verdict_for
+from .requests import CopyRequest
+from .result import CopyResult, InvocationResult, Outcome, combine
+from .retries import AttemptLog, DeadlineRetryStrategy, RetriesExhausted
+from .settings import Settings
+
+AVAILABLE = "AVAILABLE"
+# A copy in these states is (or will be) a usable copy: making another would duplicate it.
+PRESENT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
+NOT_YET_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+_LIST_PAGE_SIZE = 100
+_DISPLAY_NAME_MAX = 255
+_REQUEST_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass
+class Invocation:
+    """Per-call context: who called, how long is left, and the attempts made so far."""
+
+    call_id: str | None
+    deadline: Deadline
+    attempts: AttemptLog
+
+    @property
+    def retry_strategy(self) -> DeadlineRetryStrategy:
+        return DeadlineRetryStrategy(self.deadline, self.attempts)
+
+    @property
+    def opc_request_id(self) -> str | None:
+        """The Fn call id, so a copy request can be traced from Oracle's side to this call."""
+        if not self.call_id:
+            return None
+        return _REQUEST_ID_UNSAFE.sub("", self.call_id)[:64] or None
+
+
+def retry_token(backup_id: str, destination_region: str, superseded_copy_ids: tuple[str, ...] = ()) -> str:
+    """Deterministic, so every container asking for the same copy sends the same token.
+
+    A copy that failed or was deleted is superseded: its id enters the token, so the new
+    attempt is not answered with the dead copy for the token's 24 hours.
+    """
+    material = "\n".join((backup_id, destination_region, *sorted(superseded_copy_ids)))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def copy_backup(
+    request: CopyRequest, settings: Settings, clients: BlockStorageClients, invocation: Invocation
+) -> InvocationResult:
+    spec = request.spec
+    result = InvocationResult(
+        outcome=Outcome.SKIPPED,
+        event_id=request.event_id,
+        backup_id=request.backup_id.value,
+        backup_type=spec.kind.value,
+        source_region=request.backup_id.region or clients.home_region,
+    )
+    skip = _reason_to_skip(request, settings)
+    if skip:
+        result.reason_code, result.reason = skip
+        return result
+    source_region = result.source_region
+    if source_region is None:
+        raise InvalidRequest("backupId", "cannot tell the backup's region from its OCID", "UnknownRegion")
+    destinations = request.destination_regions or settings.destination_regions
+    if source_region in destinations:
+        key = "destinationRegions" if request.destination_regions else "DESTINATION_REGION"
+        raise InvalidSetting(key, f"{source_region} is the backup's own region; a copy must go to another region")
+
+    source = clients.for_region(source_region)
+    backup = getattr(source, spec.get_operation)(request.backup_id.value, retry_strategy=invocation.retry_strategy).data
+    if backup.lifecycle_state != AVAILABLE:
+        return _not_available(result, backup.lifecycle_state)
+
+    job = _CopyJob(spec, backup, source_region, settings, clients, invocation)
+    dry_run = settings.dry_run if request.dry_run is None else request.dry_run
+    for region in destinations:
+        result.copies.append(job.copy_to(region, dry_run))
+    result.outcome = combine(result.copies)
+    failures = [copy for copy in result.copies if copy.outcome.is_failure]
+    if failures:
+        result.reason_code = failures[0].reason_code
+        result.reason = "; ".join(f"{copy.destination_region}: {copy.reason}" for copy in failures)
+    return result
+
+
+def _reason_to_skip(request: CopyRequest, settings: Settings) -> tuple[str, str] | None:
+    if request.backup_failed:
+        return (
+            "BackupFailed",
+            "the event reports the backup itself failed (data.additionalDetails.status = operationFailed); "
+            "there is nothing to copy",
+        )
+    # Filters narrow what the Events rule sends; a manual request is the operator's explicit choice.
+    if request.origin != "event":
+        return None
+    if settings.source_compartment_ids and request.compartment_id not in settings.source_compartment_ids:
+        return "CompartmentNotSelected", "data.compartmentId is not in SOURCE_COMPARTMENT_IDS"
+    required = settings.required_tag()
+    if required:
+        key, value = required
+        tags = request.freeform_tags or {}
+        if key not in tags or (value is not None and tags[key] != value):
+            wanted = key if value is None else f"{key}={value}"
+            return "TagNotPresent", f"data.freeFormTags lacks {wanted} (REQUIRED_FREEFORM_TAG)"
+    return None
+
+
+def _not_available(result: InvocationResult, state: str) -> InvocationResult:
+    if state in NOT_YET_STATES:
+        result.outcome = Outcome.FAILED
+        result.reason_code = "BackupNotAvailable"
+        result.reason = (
+            f"the backup is {state}, not yet AVAILABLE; re-drive it with "
+            '`fn invoke` and {"backupId": ...} once it is, or let the reconcile sweep copy it'
+        )
+    else:
+        result.outcome = Outcome.SKIPPED
+        result.reason_code = "BackupNotCopyable"
+        result.reason = f"the backup is {state}; only AVAILABLE backups can be copied"
+    return result
+
+
+@dataclass
+class _CopyJob:
+    """One available source backup, to be copied to one destination at a time."""
+
+    spec: KindSpec
+    backup: Any
+    source_region: str
+    settings: Settings
+    clients: BlockStorageClients
+    invocation: Invocation
+
+    def copy_to(self, region: str, dry_run: bool) -> CopyResult:
+        try:
+            present, superseded = self._existing_copies(region)
+            if present is not None:
+                return CopyResult(region, Outcome.ALREADY_COPIED, present.id, present.lifecycle_state)
+            if dry_run:
+                return CopyResult(
+                    region, Outcome.DRY_RUN, reason_code="DryRun", reason=f"would copy to {region}; dry run"
+                )
+            response = self._request_copy(region, superseded)
+        except _SERVICE_FAILURES as error:
+            verdict = verdict_for(error, action=f"copy to {region}", region=region)
+            return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
+        copy = response.data
+        return CopyResult(region, Outcome.COPIED, copy.id, copy.lifecycle_state, response.headers.get("opc-request-id"))
+
+    def _existing_copies(self, region: str) -> tuple[Any | None, tuple[str, ...]]:
+        """The live copy of the backup in `region`, if any, and the ids of dead ones."""
+        superseded: list[str] = []
+        for candidate in self._copies_in(region):
+            if candidate.lifecycle_state in PRESENT_STATES:
+                return candidate, ()
+            superseded.append(candidate.id)
+        return None, tuple(superseded)
+
+    def _copies_in(self, region: str) -> Iterator[Any]:
+        """Walk the destination's list page by page, so a large compartment never sits in memory."""
+        list_call = getattr(self.clients.for_region(region), self.spec.list_operation)
+        filters = {self.spec.list_source_filter: self.backup.id} if self.spec.list_source_filter else {}
+        page = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": _LIST_PAGE_SIZE, "retry_strategy": self.invocation.retry_strategy}
+            kwargs.update(filters)
+            if page:
+                kwargs["page"] = page
+            response = list_call(self.backup.compartment_id, **kwargs)
+            for candidate in response.data:
+                # The volume group list cannot filter on the source; every list is checked
+                # anyway, so a service that ignored a filter could not cause a wrong answer.
+                if getattr(candidate, self.spec.source_attribute, None) == self.backup.id:
+                    yield candidate
+            page = response.headers.get("opc-next-page")
+            if not page:
+                return
+
+    def _request_copy(self, region: str, superseded: tuple[str, ...]) -> Any:
+        from oci.core import models
+
+        details = getattr(models, self.spec.copy_details_class)(
+            destination_region=region,
+            display_name=self._display_name(region),
+            kms_key_id=self.settings.kms_key_ids.get(region),
+        )
+        kwargs: dict[str, Any] = {
+            "opc_retry_token": retry_token(self.backup.id, region, superseded),
+            "retry_strategy": self.invocation.retry_strategy,
+        }
+        if self.invocation.opc_request_id:
+            kwargs["opc_request_id"] = self.invocation.opc_request_id
+        source = self.clients.for_region(self.source_region)
+        return getattr(source, self.spec.copy_operation)(self.backup.id, details, **kwargs)
+
+    def _display_name(self, region: str) -> str:
+        name = self.settings.display_name_template.format(
+            source_name=self.backup.display_name or self.backup.id,
+            source_region=self.source_region,
+            destination_region=region,
+            backup_id=self.backup.id,
+            kind=self.spec.kind.value,
+        )
+        return name[:_DISPLAY_NAME_MAX]
+
+
+_SERVICE_FAILURES = (
+    oci_exceptions.ServiceError,
+    oci_exceptions.RequestException,
+    oci_exceptions.ConnectTimeout,
+    RetriesExhausted,
+)

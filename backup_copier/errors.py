@@ -1,0 +1,44 @@
+"""Errors the operator can act on. Each carries a stable code and a sentence.
+
+Which outcome and HTTP status an error becomes is decided in one place: outcomes.py.
+"""
+
+from __future__ import annotations
+
+
+class CopierError(Exception):
+    """Base of every error this function raises on purpose."""
+
+    code = "CopierError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(CopierError):
+    """The request body can never succeed as sent; `field` names the part that is wrong."""
+
+    code = "InvalidRequest"
+
+    def __init__(self, field: str, problem: str, code: str | None = None) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        if code:
+            self.code = code
+
+
+class InvalidSetting(CopierError):
+    """A function setting (fn config) is missing or malformed; `key` names it."""
+
+    code = "InvalidSetting"
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+class CredentialsUnavailable(CopierError):
+    """The resource principal could not be loaded, so no request can be signed."""
+
+    code = "ResourcePrincipalUnavailable"

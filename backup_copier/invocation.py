@@ -1,0 +1,45 @@
+"""One invocation, from raw body to result: parse, act, and never raise.
+
+Every path ends in an InvocationResult that is logged once and returned; an unexpected
+exception becomes a `failed` answer rather than the fdk's bare 502 with a Python message.
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import logs, runtime
+from .copier import Invocation, copy_backup
+from .deadline import Deadline
+from .outcomes import verdict_for
+from .requests import CopyRequest, event_id_of, parse_request
+from .result import InvocationResult
+from .retries import AttemptLog
+
+logs.configure()
+
+
+def run(call_id: str | None, deadline_header: str | None, body: bytes) -> InvocationResult:
+    started = time.monotonic()
+    invocation = Invocation(call_id, Deadline.from_header(deadline_header), AttemptLog())
+    request: CopyRequest | None = None
+    try:
+        request = parse_request(body)
+        container = runtime.container()
+        result = copy_backup(request, container.settings, container.clients, invocation)
+    except Exception as error:  # the one net: every failure becomes an answer
+        region = (request.backup_id.region or "") if request else ""
+        verdict = verdict_for(error, action="read the source backup", region=region)
+        result = InvocationResult(verdict.outcome, verdict.reason_code, verdict.reason)
+        if request is not None:
+            result.event_id = request.event_id
+            result.backup_id = request.backup_id.value
+            result.backup_type = request.spec.kind.value
+            result.source_region = request.backup_id.region
+        else:
+            result.event_id = event_id_of(body)
+    result.call_id = call_id
+    result.attempts = invocation.attempts.attempts
+    result.duration_ms = (time.monotonic() - started) * 1000
+    logs.emit(result)
+    return result

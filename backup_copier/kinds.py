@@ -1,0 +1,77 @@
+"""The three kinds of Block Volume backup and everything that differs between them.
+
+One table, so that events, OCID checks, SDK calls and the deploy kit can never disagree
+about which kind uses which name.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class BackupKind(enum.StrEnum):
+    VOLUME = "volume"
+    BOOT_VOLUME = "boot_volume"
+    VOLUME_GROUP = "volume_group"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: BackupKind
+    ocid_type: str
+    event_type: str
+    get_operation: str
+    list_operation: str
+    copy_operation: str
+    copy_details_class: str
+    # Keyword of the list call that filters on the source backup; the volume group list has
+    # none, so its copies are found by scanning the compartment.
+    list_source_filter: str | None
+    # Attribute of the SDK model that names the backup a copy was made from.
+    source_attribute: str
+
+
+_EVENT_PREFIX = "com.oraclecloud.blockvolumes."
+
+SPECS: dict[BackupKind, KindSpec] = {
+    BackupKind.VOLUME: KindSpec(
+        kind=BackupKind.VOLUME,
+        ocid_type="volumebackup",
+        event_type=_EVENT_PREFIX + "createvolumebackup.end",
+        get_operation="get_volume_backup",
+        list_operation="list_volume_backups",
+        copy_operation="copy_volume_backup",
+        copy_details_class="CopyVolumeBackupDetails",
+        list_source_filter="source_volume_backup_id",
+        source_attribute="source_volume_backup_id",
+    ),
+    BackupKind.BOOT_VOLUME: KindSpec(
+        kind=BackupKind.BOOT_VOLUME,
+        ocid_type="bootvolumebackup",
+        event_type=_EVENT_PREFIX + "createbootvolumebackup.end",
+        get_operation="get_boot_volume_backup",
+        list_operation="list_boot_volume_backups",
+        copy_operation="copy_boot_volume_backup",
+        copy_details_class="CopyBootVolumeBackupDetails",
+        list_source_filter="source_boot_volume_backup_id",
+        source_attribute="source_boot_volume_backup_id",
+    ),
+    BackupKind.VOLUME_GROUP: KindSpec(
+        kind=BackupKind.VOLUME_GROUP,
+        ocid_type="volumegroupbackup",
+        event_type=_EVENT_PREFIX + "createvolumegroupbackup.end",
+        get_operation="get_volume_group_backup",
+        list_operation="list_volume_group_backups",
+        copy_operation="copy_volume_group_backup",
+        copy_details_class="CopyVolumeGroupBackupDetails",
+        list_source_filter=None,
+        source_attribute="source_volume_group_backup_id",
+    ),
+}
+
+BY_EVENT_TYPE: dict[str, KindSpec] = {spec.event_type: spec for spec in SPECS.values()}
+BY_OCID_TYPE: dict[str, KindSpec] = {spec.ocid_type: spec for spec in SPECS.values()}
+# The .begin events share the rule's namespace; naming them lets the answer say the rule
+# matches too much instead of calling them unknown.
+BEGIN_EVENT_TYPES = frozenset(t.removesuffix(".end") + ".begin" for t in BY_EVENT_TYPE)

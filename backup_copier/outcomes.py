@@ -1,0 +1,85 @@
+"""The one place where errors become outcomes, reason codes and sentences an operator can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oci import exceptions as oci_exceptions
+
+from .errors import CopierError, InvalidRequest, InvalidSetting
+from .result import Outcome
+from .retries import RetriesExhausted
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reason_code: str
+    reason: str
+
+
+def verdict_for(error: BaseException, *, action: str = "", region: str = "") -> Verdict:
+    """`action` says what was being done (e.g. "copy to us-ashburn-1"), for the sentence."""
+    if isinstance(error, InvalidRequest):
+        return Verdict(Outcome.REJECTED, error.code, error.message)
+    if isinstance(error, InvalidSetting):
+        return Verdict(
+            Outcome.FAILED,
+            error.code,
+            f"{error.message}. Fix it with: fn config function <app> <function> {error.key} <value>",
+        )
+    if isinstance(error, CopierError):
+        return Verdict(Outcome.FAILED, error.code, error.message)
+    if isinstance(error, RetriesExhausted):
+        inner = verdict_for(error.last_error, action=action, region=region)
+        return Verdict(
+            Outcome.FAILED,
+            inner.reason_code,
+            f"{inner.reason} Still failing after {error.attempts} attempts in {error.seconds:.1f} s, "
+            "so the function answered before its deadline; the next event or a reconcile sweep will retry.",
+        )
+    if isinstance(error, oci_exceptions.ServiceError):
+        return _service_error(error, action, region)
+    if isinstance(error, oci_exceptions.RequestException | oci_exceptions.ConnectTimeout):
+        return Verdict(
+            Outcome.FAILED,
+            "ConnectionFailed",
+            f"{action}: could not reach the Block Storage endpoint in {region} ({type(error).__name__}). "
+            "Check the function's subnet has a route to Oracle Services (service or NAT gateway).",
+        )
+    return Verdict(
+        Outcome.FAILED, "InternalError", f"{action}: unexpected {type(error).__name__}; see the function's log"
+    )
+
+
+def _service_error(error: oci_exceptions.ServiceError, action: str, region: str) -> Verdict:
+    status, code = error.status, str(error.code)
+    said = f"{action}: {status} {code} ({_message(error)})"
+    if status == 404 and code == "NotAuthorizedOrNotFound":
+        advice = (
+            "The resource does not exist, or the function's dynamic group lacks the IAM permission for this call "
+            f'in {region}; run the preflight check ({{"action": "check"}}) to see which statement is missing.'
+        )
+    elif status == 401:
+        advice = "The resource principal was refused; check the dynamic group's matching rule includes this function."
+    elif status == 400 and code == "LimitExceeded":
+        advice = "The limit of concurrent cross-region copies from this region is reached; copies in progress must finish first."
+    elif status == 429:
+        advice = "OCI throttled the function's requests."
+    elif status == 409:
+        advice = "The resource is busy or in a conflicting state."
+    elif status >= 500:
+        advice = "The Block Storage service failed; this is usually transient."
+    elif status == 400:
+        advice = (
+            "The service refused the request: check the destination region is subscribed by the tenancy, the KMS key "
+            "(if set) lives in the destination region, and the backup is not of a Marketplace image (those cannot be copied)."
+        )
+    else:
+        advice = "See the message for details."
+    return Verdict(Outcome.FAILED, code if code and code != "None" else f"HTTP{status}", f"{said}. {advice}")
+
+
+def _message(error: oci_exceptions.ServiceError) -> str:
+    message = str(error.message or "").replace("\n", " ")
+    return message[:300]

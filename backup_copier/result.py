@@ -1,0 +1,102 @@
+"""One result object per invocation, rendered both as the HTTP answer and as the log line."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Outcome(enum.StrEnum):
+    COPIED = "copied"
+    ALREADY_COPIED = "already_copied"
+    SKIPPED = "skipped"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    DRY_RUN = "dry_run"
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Outcome.REJECTED, Outcome.FAILED)
+
+
+# The fdk passes only 200, 502 and 504 through; 502 is how a failure reaches `fn invoke`
+# and the Events service.
+HTTP_OK = 200
+HTTP_FAILURE = 502
+
+
+@dataclass
+class CopyResult:
+    """What happened for one destination region."""
+
+    destination_region: str
+    outcome: Outcome
+    copy_id: str | None = None
+    copy_state: str | None = None
+    opc_request_id: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _without_none(
+            {
+                "destinationRegion": self.destination_region,
+                "outcome": self.outcome.value,
+                "copyId": self.copy_id,
+                "copyState": self.copy_state,
+                "opcRequestId": self.opc_request_id,
+                "reasonCode": self.reason_code,
+                "reason": self.reason,
+            }
+        )
+
+
+@dataclass
+class InvocationResult:
+    outcome: Outcome
+    reason_code: str | None = None
+    reason: str | None = None
+    event_id: str | None = None
+    backup_id: str | None = None
+    backup_type: str | None = None
+    source_region: str | None = None
+    copies: list[CopyResult] = field(default_factory=list)
+    call_id: str | None = None
+    attempts: int = 0
+    duration_ms: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_FAILURE if self.outcome.is_failure else HTTP_OK
+
+    def to_json(self) -> dict[str, Any]:
+        body = {
+            "outcome": self.outcome.value,
+            "reasonCode": self.reason_code,
+            "reason": self.reason,
+            "eventId": self.event_id,
+            "backupId": self.backup_id,
+            "backupType": self.backup_type,
+            "sourceRegion": self.source_region,
+            "copies": [copy.to_json() for copy in self.copies],
+            "callId": self.call_id,
+            "attempts": self.attempts,
+            "durationMs": round(self.duration_ms, 1),
+        }
+        body.update(self.extra)
+        return body
+
+
+def combine(copies: list[CopyResult]) -> Outcome:
+    """The invocation's outcome from its destinations': the worst one wins."""
+    outcomes = {copy.outcome for copy in copies}
+    for outcome in (Outcome.FAILED, Outcome.REJECTED, Outcome.COPIED, Outcome.DRY_RUN, Outcome.ALREADY_COPIED):
+        if outcome in outcomes:
+            return outcome
+    return Outcome.SKIPPED
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}

@@ -1,0 +1,30 @@
+"""What lives as long as the container: settings, the signer and the clients.
+
+Built on the first invocation, reused by every later one. A configuration error is not
+cached: `fn config` changes restart the container anyway, and re-reading costs microseconds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .clients import BlockStorageClients, resource_principal_signer
+from .settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    clients: BlockStorageClients
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        settings = load_settings(os.environ)
+        _container = Container(settings, BlockStorageClients(settings, resource_principal_signer()))
+    return _container

@@ -1,0 +1,169 @@
+"""The function's settings, read from its configuration (environment) once per container.
+
+Every problem is reported as InvalidSetting naming the exact configuration key, because
+the operator fixes it with `fn config function <app> <fn> KEY VALUE`.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from . import regions
+from .errors import InvalidRequest, InvalidSetting
+from .ocids import parse_ocid
+
+KMS_KEY_PREFIX = "KMS_KEY_ID_"
+DISPLAY_NAME_FIELDS = frozenset({"source_name", "source_region", "destination_region", "backup_id", "kind"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def kms_key_setting(region: str) -> str:
+    """The configuration key that holds the KMS key for copies into `region`."""
+    return KMS_KEY_PREFIX + region.upper().replace("-", "_")
+
+
+def parse_regions(value: object) -> tuple[str, ...]:
+    """A comma-separated list (or a JSON list) of region names or short codes, de-duplicated."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("expected a region name or a comma-separated list of them")
+    found: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"expected region names, got {type(item).__name__}")
+        region = regions.normalise_region(item)
+        if region is None:
+            raise ValueError(f"{item.strip()!r} is not a region name (e.g. us-ashburn-1) or short code (e.g. iad)")
+        if region not in found:
+            found.append(region)
+    if not found:
+        raise ValueError("at least one destination region is required")
+    return tuple(found)
+
+
+def _parse_flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("expected true or false")
+
+
+def _parse_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    raise ValueError("expected a comma-separated list")
+
+
+Regions = Annotated[tuple[str, ...], BeforeValidator(parse_regions)]
+Flag = Annotated[bool, BeforeValidator(_parse_flag)]
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_parse_list)]
+
+
+class Settings(BaseModel):
+    """Validated settings; field aliases are the configuration keys an operator sets."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    destination_regions: Regions = Field(alias="DESTINATION_REGION")
+    display_name_template: str = Field(default="{source_name}", alias="DISPLAY_NAME_TEMPLATE")
+    dry_run: Flag = Field(default=False, alias="DRY_RUN")
+    source_compartment_ids: CommaList = Field(default=(), alias="SOURCE_COMPARTMENT_IDS")
+    required_freeform_tag: str | None = Field(default=None, alias="REQUIRED_FREEFORM_TAG")
+    blockstorage_endpoint: str | None = Field(default=None, alias="BLOCKSTORAGE_ENDPOINT")
+    # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names.
+    kms_key_ids: dict[str, str] = Field(default_factory=dict, alias="kms_key_ids")
+
+    @field_validator("display_name_template")
+    @classmethod
+    def _known_placeholders(cls, template: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template: {exc}") from None
+        unknown = names - DISPLAY_NAME_FIELDS
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use any of {sorted(DISPLAY_NAME_FIELDS)}")
+        if not template.strip():
+            raise ValueError("must not be empty")
+        return template
+
+    @field_validator("source_compartment_ids")
+    @classmethod
+    def _compartment_ocids(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        for value in ids:
+            try:
+                parse_ocid(value, field="value", types={"compartment", "tenancy"}, regional=False)
+            except InvalidRequest as exc:
+                raise ValueError(exc.message.removeprefix("value: ")) from None
+        return ids
+
+    @field_validator("required_freeform_tag")
+    @classmethod
+    def _tag(cls, tag: str | None) -> str | None:
+        if tag is not None and not tag.split("=", 1)[0].strip():
+            raise ValueError("expected a tag key, or key=value")
+        return tag
+
+    @field_validator("blockstorage_endpoint")
+    @classmethod
+    def _endpoint(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url.replace("{region}", "region"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http(s) URL, optionally containing {region}")
+        return url.rstrip("/")
+
+    def endpoint_for(self, region: str) -> str | None:
+        return self.blockstorage_endpoint.replace("{region}", region) if self.blockstorage_endpoint else None
+
+    def required_tag(self) -> tuple[str, str | None] | None:
+        if self.required_freeform_tag is None:
+            return None
+        key, _, value = self.required_freeform_tag.partition("=")
+        return key.strip(), (value.strip() if "=" in self.required_freeform_tag else None)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the configuration, or raise InvalidSetting naming the first bad key."""
+    try:
+        settings = Settings.model_validate({key: value for key, value in environ.items() if key.isupper()})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = str(error["loc"][0]) if error["loc"] else "configuration"
+        problem = "is required" if error["type"] == "missing" else _strip_prefix(error["msg"])
+        raise InvalidSetting(key, problem) from None
+    kms_key_ids = _kms_keys(environ, settings.destination_regions)
+    return settings.model_copy(update={"kms_key_ids": kms_key_ids})
+
+
+def _kms_keys(environ: Mapping[str, str], destinations: tuple[str, ...]) -> dict[str, str]:
+    by_setting = {kms_key_setting(region): region for region in destinations}
+    keys: dict[str, str] = {}
+    for key, value in environ.items():
+        if not key.startswith(KMS_KEY_PREFIX):
+            continue
+        region = by_setting.get(key)
+        if region is None:
+            raise InvalidSetting(key, f"no destination region matches it; expected one of {sorted(by_setting)}")
+        try:
+            ocid = parse_ocid(value.strip(), field=key, types={"key"}, regional=True)
+        except InvalidRequest as exc:
+            raise InvalidSetting(key, exc.message.removeprefix(f"{key}: ")) from None
+        if ocid.region not in (None, region):
+            raise InvalidSetting(
+                key, f"the key lives in {ocid.region}, but copies into {region} need a key in {region}"
+            )
+        keys[region] = ocid.value
+    return keys
+
+
+def _strip_prefix(message: str) -> str:
+    return message.removeprefix("Value error, ")

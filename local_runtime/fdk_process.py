@@ -1,0 +1,163 @@
+"""The function behind the real fdk server, started and called the way the Fn agent does.
+
+The agent sets FN_FORMAT=http-stream and FN_LISTENER=unix:<dir>/lsnr.sock, starts the
+image's entrypoint (`fdk func.py handler`), waits for lsnr.sock to appear (the fdk binds
+phonylsnr.sock, then symlinks lsnr.sock to it), and POSTs each call to /call with the
+Fn-Call-Id and Fn-Deadline headers.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_SERVICE = '"service":"backup-copier"'
+
+
+@dataclass(frozen=True)
+class FnResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._socket_path = socket_path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._socket_path)
+
+
+class FunctionProcess:
+    """One function container: a long-lived fdk process serving calls on a unix socket."""
+
+    def __init__(
+        self,
+        environment: dict[str, str],
+        *,
+        function_dir: Path = PROJECT_ROOT,
+        python_path: list[Path] | None = None,
+        fdk_command: list[str] | None = None,
+    ) -> None:
+        self.function_dir = function_dir
+        self.environment = environment
+        self.python_path = python_path if python_path is not None else [function_dir]
+        self.fdk_command = fdk_command or [str(Path(sys.executable).parent / "fdk")]
+        # Socket paths are limited to 107 bytes: keep the folder short and absolute.
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="fn", dir="/tmp"))
+        self.socket_path = self.socket_dir / "lsnr.sock"
+        self.stderr_path = self.socket_dir / "stderr.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._connection: _UnixConnection | None = None
+
+    def start(self, timeout: float = 20.0) -> FunctionProcess:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            **self.environment,
+            "FN_FORMAT": "http-stream",
+            "FN_LISTENER": f"unix:{self.socket_path}",
+            "PYTHONPATH": os.pathsep.join(str(path) for path in self.python_path),
+        }
+        command = [*self.fdk_command, str(self.function_dir / "func.py"), "handler"]
+        with open(self.stderr_path, "wb") as stderr:
+            self._process = subprocess.Popen(command, env=env, stdout=stderr, stderr=stderr, cwd=self.socket_dir)
+        give_up = time.monotonic() + timeout
+        while not self.socket_path.is_symlink():
+            if self._process.poll() is not None:
+                raise RuntimeError(f"fdk exited with {self._process.returncode}:\n{self.stderr()}")
+            if time.monotonic() > give_up:
+                self.stop()
+                raise TimeoutError(f"fdk did not listen within {timeout} s:\n{self.stderr()}")
+            time.sleep(0.005)
+        return self
+
+    def invoke(
+        self,
+        body: bytes | str | dict[str, Any] | list[Any],
+        *,
+        call_id: str | None = None,
+        deadline_seconds: float = 30.0,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> FnResponse:
+        """POST /call as the Fn agent does; the connection is kept alive between calls."""
+        if isinstance(body, dict | list):
+            body = json.dumps(body)
+        payload = body.encode() if isinstance(body, str) else body
+        deadline = datetime.now(UTC) + timedelta(seconds=deadline_seconds)
+        headers = {
+            "Fn-Call-Id": call_id or uuid.uuid4().hex.upper()[:26],
+            "Fn-Deadline": deadline.isoformat().replace("+00:00", "Z"),
+            "Content-Type": content_type,
+            "Content-Length": str(len(payload)),
+        }
+        for attempt in range(2):
+            connection = self._connection or _UnixConnection(str(self.socket_path), timeout or deadline_seconds + 10)
+            try:
+                connection.request("POST", "/call", body=payload, headers=headers)
+                answer = connection.getresponse()
+                response = FnResponse(answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read())
+            except (ConnectionError, http.client.RemoteDisconnected):
+                # A kept-alive connection the server has since closed: reconnect once.
+                connection.close()
+                self._connection = None
+                if attempt:
+                    raise
+                continue
+            self._connection = connection
+            return response
+        raise AssertionError("unreachable")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The function's structured log lines, oldest first."""
+        return [json.loads(line) for line in self.stderr().splitlines() if LOG_SERVICE in line]
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    def __enter__(self) -> FunctionProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,167 @@
+"""Parsing the body: every way it can be wrong is a rejection that names the field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from backup_copier.errors import InvalidRequest
+from backup_copier.kinds import BackupKind
+from backup_copier.requests import MAX_BODY_BYTES, parse_request
+from local_runtime import samples
+
+VOLUME_EVENT = samples.load("volume-backup-completed.json")
+
+
+def _with(path: str, value: Any, event: dict[str, Any] = VOLUME_EVENT) -> bytes:
+    document = copy.deepcopy(event)
+    *parents, leaf = path.split(".")
+    target = document
+    for part in parents:
+        target = target[part]
+    if value is _DELETE:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return json.dumps(document).encode()
+
+
+_DELETE = object()
+
+
+def _rejected(body: bytes) -> InvalidRequest:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request(body)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("volume-backup-completed.json", BackupKind.VOLUME),
+        ("boot-volume-backup-completed.json", BackupKind.BOOT_VOLUME),
+        ("volume-group-backup-completed.json", BackupKind.VOLUME_GROUP),
+    ],
+)
+def test_each_sample_event_parses_to_its_kind(name: str, kind: BackupKind) -> None:
+    document = samples.load(name)
+    request = parse_request(json.dumps(document).encode())
+    assert request.spec.kind is kind
+    assert request.backup_id.value == document["data"]["resourceId"]
+    assert request.event_id == document["eventID"]
+    assert request.backup_id.region == "us-phoenix-1"
+    assert not request.backup_failed
+
+
+def test_failed_backup_event_is_marked() -> None:
+    request = parse_request(json.dumps(samples.load("volume-backup-failed.json")).encode())
+    assert request.backup_failed
+
+
+def test_unknown_extra_fields_are_allowed() -> None:
+    request = parse_request(_with("data.somethingNew", {"x": 1}))
+    assert request.spec.kind is BackupKind.VOLUME
+
+
+def test_manual_request() -> None:
+    request = parse_request(json.dumps(samples.load("manual-copy.json")).encode())
+    assert request.origin == "manual"
+    assert request.destination_regions == ("us-ashburn-1",)
+
+
+def test_manual_request_accepts_short_region_codes() -> None:
+    body = {"backupId": VOLUME_EVENT["data"]["resourceId"], "destinationRegions": ["iad", "fra"]}
+    assert parse_request(json.dumps(body).encode()).destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"", "body"),
+        (b"   ", "body"),
+        (b"not json", "body"),
+        (b"\xff\xfe{}", "body"),
+        (b"[1, 2]", "body"),
+        (b"42", "body"),
+        (b'"a string"', "body"),
+        (b"{}", "body"),
+        (b"[" * 100_000 + b"]" * 100_000, "body"),
+        (b'{"a": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}', "body"),
+        (b'{"action": "explode"}', "action"),
+    ],
+)
+def test_malformed_bodies_name_the_body(body: bytes, field: str) -> None:
+    assert _rejected(body).field == field
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("eventType", "com.oraclecloud.blockvolumes.createvolumebackup.begin", "eventType"),
+        ("eventType", "com.oraclecloud.computeapi.launchinstance.end", "eventType"),
+        ("eventType", 7, "eventType"),
+        ("eventID", _DELETE, "eventID"),
+        ("eventID", 12, "eventID"),
+        ("eventID", "id with spaces", "eventID"),
+        ("data", _DELETE, "data"),
+        ("data", "a string", "data"),
+        ("data.resourceId", _DELETE, "data.resourceId"),
+        ("data.resourceId", 123, "data.resourceId"),
+        ("data.resourceId", ["ocid1.volumebackup.oc1.phx.aaaa"], "data.resourceId"),
+        ("data.compartmentId", _DELETE, "data.compartmentId"),
+        ("data.compartmentId", "ocid1.volume.oc1.phx.aaaaaaaa", "data.compartmentId"),
+        ("data.freeFormTags", {"team": 5}, "data.freeFormTags.team"),
+        ("data.freeFormTags", ["a"], "data.freeFormTags"),
+        ("data.additionalDetails", "x", "data.additionalDetails"),
+    ],
+)
+def test_bad_event_fields_are_named(path: str, value: Any, field: str) -> None:
+    assert _rejected(_with(path, value)).field == field
+
+
+GOOD = VOLUME_EVENT["data"]["resourceId"]
+
+
+@pytest.mark.parametrize(
+    "resource_id",
+    [
+        GOOD.replace("volumebackup", "bootvolumebackup"),  # another kind than the event type names
+        GOOD.replace("volumebackup", "instance"),
+        GOOD.replace(".oc1.", ".oc999."),  # unknown realm
+        GOOD.replace(".oc1.", ".oc2."),  # realm does not match the region
+        GOOD.replace(".phx.", ".."),  # no region
+        GOOD + "/../../volumes",
+        GOOD.replace(".phx.", ".phx/"),
+        GOOD + "%2F",
+        GOOD + " ",
+        " " + GOOD,
+        GOOD + "\n",
+        GOOD[:40] + "\x00" + GOOD[41:],
+        GOOD.upper(),
+        "ocid1.volumebackup",
+        "",
+        GOOD + "a" * 300,
+    ],
+)
+def test_hostile_resource_ids_are_rejected(resource_id: str) -> None:
+    error = _rejected(_with("data.resourceId", resource_id))
+    assert error.field == "data.resourceId"
+    assert error.code == "InvalidOcid"
+
+
+def test_manual_request_refuses_unknown_fields() -> None:
+    error = _rejected(json.dumps({"backupId": GOOD, "destinationRegion": "iad"}).encode())
+    assert error.field == "destinationRegion"
+
+
+def test_manual_request_checks_regions() -> None:
+    error = _rejected(json.dumps({"backupId": GOOD, "destinationRegions": ["mars-north-1x"]}).encode())
+    assert error.field == "destinationRegions"
+
+
+def test_manual_request_checks_the_ocid() -> None:
+    error = _rejected(json.dumps({"backupId": "ocid1.volume.oc1.phx.aaaaaaaa"}).encode())
+    assert error.field == "backupId"

@@ -1,0 +1,62 @@
+"""Settings: every bad value names the configuration key an operator must fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from backup_copier.errors import InvalidSetting
+from backup_copier.settings import kms_key_setting, load_settings
+
+KEY_IAD = "ocid1.key.oc1.iad.bbpsaxx6aaeug.abuwcljsexamplekeyexamplekeyexamplekey"
+
+
+def test_minimal_settings() -> None:
+    settings = load_settings({"DESTINATION_REGION": "us-ashburn-1"})
+    assert settings.destination_regions == ("us-ashburn-1",)
+    assert not settings.dry_run
+    assert settings.endpoint_for("us-ashburn-1") is None
+
+
+def test_full_settings() -> None:
+    settings = load_settings(
+        {
+            "DESTINATION_REGION": "iad, eu-frankfurt-1,iad",
+            "DRY_RUN": "yes",
+            kms_key_setting("us-ashburn-1"): KEY_IAD,
+            "DISPLAY_NAME_TEMPLATE": "{source_name}-dr-{destination_region}",
+            "SOURCE_COMPARTMENT_IDS": "ocid1.compartment.oc1..aaaaaaaabbbbbbbb",
+            "REQUIRED_FREEFORM_TAG": "dr-copy=true",
+            "BLOCKSTORAGE_ENDPOINT": "http://127.0.0.1:9000/{region}/",
+            "UNRELATED": "ignored",
+        }
+    )
+    assert settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+    assert settings.dry_run
+    assert settings.kms_key_ids == {"us-ashburn-1": KEY_IAD}
+    assert settings.required_tag() == ("dr-copy", "true")
+    assert settings.endpoint_for("us-ashburn-1") == "http://127.0.0.1:9000/us-ashburn-1"
+
+
+@pytest.mark.parametrize(
+    ("environment", "key"),
+    [
+        ({}, "DESTINATION_REGION"),
+        ({"DESTINATION_REGION": ""}, "DESTINATION_REGION"),
+        ({"DESTINATION_REGION": "ashburn"}, "DESTINATION_REGION"),
+        ({"DESTINATION_REGION": "us-ashburn-1;rm"}, "DESTINATION_REGION"),
+        ({"DESTINATION_REGION": "iad", "DRY_RUN": "maybe"}, "DRY_RUN"),
+        ({"DESTINATION_REGION": "iad", "DISPLAY_NAME_TEMPLATE": "{nope}"}, "DISPLAY_NAME_TEMPLATE"),
+        ({"DESTINATION_REGION": "iad", "DISPLAY_NAME_TEMPLATE": "{unclosed"}, "DISPLAY_NAME_TEMPLATE"),
+        ({"DESTINATION_REGION": "iad", "SOURCE_COMPARTMENT_IDS": "ocid1.volume.oc1..aaaaaaaa"}, "SOURCE_COMPARTMENT_IDS"),
+        ({"DESTINATION_REGION": "iad", "REQUIRED_FREEFORM_TAG": "=x"}, "REQUIRED_FREEFORM_TAG"),
+        ({"DESTINATION_REGION": "iad", "BLOCKSTORAGE_ENDPOINT": "ftp://x"}, "BLOCKSTORAGE_ENDPOINT"),
+        ({"DESTINATION_REGION": "iad", "KMS_KEY_ID_US_ASHBURN_1": "ocid1.vault.oc1.iad.aaaa.bbbbbbbb"}, "KMS_KEY_ID_US_ASHBURN_1"),
+        ({"DESTINATION_REGION": "iad", "KMS_KEY_ID_US_ASHBURN_1": KEY_IAD.replace(".iad.", ".fra.")}, "KMS_KEY_ID_US_ASHBURN_1"),
+        ({"DESTINATION_REGION": "iad", "KMS_KEY_ID_EU_FRANKFURT_1": KEY_IAD}, "KMS_KEY_ID_EU_FRANKFURT_1"),
+    ],
+)
+def test_bad_settings_name_the_key(environment: dict[str, str], key: str) -> None:
+    with pytest.raises(InvalidSetting) as caught:
+        load_settings(environment)
+    assert caught.value.key == key
+    assert caught.value.message.startswith(key)
