@@ -47,11 +47,20 @@ def test_full_settings() -> None:
         ({"DESTINATION_REGION": "iad", "DRY_RUN": "maybe"}, "DRY_RUN"),
         ({"DESTINATION_REGION": "iad", "DISPLAY_NAME_TEMPLATE": "{nope}"}, "DISPLAY_NAME_TEMPLATE"),
         ({"DESTINATION_REGION": "iad", "DISPLAY_NAME_TEMPLATE": "{unclosed"}, "DISPLAY_NAME_TEMPLATE"),
-        ({"DESTINATION_REGION": "iad", "SOURCE_COMPARTMENT_IDS": "ocid1.volume.oc1..aaaaaaaa"}, "SOURCE_COMPARTMENT_IDS"),
+        (
+            {"DESTINATION_REGION": "iad", "SOURCE_COMPARTMENT_IDS": "ocid1.volume.oc1..aaaaaaaa"},
+            "SOURCE_COMPARTMENT_IDS",
+        ),
         ({"DESTINATION_REGION": "iad", "REQUIRED_FREEFORM_TAG": "=x"}, "REQUIRED_FREEFORM_TAG"),
         ({"DESTINATION_REGION": "iad", "BLOCKSTORAGE_ENDPOINT": "ftp://x"}, "BLOCKSTORAGE_ENDPOINT"),
-        ({"DESTINATION_REGION": "iad", "KMS_KEY_ID_US_ASHBURN_1": "ocid1.vault.oc1.iad.aaaa.bbbbbbbb"}, "KMS_KEY_ID_US_ASHBURN_1"),
-        ({"DESTINATION_REGION": "iad", "KMS_KEY_ID_US_ASHBURN_1": KEY_IAD.replace(".iad.", ".fra.")}, "KMS_KEY_ID_US_ASHBURN_1"),
+        (
+            {"DESTINATION_REGION": "iad", "KMS_KEY_ID_US_ASHBURN_1": "ocid1.vault.oc1.iad.aaaa.bbbbbbbb"},
+            "KMS_KEY_ID_US_ASHBURN_1",
+        ),
+        (
+            {"DESTINATION_REGION": "iad", "KMS_KEY_ID_US_ASHBURN_1": KEY_IAD.replace(".iad.", ".fra.")},
+            "KMS_KEY_ID_US_ASHBURN_1",
+        ),
         ({"DESTINATION_REGION": "iad", "KMS_KEY_ID_EU_FRANKFURT_1": KEY_IAD}, "KMS_KEY_ID_EU_FRANKFURT_1"),
     ],
 )

@@ -1,0 +1,8 @@
+"""A local, faithful-enough OCI Block Storage service for backup-copy tests."""
+
+from .dispatch import RecordedRequest
+from .emulator import Emulator
+from .errors import ServiceError
+from .faults import Fault
+
+__all__ = ["Emulator", "Fault", "RecordedRequest", "ServiceError"]

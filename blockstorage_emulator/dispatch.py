@@ -1,0 +1,165 @@
+"""The request pipeline: authenticate, inject faults, authorize, serve, record."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from urllib.parse import parse_qsl, urlsplit
+
+import oci.regions
+
+from . import errors
+from .faults import AccessPolicy, Fault, FaultPlan
+from .models import Backend
+from .operations import Call, Reply
+from .routes import Resolution, resolve
+from .signature import TrustStore, verify_request
+
+REDACTED = "<redacted>"
+DROPPED = 0  # RecordedRequest.status of a request answered by closing the socket
+
+
+@dataclass(frozen=True)
+class Incoming:
+    method: str
+    target: str  # raw request target: /<region>/20160918/...?query
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    region: str
+    method: str
+    path: str  # without the region prefix and query, e.g. /20160918/volumeBackups/ocid1...
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names, authorization redacted
+    body: bytes
+    status: int  # DROPPED when the connection was closed without an answer
+    error_code: str | None
+    operation: str
+    kind: str | None
+    fault: str | None
+    detail: str | None = field(default=None)  # why an error was answered, server-side only
+
+
+class Dispatcher:
+    def __init__(self, backend: Backend, trust: TrustStore, faults: FaultPlan, policy: AccessPolicy) -> None:
+        self.backend = backend
+        self.trust = trust
+        self.faults = faults
+        self.policy = policy
+        self._log_lock = threading.Lock()
+        self._log: list[RecordedRequest] = []
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._log_lock:
+            return list(self._log)
+
+    def clear_requests(self) -> None:
+        with self._log_lock:
+            self._log.clear()
+
+    def handle(self, incoming: Incoming) -> Response | None:
+        """The answer to send, or None to close the connection unanswered."""
+        split = urlsplit(incoming.target)
+        region, path = _split_region(split.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        resolution = resolve(incoming.method, path)
+        kind_name = resolution.kind.name if resolution.kind else None
+        fault: Fault | None = None
+        error: errors.ServiceError | None = None
+        reply: Reply | None
+        try:
+            # Authentication comes first, exactly as in OCI: nothing about a
+            # region or resource is revealed to an unauthenticated caller.
+            verify_request(incoming.method, incoming.target, incoming.headers, incoming.body, self.trust)
+            if region not in oci.regions.REGIONS:
+                raise errors.NotAuthorizedOrNotFound()
+            fault = self.faults.take(resolution.operation, kind_name, region)
+            if fault is not None:
+                time.sleep(fault.delay_seconds)
+            if fault is not None and fault.drop_connection:
+                reply = None
+            elif fault is not None and fault.status is not None:
+                raise errors.error_for(fault.status, fault.code, fault.message)
+            else:
+                reply = self._serve(incoming, region, query, resolution)
+        except errors.ServiceError as service_error:
+            error = service_error
+            reply = Reply(error.status, error.to_json())
+
+        self._record(
+            RecordedRequest(
+                region=region,
+                method=incoming.method,
+                path=path,
+                query=query,
+                headers={
+                    name: REDACTED if name == "authorization" else value for name, value in incoming.headers.items()
+                },
+                body=incoming.body,
+                status=reply.status if reply else DROPPED,
+                error_code=error.code if error else None,
+                operation=resolution.operation,
+                kind=kind_name,
+                fault=fault.describe() if fault else None,
+                detail=error.detail if error else None,
+            )
+        )
+        return _response(reply, incoming.headers.get("opc-request-id")) if reply else None
+
+    def _serve(self, incoming: Incoming, region: str, query: dict[str, str], resolution: Resolution) -> Reply:
+        kind_name = resolution.kind.name if resolution.kind else None
+        if self.policy.denies(resolution.operation, kind_name, region):
+            raise errors.NotAuthorizedOrNotFound()
+        if resolution.handler is None or resolution.kind is None:
+            raise resolution.error or errors.NotAuthorizedOrNotFound()
+        call = Call(
+            region,
+            resolution.kind,
+            resolution.resource_id,
+            incoming.method,
+            urlsplit(incoming.target).path,
+            query,
+            incoming.headers,
+            incoming.body,
+        )
+        return resolution.handler(self.backend, call)
+
+    def _record(self, recorded: RecordedRequest) -> None:
+        with self._log_lock:
+            self._log.append(recorded)
+
+
+def _split_region(path: str) -> tuple[str, str]:
+    """`/us-phoenix-1/20160918/x` -> (`us-phoenix-1`, `/20160918/x`)."""
+    region, slash, rest = path.lstrip("/").partition("/")
+    return region, slash + rest
+
+
+def _response(reply: Reply, client_request_id: str | None) -> Response:
+    # OCI appends its own id to the client's, so both sides can find the request.
+    generated = secrets.token_hex(16).upper()
+    request_id = f"{client_request_id}/{generated}" if client_request_id else generated
+    body = json.dumps(reply.body).encode()
+    headers = {
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "opc-request-id": request_id,
+        "date": formatdate(usegmt=True),
+        **reply.headers,
+    }
+    return Response(reply.status, headers, body)

@@ -1,0 +1,153 @@
+"""The public facade: a Block Storage backend behind a local HTTP server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from .dispatch import Dispatcher, RecordedRequest
+from .faults import AccessPolicy, Denial, Fault, FaultPlan
+from .models import Backend
+from .server import EmulatorHTTPServer
+from .signature import TrustStore
+
+
+class Emulator:
+    """Emulated OCI Block Storage for every region, on one 127.0.0.1 port.
+
+    Requests go to http://127.0.0.1:<port>/<region>/20160918/...; the region
+    prefix stands in for the per-region endpoints of the real service.
+    """
+
+    def __init__(self) -> None:
+        self._backend = Backend()
+        self._trust = TrustStore()
+        self._faults = FaultPlan()
+        self._policy = AccessPolicy()
+        self._dispatcher = Dispatcher(self._backend, self._trust, self._faults, self._policy)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle
+
+    def start(self) -> Emulator:
+        if self._server is None:
+            self._server = EmulatorHTTPServer(self._dispatcher)
+            self._thread = self._server.serve_in_background()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return self._server.port
+
+    @property
+    def endpoint_template(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{{region}}"
+
+    # Identity
+
+    def trust(self, token: str, public_key_pem: bytes) -> None:
+        self._trust.trust(token, public_key_pem)
+
+    def revoke(self, token: str) -> None:
+        self._trust.revoke(token)
+
+    # State
+
+    @property
+    def copy_limit(self) -> int | None:
+        return self._backend.copy_limit
+
+    @copy_limit.setter
+    def copy_limit(self, limit: int | None) -> None:
+        self._backend.copy_limit = limit
+
+    def add_backup(
+        self,
+        kind: str,
+        region: str,
+        compartment_id: str,
+        *,
+        display_name: str | None = None,
+        lifecycle_state: str = "AVAILABLE",
+        time_created: datetime | None = None,
+        source_backup_id: str | None = None,
+        backup_id: str | None = None,
+        freeform_tags: dict[str, str] | None = None,
+        volume_id: str | None = None,
+    ) -> dict[str, Any]:
+        return self._backend.add_backup(
+            kind,
+            region,
+            compartment_id,
+            display_name=display_name,
+            lifecycle_state=lifecycle_state,
+            time_created=time_created,
+            source_backup_id=source_backup_id,
+            backup_id=backup_id,
+            freeform_tags=freeform_tags,
+            volume_id=volume_id,
+        )
+
+    def add_kms_key(self, region: str) -> str:
+        return self._backend.add_kms_key(region)
+
+    def backups(self, region: str, kind: str | None = None) -> list[dict[str, Any]]:
+        return self._backend.backups(region, kind)
+
+    def copies_of(self, source_backup_id: str, region: str | None = None) -> list[dict[str, Any]]:
+        return self._backend.copies_of(source_backup_id, region)
+
+    def complete_copies(self, region: str | None = None) -> int:
+        return self._backend.complete_copies(region)
+
+    def set_lifecycle_state(self, backup_id: str, state: str) -> None:
+        self._backend.set_lifecycle_state(backup_id, state)
+
+    # Observation and failure injection
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self._dispatcher.requests
+
+    def clear_requests(self) -> None:
+        self._dispatcher.clear_requests()
+
+    def inject(self, fault: Fault) -> None:
+        self._faults.inject(fault)
+
+    def faults_remaining(self) -> int:
+        return self._faults.remaining()
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def deny(self, operation: str, *, region: str | None = None, kind: str | None = None) -> None:
+        self._policy.deny(Denial(operation, region, kind))
+
+    def allow_all(self) -> None:
+        self._policy.allow_all()

@@ -1,0 +1,117 @@
+"""Injected faults and denied operations.
+
+Faults stand in for the transient failures a real region produces (throttling,
+5xx, dropped connections, slow answers); denials stand in for a missing IAM
+policy, which OCI reports as 404 rather than 403.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+OPERATIONS = ("get", "list", "copy", "*")
+
+
+@dataclass
+class Fault:
+    operation: str = "*"
+    kind: str | None = None
+    region: str | None = None
+    count: int = 1
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    drop_connection: bool = False
+    delay_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {OPERATIONS}, not {self.operation!r}")
+        if self.count < 1:
+            raise ValueError("count must be at least 1")
+        if self.status is None and not self.drop_connection and self.delay_seconds <= 0:
+            raise ValueError("a fault needs a status, drop_connection or a delay")
+
+    def matches(self, operation: str, kind: str | None, region: str) -> bool:
+        return self.operation in ("*", operation) and self.kind in (None, kind) and self.region in (None, region)
+
+    def describe(self) -> str:
+        parts = []
+        if self.delay_seconds > 0:
+            parts.append(f"delay {self.delay_seconds:g}s")
+        if self.drop_connection:
+            parts.append("drop connection")
+        if self.status is not None:
+            parts.append(f"status {self.status}" + (f" {self.code}" if self.code else ""))
+        return ", ".join(parts)
+
+
+class FaultPlan:
+    """Faults in injection order, each spent after `count` matching requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # [fault, hits left]; the caller's Fault is never mutated.
+        self._armed: list[tuple[Fault, list[int]]] = []
+
+    def inject(self, fault: Fault) -> None:
+        with self._lock:
+            self._armed.append((fault, [fault.count]))
+
+    def take(self, operation: str, kind: str | None, region: str) -> Fault | None:
+        """The first live fault matching the request, charged one hit."""
+        with self._lock:
+            for fault, hits_left in self._armed:
+                if hits_left[0] > 0 and fault.matches(operation, kind, region):
+                    hits_left[0] -= 1
+                    return fault
+        return None
+
+    def remaining(self) -> int:
+        with self._lock:
+            return sum(hits_left[0] for _, hits_left in self._armed)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._armed.clear()
+
+
+@dataclass(frozen=True)
+class Denial:
+    operation: str
+    region: str | None = None
+    kind: str | None = None
+
+    def matches(self, operation: str, kind: str | None, region: str) -> bool:
+        return (
+            self.operation in ("*", operation)
+            and self.kind in (None, kind)
+            and self.region
+            in (
+                None,
+                region,
+            )
+        )
+
+
+class AccessPolicy:
+    """Operations the tenancy's IAM policy (as emulated) does not allow."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._denials: list[Denial] = []
+
+    def deny(self, denial: Denial) -> None:
+        if denial.operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {OPERATIONS}, not {denial.operation!r}")
+        with self._lock:
+            self._denials.append(denial)
+
+    def allow_all(self) -> None:
+        with self._lock:
+            self._denials.clear()
+
+    def denies(self, operation: str, kind: str | None, region: str) -> bool:
+        with self._lock:
+            return any(denial.matches(operation, kind, region) for denial in self._denials)

@@ -1,0 +1,149 @@
+"""The Block Storage API operations: request parsing and response shaping.
+
+Validation and semantics follow the OCI Core API (version 20160918); the state
+changes themselves are the backend's business.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors
+from .kinds import Kind
+from .models import Backend, CopyRequest
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_RETRY_TOKEN_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class Call:
+    """One routed API request."""
+
+    region: str
+    kind: Kind
+    resource_id: str | None
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Operation = Callable[[Backend, Call], Reply]
+
+
+def get_backup(backend: Backend, call: Call) -> Reply:
+    with backend.lock:
+        backup = backend.get(call.region, call.kind, call.resource_id or "")
+        return Reply(200, backup.to_json(), {"etag": backup.etag})
+
+
+def list_backups(backend: Backend, call: Call) -> Reply:
+    compartment_id = call.query.get("compartmentId")
+    if not compartment_id:
+        raise errors.MissingParameter("Missing required parameter: compartmentId")
+    limit = _page_size(call.query.get("limit"))
+    offset = _decode_page(call.query["page"]) if "page" in call.query else 0
+    sort_by = call.query.get("sortBy", "TIMECREATED")
+    if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
+        raise errors.InvalidParameter(f"Invalid sortBy: {sort_by}")
+    # OCI's default order depends on the sort field: newest first, names A to Z.
+    sort_order = call.query.get("sortOrder", "DESC" if sort_by == "TIMECREATED" else "ASC")
+    if sort_order not in ("ASC", "DESC"):
+        raise errors.InvalidParameter(f"Invalid sortOrder: {sort_order}")
+
+    filters = {"compartmentId": compartment_id}
+    for name in call.kind.list_filters:
+        if name in call.query:
+            value = call.query[name]
+            filters[name] = value.upper() if name == "lifecycleState" else value
+    field_name = "timeCreated" if sort_by == "TIMECREATED" else "displayName"
+    # The id tie-break keeps pages stable when sort keys repeat.
+    resources = sorted(
+        backend.matching(call.region, call.kind, filters),
+        key=lambda resource: (resource[field_name], resource["id"]),
+        reverse=sort_order == "DESC",
+    )
+    page = resources[offset : offset + limit]
+    headers = {}
+    if offset + limit < len(resources):
+        headers["opc-next-page"] = _encode_page(offset + limit)
+    return Reply(200, page, headers)
+
+
+def copy_backup(backend: Backend, call: Call) -> Reply:
+    retry_token = call.headers.get("opc-retry-token")
+    if retry_token is not None and not 1 <= len(retry_token) <= MAX_RETRY_TOKEN_LENGTH:
+        raise errors.InvalidParameter(
+            f"opc-retry-token must be between 1 and {MAX_RETRY_TOKEN_LENGTH} characters long."
+        )
+    details = _json_object(call.body)
+    destination = details.get("destinationRegion")
+    if not isinstance(destination, str) or not destination:
+        raise errors.InvalidParameter("destinationRegion is required.")
+    display_name = _optional_string(details, "displayName")
+    kms_key_id = _optional_string(details, "kmsKeyId")
+    canonical_body = json.dumps(details, sort_keys=True, separators=(",", ":"))
+    fingerprint = hashlib.sha256(f"{call.method} {call.path}\n{canonical_body}".encode()).hexdigest()
+    request = CopyRequest(destination, display_name, kms_key_id, retry_token, fingerprint)
+    with backend.lock:
+        copy = backend.copy(call.region, call.kind, call.resource_id or "", request)
+        return Reply(200, copy.to_json(), {"etag": copy.etag})
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise errors.InvalidParameter(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+    return size
+
+
+def _encode_page(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode("ascii")
+
+
+def _decode_page(token: str) -> int:
+    try:
+        prefix, _, number = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition(":")
+        if prefix == "offset" and number.isdigit():
+            return int(number)
+    except (binascii.Error, UnicodeError, ValueError):
+        pass
+    raise errors.InvalidParameter("Invalid page token.")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise errors.InvalidParameter("Unable to parse the request body as JSON.") from None
+    if not isinstance(parsed, dict):
+        raise errors.InvalidParameter("The request body must be a JSON object.")
+    return parsed
+
+
+def _optional_string(details: dict[str, Any], name: str) -> str | None:
+    value = details.get(name)
+    if value is not None and not isinstance(value, str):
+        raise errors.InvalidParameter(f"{name} must be a string.")
+    return value

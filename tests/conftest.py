@@ -1,0 +1,104 @@
+"""Shared fixtures: generated resource-principal credentials, the emulator, fdk processes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blockstorage_emulator import Emulator
+from local_runtime import samples
+from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
+from local_runtime.fdk_process import FunctionProcess
+
+SOURCE_REGION = "us-phoenix-1"
+DESTINATION_REGION = "us-ashburn-1"
+COMPARTMENT_ID = samples.load("volume-backup-completed.json")["data"]["compartmentId"]
+KIND_SAMPLES = {
+    "volume": "volume-backup-completed.json",
+    "boot_volume": "boot-volume-backup-completed.json",
+    "volume_group": "volume-group-backup-completed.json",
+}
+
+
+@pytest.fixture(scope="session")
+def principal(tmp_path_factory: pytest.TempPathFactory) -> ResourcePrincipal:
+    return issue_resource_principal(tmp_path_factory.mktemp("rp"), SOURCE_REGION)
+
+
+@pytest.fixture(scope="session")
+def emulator(principal: ResourcePrincipal) -> Iterator[Emulator]:
+    with Emulator() as running:
+        running.trust(principal.token, principal.public_key_pem)
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with no recorded requests, faults, denials or copies in flight.
+
+    Copies left CREATING by earlier tests would count against the copy limit.
+    """
+    if "emulator" not in request.fixturenames:
+        yield
+        return
+    running: Emulator = request.getfixturevalue("emulator")
+    running.complete_copies()
+    running.clear_requests()
+    running.clear_faults()
+    running.allow_all()
+    yield
+    running.copy_limit = 10
+
+
+FunctionFactory = Callable[..., FunctionProcess]
+
+
+@pytest.fixture(scope="session")
+def function(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[FunctionFactory]:
+    """function(**settings) -> a running fdk process with those settings; reused per settings."""
+    running: dict[str, FunctionProcess] = {}
+
+    def start(**settings: str) -> FunctionProcess:
+        environment = {
+            **principal.environment(),
+            "DESTINATION_REGION": DESTINATION_REGION,
+            "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
+            **settings,
+        }
+        environment = {key: value for key, value in environment.items() if value is not None}
+        key = json.dumps(environment, sort_keys=True)
+        process = running.get(key)
+        if process is None or not process.alive():
+            process = running[key] = FunctionProcess(environment).start()
+        return process
+
+    yield start
+    for process in running.values():
+        process.stop()
+
+
+def event_for(kind: str, backup_id: str, **data: Any) -> dict[str, Any]:
+    """The sample event of `kind`, about `backup_id` (a fresh backup, so tests never share state)."""
+    event = copy.deepcopy(samples.load(KIND_SAMPLES[kind]))
+    event["data"]["resourceId"] = backup_id
+    event["data"].update(data)
+    return event
+
+
+@pytest.fixture
+def new_backup(emulator: Emulator) -> Callable[..., dict[str, Any]]:
+    def add(kind: str = "volume", **options: Any) -> dict[str, Any]:
+        options.setdefault("display_name", f"{kind}-backup")
+        return emulator.add_backup(kind, SOURCE_REGION, COMPARTMENT_ID, **options)
+
+    return add
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,54 @@
+"""Fixtures: a started emulator and real SDK clients signed as a resource principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import oci
+import pytest
+
+from blockstorage_emulator import Emulator
+from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
+
+from .support import SOURCE_REGION, ClientFactory
+
+
+@pytest.fixture(scope="session")
+def principal(tmp_path_factory: pytest.TempPathFactory) -> ResourcePrincipal:
+    # Session-wide because RSA key generation is the slowest step; tests that
+    # rotate or expire tokens issue their own principal.
+    return issue_resource_principal(tmp_path_factory.mktemp("rp"), SOURCE_REGION)
+
+
+@pytest.fixture
+def use_principal(monkeypatch: pytest.MonkeyPatch) -> Callable[[ResourcePrincipal], None]:
+    """Point the SDK's resource-principal environment at a principal."""
+
+    def apply(chosen: ResourcePrincipal) -> None:
+        for name, value in chosen.environment().items():
+            monkeypatch.setenv(name, value)
+
+    return apply
+
+
+@pytest.fixture
+def emulator(principal: ResourcePrincipal, use_principal: Callable[[ResourcePrincipal], None]) -> Iterator[Emulator]:
+    use_principal(principal)
+    with Emulator() as running:
+        running.trust(principal.token, principal.public_key_pem)
+        yield running
+
+
+@pytest.fixture
+def client(emulator: Emulator) -> ClientFactory:
+    """Build a client the way the function does, for any region."""
+
+    def build(region: str = SOURCE_REGION) -> oci.core.BlockstorageClient:
+        return oci.core.BlockstorageClient(
+            config={"region": region},
+            signer=oci.auth.signers.get_resource_principals_signer(),
+            service_endpoint=emulator.endpoint_template.format(region=region),
+            retry_strategy=oci.retry.NoneRetryStrategy(),
+        )
+
+    return build
