@@ -10,7 +10,6 @@ wait for it.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +17,13 @@ from typing import Any
 from oci import exceptions as oci_exceptions
 
 from .clients import BlockStorageClients
-from .deadline import Deadline
+from .context import Invocation
 from .errors import InvalidRequest, InvalidSetting
 from .kinds import KindSpec
 from .outcomes import verdict_for
 from .requests import CopyRequest
 from .result import CopyResult, InvocationResult, Outcome, combine
-from .retries import AttemptLog, DeadlineRetryStrategy, RetriesExhausted
+from .retries import RetriesExhausted
 from .settings import Settings
 
 AVAILABLE = "AVAILABLE"
@@ -33,27 +32,6 @@ PRESENT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
 NOT_YET_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 _LIST_PAGE_SIZE = 100
 _DISPLAY_NAME_MAX = 255
-_REQUEST_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-@dataclass
-class Invocation:
-    """Per-call context: who called, how long is left, and the attempts made so far."""
-
-    call_id: str | None
-    deadline: Deadline
-    attempts: AttemptLog
-
-    @property
-    def retry_strategy(self) -> DeadlineRetryStrategy:
-        return DeadlineRetryStrategy(self.deadline, self.attempts)
-
-    @property
-    def opc_request_id(self) -> str | None:
-        """The Fn call id, so a copy request can be traced from Oracle's side to this call."""
-        if not self.call_id:
-            return None
-        return _REQUEST_ID_UNSAFE.sub("", self.call_id)[:64] or None
 
 
 def retry_token(backup_id: str, destination_region: str, superseded_copy_ids: tuple[str, ...] = ()) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 
 from . import logs, runtime
-from .copier import Invocation, copy_backup
+from .context import Invocation
+from .copier import copy_backup
 from .deadline import Deadline
 from .outcomes import verdict_for
-from .requests import CopyRequest, event_id_of, parse_request
+from .requests import CopyRequest, Request, event_id_of, parse_request
 from .result import InvocationResult
 from .retries import AttemptLog
 
@@ -22,24 +23,31 @@ logs.configure()
 def run(call_id: str | None, deadline_header: str | None, body: bytes) -> InvocationResult:
     started = time.monotonic()
     invocation = Invocation(call_id, Deadline.from_header(deadline_header), AttemptLog())
-    request: CopyRequest | None = None
+    request: Request | None = None
     try:
         request = parse_request(body)
-        container = runtime.container()
-        result = copy_backup(request, container.settings, container.clients, invocation)
+        result = _execute(request, invocation)
     except Exception as error:  # the one net: every failure becomes an answer
-        region = (request.backup_id.region or "") if request else ""
+        copy_request = request if isinstance(request, CopyRequest) else None
+        region = (copy_request.backup_id.region or "") if copy_request else ""
         verdict = verdict_for(error, action="read the source backup", region=region)
         result = InvocationResult(verdict.outcome, verdict.reason_code, verdict.reason)
-        if request is not None:
-            result.event_id = request.event_id
-            result.backup_id = request.backup_id.value
-            result.backup_type = request.spec.kind.value
-            result.source_region = request.backup_id.region
-        else:
+        if copy_request is not None:
+            result.event_id = copy_request.event_id
+            result.backup_id = copy_request.backup_id.value
+            result.backup_type = copy_request.spec.kind.value
+            result.source_region = copy_request.backup_id.region
+        elif request is None:
             result.event_id = event_id_of(body)
     result.call_id = call_id
     result.attempts = invocation.attempts.attempts
     result.duration_ms = (time.monotonic() - started) * 1000
     logs.emit(result)
     return result
+
+
+def _execute(request: Request, invocation: Invocation) -> InvocationResult:
+    if isinstance(request, CopyRequest):
+        container = runtime.container()
+        return copy_backup(request, container.settings, container.clients, invocation)
+    return request.execute(invocation)

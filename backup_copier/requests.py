@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from . import events
+from .actions import Action, parse_action
 from .errors import InvalidRequest
 from .kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, BY_OCID_TYPE, KindSpec
 from .ocids import Ocid, parse_ocid
@@ -39,7 +40,7 @@ class CopyRequest:
     dry_run: bool | None = None
 
 
-Request = CopyRequest
+Request = CopyRequest | Action
 
 
 def parse_request(body: bytes) -> Request:
@@ -49,7 +50,7 @@ def parse_request(body: bytes) -> Request:
     if "backupId" in document:
         return _from_manual(document)
     if "action" in document:
-        raise InvalidRequest("action", f"unknown action {_excerpt(document['action'])}", "UnsupportedAction")
+        return parse_action(document)
     raise InvalidRequest(
         "body",
         'expected an OCI Events backup event (with eventType) or a manual request ({"backupId": "<backup OCID>"})',

@@ -14,10 +14,13 @@ class Outcome(enum.StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     DRY_RUN = "dry_run"
+    # Answers of the preflight check ({"action": "check"}).
+    READY = "ready"
+    NOT_READY = "not_ready"
 
     @property
     def is_failure(self) -> bool:
-        return self in (Outcome.REJECTED, Outcome.FAILED)
+        return self in (Outcome.REJECTED, Outcome.FAILED, Outcome.NOT_READY)
 
 
 # The fdk passes only 200, 502 and 504 through; 502 is how a failure reaches `fn invoke`
