@@ -1,0 +1,78 @@
+"""The function as `fn build` packages it: only requirements.txt installed, only the image's files.
+
+A runtime import missing from requirements.txt, or a module the image does not get,
+fails here instead of at deploy time.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blockstorage_emulator import Emulator
+from local_runtime.credentials import ResourcePrincipal
+from local_runtime.fdk_process import FunctionProcess
+from local_runtime.fn_build import FUNCTION_FILES, installed_requirements, lay_out_function
+from tests.conftest import DESTINATION_REGION, event_for
+
+
+def _func_yaml(project_root: Path) -> dict[str, str]:
+    lines = (project_root / "func.yaml").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if ": " in line and not line.startswith("#"))
+
+
+def test_func_yaml_is_what_fn_init_writes_for_python_3_11(project_root: Path) -> None:
+    spec = _func_yaml(project_root)
+    assert spec["schema_version"] == "20180708"
+    assert spec["runtime"] == "python"
+    assert spec["build_image"] == "fnproject/python:3.11-dev"
+    assert spec["run_image"] == "fnproject/python:3.11"
+    assert spec["entrypoint"] == "/python/bin/fdk /function/func.py handler"
+    assert 0 < int(spec["timeout"]) <= 300
+    assert sys.version_info[:2] == (3, 11), "the interpreter tested must be the one deployed"
+
+
+def test_dockerignore_keeps_out_everything_but_the_function(project_root: Path) -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (project_root / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    top_level = {path.name for path in project_root.iterdir() if not path.name.startswith(".")}
+    shipped = {name for name in top_level if name not in ignored and not name.endswith(".md")} - {"__pycache__"}
+    assert shipped <= set(FUNCTION_FILES), shipped - set(FUNCTION_FILES)
+
+
+@pytest.mark.timeout(600)
+def test_function_runs_from_an_fn_build_layout(
+    tmp_path: Path,
+    project_root: Path,
+    emulator: Emulator,
+    principal: ResourcePrincipal,
+    new_backup: Callable[..., dict[str, Any]],
+) -> None:
+    python_dir = installed_requirements(project_root / "requirements.txt")
+    function_dir = lay_out_function(project_root, tmp_path)
+    # The base interpreter with -S: only the standard library and PYTHONPATH, as in the run
+    # image; this venv's site-packages would otherwise hide a missing requirement.
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    environment = {
+        **principal.environment(),
+        "DESTINATION_REGION": DESTINATION_REGION,
+        "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
+    }
+    backup = new_backup("boot_volume")
+    with FunctionProcess(
+        environment,
+        function_dir=function_dir,
+        python_path=[function_dir, python_dir],
+        fdk_command=[base_python, "-S", str(python_dir / "bin" / "fdk")],
+    ) as process:
+        answer = process.invoke(event_for("boot_volume", backup["id"]))
+    assert answer.status == 200, process.stderr()
+    assert answer.json()["outcome"] == "copied"
+    assert len(emulator.copies_of(backup["id"], DESTINATION_REGION)) == 1
