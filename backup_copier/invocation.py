@@ -41,6 +41,8 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
             result.event_id = event_id_of(body)
     result.call_id = call_id
     result.attempts = invocation.attempts.attempts
+    result.retries = invocation.attempts.retries
+    result.retried_errors = dict(invocation.attempts.retried_errors)
     result.duration_ms = (time.monotonic() - started) * 1000
     logs.emit(result)
     return result

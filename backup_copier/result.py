@@ -67,6 +67,8 @@ class InvocationResult:
     copies: list[CopyResult] = field(default_factory=list)
     call_id: str | None = None
     attempts: int = 0
+    retries: int = 0
+    retried_errors: dict[str, int] = field(default_factory=dict)
     duration_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +88,8 @@ class InvocationResult:
             "copies": [copy.to_json() for copy in self.copies],
             "callId": self.call_id,
             "attempts": self.attempts,
+            "retries": self.retries,
+            "retriedErrors": self.retried_errors,
             "durationMs": round(self.duration_ms, 1),
         }
         body.update(self.extra)

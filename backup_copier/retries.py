@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +58,8 @@ class AttemptLog:
 
     attempts: int = 0
     retries: int = 0
-    retried_errors: list[str] = field(default_factory=list)
+    # Why it retried, as counts per error ("429 TooManyRequests": 3): bounded, unlike a list.
+    retried_errors: Counter[str] = field(default_factory=Counter)
 
 
 class DeadlineRetryStrategy:
@@ -87,7 +89,7 @@ class DeadlineRetryStrategy:
                 if self.deadline.remaining() - delay < MIN_ATTEMPT_SECONDS:
                     raise RetriesExhausted(error, attempt, time.monotonic() - started) from error
                 self.log.retries += 1
-                self.log.retried_errors.append(_describe(error))
+                self.log.retried_errors[_describe(error)] += 1
                 self._sleep(delay)
 
 

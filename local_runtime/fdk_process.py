@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class FunctionProcess:
         self.stderr_path = self.socket_dir / "stderr.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._connection: _UnixConnection | None = None
+        # The Fn agent sends a container one call at a time; callers on several threads queue here.
+        self._one_call_at_a_time = threading.Lock()
 
     def start(self, timeout: float = 20.0) -> FunctionProcess:
         env = {
@@ -112,8 +115,12 @@ class FunctionProcess:
             "Content-Type": content_type,
             "Content-Length": str(len(payload)),
         }
+        with self._one_call_at_a_time:
+            return self._send(payload, headers, timeout or deadline_seconds + 10)
+
+    def _send(self, payload: bytes, headers: dict[str, str], timeout: float) -> FnResponse:
         for attempt in range(2):
-            connection = self._connection or _UnixConnection(str(self.socket_path), timeout or deadline_seconds + 10)
+            connection = self._connection or _UnixConnection(str(self.socket_path), timeout)
             try:
                 connection.request("POST", "/call", body=payload, headers=headers)
                 answer = connection.getresponse()
