@@ -1,0 +1,290 @@
+"""`{"action": "check"}`: can this deployment copy backups? Answered without making a copy.
+
+What an operator runs right after `fn deploy`. It reads the settings and the resource
+principal itself, so a broken deployment is reported item by item instead of failing on
+the first error, then lists (and reads one of) each kind of backup in the source region
+and in every destination region, with the same clients and retry strategy the copy uses.
+A refusal there is the 404 NotAuthorizedOrNotFound a missing IAM statement produces, and
+the failing item names the statement (iam.py) that grants what is missing.
+
+What it cannot prove without copying, it says so: the copy permissions and whether Block
+Volume may use a destination KMS key are only decided by Oracle when a copy runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from oci import exceptions as oci_exceptions
+
+from . import iam
+from .clients import BlockStorageClients, resource_principal_signer
+from .context import Invocation
+from .errors import CopierError, InvalidRequest, InvalidSetting
+from .kinds import SPECS, KindSpec
+from .ocids import parse_ocid
+from .outcomes import verdict_for
+from .result import InvocationResult, Outcome
+from .retries import RetriesExhausted
+from .settings import Settings, kms_key_setting, load_settings
+
+MAX_COMPARTMENTS = 10
+_FIELDS = frozenset({"action", "compartmentIds"})
+_SUBNET_FIX = (
+    "Give the function application's subnet a route to the Oracle Services Network (a service gateway, "
+    "or a NAT gateway), and allow egress to it on port 443 in its security list"
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+    # False when the item can only be partly checked without making a copy.
+    verified: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": self.name, "ok": self.ok, "detail": self.detail}
+        if self.fix:
+            body["fix"] = self.fix
+        if not self.verified:
+            body["verified"] = False
+        return body
+
+
+def parse(document: dict[str, Any]) -> CheckRequest:
+    """`{"action": "check", "compartmentIds": [...]}`; compartmentIds is optional."""
+    unknown = sorted(set(document) - _FIELDS)
+    if unknown:
+        raise InvalidRequest(unknown[0], "is not a field of this request", "InvalidField")
+    values = document.get("compartmentIds", [])
+    if not isinstance(values, list) or len(values) > MAX_COMPARTMENTS:
+        raise InvalidRequest(
+            "compartmentIds", f"expected a list of at most {MAX_COMPARTMENTS} compartment OCIDs", "InvalidField"
+        )
+    ids = tuple(
+        parse_ocid(value, field="compartmentIds", types={"compartment", "tenancy"}, regional=False).value
+        for value in values
+    )
+    return CheckRequest(ids)
+
+
+@dataclass
+class CheckRequest:
+    compartment_ids: tuple[str, ...] = ()
+    event_id: str | None = None
+
+    def execute(self, invocation: Invocation) -> InvocationResult:
+        checks: list[Check] = []
+        settings = _settings(checks)
+        signer = _signer(checks)
+        source_region = None
+        if settings is not None and signer is not None:
+            clients = BlockStorageClients(settings, signer)
+            source_region = clients.home_region
+            _check_regions(checks, settings, clients, self._compartments(settings, signer), invocation)
+        failed = [check.name for check in checks if not check.ok]
+        result = InvocationResult(
+            outcome=Outcome.NOT_READY if failed else Outcome.READY,
+            reason_code="NotReady" if failed else "Ready",
+            reason=(
+                f"{len(failed)} of {len(checks)} checks failed: {'; '.join(failed)}. Each failing check has a fix."
+                if failed
+                else f"all {len(checks)} checks passed; no copy was made"
+            ),
+            source_region=source_region,
+            extra={"checks": [check.to_json() for check in checks]},
+        )
+        return result
+
+    def _compartments(self, settings: Settings, signer: Any) -> tuple[tuple[str, ...], str]:
+        """Where to list, and why there: the backups' compartments prove the policy, when known."""
+        if self.compartment_ids:
+            return self.compartment_ids, "compartmentIds of the request"
+        if settings.source_compartment_ids:
+            return settings.source_compartment_ids, "SOURCE_COMPARTMENT_IDS"
+        own = _claim(signer, "res_compartment")
+        if own:
+            return (own,), (
+                "the function's own compartment, since SOURCE_COMPARTMENT_IDS is not set; send "
+                '{"action": "check", "compartmentIds": [...]} to check the backups\' compartments'
+            )
+        return (), "no compartment: the resource principal names none"
+
+
+def _settings(checks: list[Check]) -> Settings | None:
+    try:
+        settings = load_settings(os.environ)
+    except InvalidSetting as error:
+        checks.append(
+            Check(
+                "settings",
+                False,
+                error.message,
+                f"fn config function <app> <function> {error.key} <value>",
+            )
+        )
+        return None
+    checks.append(Check("settings", True, f"valid; copies go to {', '.join(settings.destination_regions)}"))
+    return settings
+
+
+def _signer(checks: list[Check]) -> Any:
+    try:
+        signer = resource_principal_signer()
+    except CopierError as error:
+        checks.append(
+            Check(
+                "resource principal",
+                False,
+                error.message,
+                "Invoke the function in OCI Functions (`fn invoke`), which provides the resource principal; "
+                "locally, set OCI_RESOURCE_PRINCIPAL_VERSION, _RPST, _PRIVATE_PEM and _REGION",
+            )
+        )
+        return None
+    checks.append(Check("resource principal", True, f"available; the function runs in {signer.region}"))
+    return signer
+
+
+def _claim(signer: Any, name: str) -> str | None:
+    try:
+        value = signer.get_claim(name)
+    except Exception:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _check_regions(
+    checks: list[Check],
+    settings: Settings,
+    clients: BlockStorageClients,
+    compartments: tuple[tuple[str, ...], str],
+    invocation: Invocation,
+) -> None:
+    source = clients.home_region
+    ids, why = compartments
+    if source is None or not ids:
+        checks.append(Check("compartment to check", False, why, 'send {"action": "check", "compartmentIds": [...]}'))
+        return
+    if source in settings.destination_regions:
+        checks.append(
+            Check(
+                "destination regions",
+                False,
+                f"DESTINATION_REGION includes {source}, the region the function (and its backups) are in",
+                f"fn config function <app> <function> DESTINATION_REGION <regions other than {source}>",
+            )
+        )
+    function_compartment = _claim(clients.signer, "res_compartment")
+    roles = [(source, "source")] + [(r, "destination") for r in settings.destination_regions if r != source]
+    for region, role in roles:
+        _check_region(checks, clients, region, role, ids, why, function_compartment, invocation)
+    for region in settings.destination_regions:
+        key = settings.kms_key_ids.get(region)
+        if key:
+            checks.append(
+                Check(
+                    f"KMS key for {region}",
+                    True,
+                    f"{kms_key_setting(region)} is a key OCID in {region}, as a copy into {region} needs. Whether "
+                    "Block Volume may encrypt with it is decided only when a copy runs (reading the key would need "
+                    "a wider grant than copying does), so that part is not verified here. The copy needs: "
+                    + " | ".join(iam.kms_statements(key)),
+                    verified=False,
+                )
+            )
+
+
+def _check_region(
+    checks: list[Check],
+    clients: BlockStorageClients,
+    region: str,
+    role: str,
+    compartment_ids: tuple[str, ...],
+    why: str,
+    function_compartment: str | None,
+    invocation: Invocation,
+) -> None:
+    client = clients.for_region(region)
+    for compartment in compartment_ids:
+        for spec in SPECS.values():
+            check = _readable(client, spec, region, role, compartment, why, function_compartment, invocation)
+            checks.append(check)
+            if check.fix == _SUBNET_FIX:
+                # Unreachable for one kind is unreachable for all: say it once, not per kind.
+                return
+
+
+def _readable(
+    client: Any,
+    spec: KindSpec,
+    region: str,
+    role: str,
+    compartment: str,
+    why: str,
+    function_compartment: str | None,
+    invocation: Invocation,
+) -> Check:
+    label = spec.kind.value.replace("_", " ")
+    name = f"{role} {region}: read {label} backups"
+    operation = _api_name(spec.list_operation)
+    try:
+        listed = getattr(client, spec.list_operation)(
+            compartment, limit=1, retry_strategy=invocation.retry_strategy
+        ).data
+        if listed:
+            operation = _api_name(spec.get_operation)
+            getattr(client, spec.get_operation)(listed[0].id, retry_strategy=invocation.retry_strategy)
+    except (oci_exceptions.ServiceError, oci_exceptions.RequestException, oci_exceptions.ConnectTimeout) as error:
+        return _refused(name, error, spec, region, compartment, operation, function_compartment)
+    except RetriesExhausted as error:
+        return _refused(name, error.last_error, spec, region, compartment, operation, function_compartment)
+    read = f"{operation} answered" if listed else f"{operation} answered (no {label} backup there yet)"
+    return Check(name, True, f"{read} in compartment {compartment} ({why})")
+
+
+def _refused(
+    name: str,
+    error: BaseException,
+    spec: KindSpec,
+    region: str,
+    compartment: str,
+    operation: str,
+    function_compartment: str | None,
+) -> Check:
+    where = f"{operation} in {region}, compartment {compartment}"
+    if isinstance(error, oci_exceptions.ServiceError) and error.status == 404:
+        permissions = sorted({p for grant in iam.find_grants([spec.kind]) for p in grant.permissions})
+        return Check(
+            name,
+            False,
+            f"{where}: 404 NotAuthorizedOrNotFound, which is how OCI reports a missing permission; "
+            f"the function's dynamic group needs {' and '.join(permissions)} there",
+            "\n".join(iam.find_statements(spec, region, compartment)),
+        )
+    if isinstance(error, oci_exceptions.ServiceError) and error.status == 401:
+        rule = (
+            iam.dynamic_group_rule(compartment_id=function_compartment)
+            if function_compartment
+            else "ALL {resource.type = 'fnfunc', resource.id = '<function OCID>'}"
+        )
+        return Check(
+            name,
+            False,
+            f"{where}: 401 NotAuthenticated; the resource principal was refused",
+            f"Make the dynamic group '{iam.DEFAULT_DYNAMIC_GROUP}' match this function, e.g. with the rule {rule}",
+        )
+    verdict = verdict_for(error, action=where, region=region)
+    if verdict.reason_code == "ConnectionFailed":
+        return Check(name, False, verdict.reason, _SUBNET_FIX)
+    return Check(name, False, verdict.reason, "See the detail; run the check again once it is resolved")
+
+
+def _api_name(sdk_operation: str) -> str:
+    """`list_volume_backups` -> `ListVolumeBackups`, the name Oracle's policy reference uses."""
+    return "".join(part.capitalize() for part in sdk_operation.split("_"))

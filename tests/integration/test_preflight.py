@@ -1,0 +1,171 @@
+"""{"action": "check"} through the fdk socket: one test per item that can fail, none makes a copy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from backup_copier import iam
+from backup_copier.kinds import SPECS, BackupKind
+from blockstorage_emulator import Emulator
+from local_runtime import samples
+from local_runtime.credentials import DEFAULT_COMPARTMENT_ID
+from tests.conftest import COMPARTMENT_ID, DESTINATION_REGION, SOURCE_REGION, FunctionFactory
+
+CHECK = {"action": "check"}
+NO_RESOURCE_PRINCIPAL = {
+    "OCI_RESOURCE_PRINCIPAL_VERSION": None,
+    "OCI_RESOURCE_PRINCIPAL_RPST": None,
+    "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": None,
+    "OCI_RESOURCE_PRINCIPAL_REGION": None,
+}
+
+
+def _checks(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {check["name"]: check for check in body["checks"]}
+
+
+def _failing(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [check for check in body["checks"] if not check["ok"]]
+
+
+def _label(kind: BackupKind) -> str:
+    return kind.value.replace("_", " ")
+
+
+def test_ready_deployment_makes_no_copy(emulator: Emulator, function: FunctionFactory) -> None:
+    answer = function().invoke(samples.load("check.json"))
+
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    assert body["outcome"] == "ready"
+    assert body["reasonCode"] == "Ready"
+    assert body["sourceRegion"] == SOURCE_REGION
+    checks = _checks(body)
+    assert all(check["ok"] for check in checks.values()), _failing(body)
+    for role, region in (("source", SOURCE_REGION), ("destination", DESTINATION_REGION)):
+        for kind in BackupKind:
+            detail = checks[f"{role} {region}: read {_label(kind)} backups"]["detail"]
+            assert DEFAULT_COMPARTMENT_ID in detail
+            assert "SOURCE_COMPARTMENT_IDS is not set" in detail
+    listed = {(r.region, r.kind) for r in emulator.requests if r.operation == "list"}
+    assert listed == {(region, kind.value) for region in (SOURCE_REGION, DESTINATION_REGION) for kind in BackupKind}
+    assert not [r for r in emulator.requests if r.operation == "copy"]
+    [line] = [line for line in function().log_lines() if line.get("callId") and line["outcome"] == "ready"][-1:]
+    assert line["checks"] == body["checks"]
+
+
+def test_named_compartments_are_listed_and_a_backup_read(
+    emulator: Emulator, function: FunctionFactory, new_backup: Callable[..., dict[str, Any]]
+) -> None:
+    backup = new_backup("boot_volume")
+    body = function().invoke({**CHECK, "compartmentIds": [COMPARTMENT_ID]}).json()
+
+    assert body["outcome"] == "ready", _failing(body)
+    assert {r.query.get("compartmentId") for r in emulator.requests if r.operation == "list"} == {COMPARTMENT_ID}
+    # The list is newest first, so the backup just made is the one read (other tests leave theirs).
+    gets = [r for r in emulator.requests if r.operation == "get" and r.kind == "boot_volume"]
+    assert [r.path.rsplit("/", 1)[1] for r in gets if r.region == SOURCE_REGION] == [backup["id"]]
+
+
+def test_invalid_settings_name_the_key_and_the_command(emulator: Emulator, function: FunctionFactory) -> None:
+    answer = function(DESTINATION_REGION="atlantis").invoke(CHECK)
+
+    assert answer.status == 502
+    body = answer.json()
+    assert body["outcome"] == "not_ready"
+    [failing] = _failing(body)
+    assert failing["name"] == "settings"
+    assert failing["detail"].startswith("DESTINATION_REGION: 'atlantis' is not a region name")
+    assert failing["fix"] == "fn config function <app> <function> DESTINATION_REGION <value>"
+    # The other checks still ran and said what they could.
+    assert _checks(body)["resource principal"]["ok"]
+    assert emulator.requests == []
+
+
+def test_missing_resource_principal_is_a_failing_check(emulator: Emulator, function: FunctionFactory) -> None:
+    answer = function(**NO_RESOURCE_PRINCIPAL).invoke(CHECK)
+
+    assert answer.status == 502
+    body = answer.json()
+    [failing] = _failing(body)
+    assert failing["name"] == "resource principal"
+    assert "resource principal unavailable" in failing["detail"]
+    assert "OCI_RESOURCE_PRINCIPAL_VERSION" in failing["fix"]
+    assert _checks(body)["settings"]["ok"]
+
+
+@pytest.mark.parametrize("kind", list(BackupKind))
+@pytest.mark.parametrize(("role", "region"), [("source", SOURCE_REGION), ("destination", DESTINATION_REGION)])
+def test_denied_list_names_the_missing_statement(
+    kind: BackupKind, role: str, region: str, emulator: Emulator, function: FunctionFactory
+) -> None:
+    emulator.deny("list", region=region, kind=kind.value)
+    answer = function().invoke(CHECK)
+
+    assert answer.status == 502
+    [failing] = _failing(answer.json())
+    assert failing["name"] == f"{role} {region}: read {_label(kind)} backups"
+    assert "404 NotAuthorizedOrNotFound" in failing["detail"]
+    assert failing["fix"] == "\n".join(iam.find_statements(SPECS[kind], region, DEFAULT_COMPARTMENT_ID))
+    assert failing["fix"].startswith("Allow dynamic-group backup-copier to inspect ")
+    assert f"request.region = '{iam.region_key(region)}'" in failing["fix"]
+
+
+def test_denied_read_of_a_backup_is_found(
+    emulator: Emulator, function: FunctionFactory, new_backup: Callable[..., dict[str, Any]]
+) -> None:
+    new_backup("volume")
+    emulator.deny("get", region=SOURCE_REGION, kind="volume")
+    body = function().invoke({**CHECK, "compartmentIds": [COMPARTMENT_ID]}).json()
+
+    [failing] = _failing(body)
+    assert failing["name"] == f"source {SOURCE_REGION}: read volume backups"
+    assert failing["detail"].startswith(f"GetVolumeBackup in {SOURCE_REGION}, compartment {COMPARTMENT_ID}: 404")
+    assert "VOLUME_BACKUP_INSPECT and VOLUME_INSPECT" in failing["detail"]
+    assert f"compartment id {COMPARTMENT_ID}" in failing["fix"]
+
+
+def test_unreachable_region_is_reported_once(function: FunctionFactory) -> None:
+    # Nothing listens on port 1: every request is refused, as from a subnet with no route to OCI.
+    answer = function(BLOCKSTORAGE_ENDPOINT="http://127.0.0.1:1/{region}").invoke(CHECK, deadline_seconds=4)
+
+    assert answer.status == 502
+    failing = _failing(answer.json())
+    assert [check["name"] for check in failing] == [
+        f"source {SOURCE_REGION}: read volume backups",
+        f"destination {DESTINATION_REGION}: read volume backups",
+    ]
+    assert all("service gateway" in check["fix"] for check in failing)
+
+
+def test_destination_in_own_region_is_a_failing_check(emulator: Emulator, function: FunctionFactory) -> None:
+    body = function(DESTINATION_REGION=f"{SOURCE_REGION},{DESTINATION_REGION}").invoke(CHECK).json()
+
+    [failing] = _failing(body)
+    assert failing["name"] == "destination regions"
+    assert "DESTINATION_REGION" in failing["fix"]
+
+
+def test_kms_key_is_checked_as_far_as_it_can_be(emulator: Emulator, function: FunctionFactory) -> None:
+    key = emulator.add_kms_key(DESTINATION_REGION)
+    body = function(KMS_KEY_ID_US_ASHBURN_1=key).invoke(CHECK).json()
+
+    assert body["outcome"] == "ready"
+    check = _checks(body)[f"KMS key for {DESTINATION_REGION}"]
+    assert check["ok"] is True
+    assert check["verified"] is False
+    assert "not verified" in check["detail"]
+    for statement in iam.kms_statements(key):
+        assert statement in check["detail"]
+
+
+def test_unknown_field_is_rejected(emulator: Emulator, function: FunctionFactory) -> None:
+    answer = function().invoke({**CHECK, "compartments": []})
+    assert answer.status == 502
+    body = answer.json()
+    assert body["outcome"] == "rejected"
+    assert body["reasonCode"] == "InvalidField"
+    assert emulator.requests == []

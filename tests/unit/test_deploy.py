@@ -1,0 +1,142 @@
+"""The deploy kit: deploy/ is what the command prints, and it matches what the function accepts."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from backup_copier import deploy, iam
+from backup_copier.errors import InvalidRequest, InvalidSetting
+from backup_copier.kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, SPECS, BackupKind
+from backup_copier.requests import CopyRequest, parse_request
+from backup_copier.settings import load_settings
+from local_runtime import samples
+
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
+COMPARTMENT = deploy.EXAMPLE_BACKUP_COMPARTMENT
+
+
+@pytest.mark.parametrize("name", sorted(deploy.EXAMPLE))
+def test_checked_in_file_is_what_the_command_prints(name: str) -> None:
+    assert (DEPLOY_DIR / name).read_text() == deploy.render(deploy.EXAMPLE[name]), (
+        f"deploy/{name} is stale: run python -m backup_copier.deploy example deploy"
+    )
+
+
+def test_deploy_folder_holds_only_generated_files() -> None:
+    assert sorted(path.name for path in DEPLOY_DIR.iterdir()) == sorted(deploy.EXAMPLE)
+
+
+def test_rule_matches_exactly_the_event_types_the_function_accepts() -> None:
+    condition = deploy.rule_condition()
+    assert condition == {"eventType": sorted(BY_EVENT_TYPE)}
+    for event_type in condition["eventType"]:
+        event = copy.deepcopy(samples.load("volume-backup-completed.json"))
+        event["eventType"] = event_type
+        event["data"]["resourceId"] = event["data"]["resourceId"].replace(
+            "volumebackup", BY_EVENT_TYPE[event_type].ocid_type
+        )
+        assert isinstance(parse_request(json.dumps(event).encode()), CopyRequest)
+    for event_type in BEGIN_EVENT_TYPES:
+        event = dict(samples.load("volume-backup-completed.json"), eventType=event_type)
+        with pytest.raises(InvalidRequest):
+            parse_request(json.dumps(event).encode())
+
+
+def test_rule_filters_as_the_settings_filter() -> None:
+    condition = deploy.rule_condition([COMPARTMENT], "dr-copy=true")
+    assert condition["data"] == {"compartmentId": [COMPARTMENT], "freeFormTags": {"dr-copy": "true"}}
+    # A bare key, as REQUIRED_FREEFORM_TAG=dr-copy: the tag present with any value.
+    assert deploy.rule_condition(required_tag="dr-copy")["data"] == {"freeFormTags": {"dr-copy": "*"}}
+    # The sample events carry the tag and compartment the example rule asks for.
+    data = samples.load("volume-backup-completed.json")["data"]
+    example = json.loads((DEPLOY_DIR / "rule-condition.json").read_text())["data"]
+    assert data["compartmentId"] in example["compartmentId"]
+    assert all(data["freeFormTags"][key] == value for key, value in example["freeFormTags"].items())
+
+
+@pytest.mark.parametrize("tag", ["=true", " "])
+def test_rule_refuses_a_tag_without_key(tag: str) -> None:
+    with pytest.raises(InvalidRequest):
+        deploy.rule_condition(required_tag=tag)
+
+
+def test_every_backup_kind_has_documented_grants() -> None:
+    assert set(iam.GRANTS) == set(BackupKind) == set(SPECS)
+    for kind, grants in iam.GRANTS.items():
+        assert grants.find, kind
+        assert grants.create, kind
+        for grant in (*grants.find, *grants.copy, *grants.create):
+            assert grant.source.startswith("https://docs.oracle.com/"), grant
+            assert grant.permissions, grant
+
+
+def test_policy_names_every_permission_with_its_source() -> None:
+    text = (DEPLOY_DIR / "policies.txt").read_text()
+    statements = json.loads((DEPLOY_DIR / "policies.json").read_text())
+    assert [line for line in text.splitlines() if line.startswith("Allow ")] == statements
+    for grants in iam.GRANTS.values():
+        for grant in (*grants.find, *grants.copy, *grants.create):
+            assert f"{', '.join(grant.permissions)} for {grant.why}; {grant.source}" in text
+            if grant.unconfirmed:
+                assert f"UNCONFIRMED: {grant.unconfirmed}" in text
+    assert "where all {request.permission = 'VOLUME_BACKUP_COPY', request.region = 'phx'}" in text
+    assert "where all {request.permission = 'VOLUME_BACKUP_CREATE', request.region = 'iad'}" in text
+    assert f"target.key.id = '{deploy.EXAMPLE_KMS_KEY}'" in text
+
+
+def test_several_destinations_share_one_statement_per_grant() -> None:
+    argv = [
+        "policies",
+        "--source-region",
+        "phx",
+        "--destination",
+        "iad,eu-frankfurt-1",
+        "--function-compartment",
+        deploy.EXAMPLE_FUNCTION_COMPARTMENT,
+        "--json",
+    ]
+    statements = json.loads(deploy.render(argv))
+    assert (
+        "Allow dynamic-group backup-copier to manage volume-backups in tenancy where all "
+        "{request.permission = 'VOLUME_BACKUP_CREATE', any {request.region = 'iad', request.region = 'fra'}}"
+    ) in statements
+    assert not any("key-delegate" in line for line in statements)
+
+
+def test_kms_key_is_validated_as_the_function_validates_it() -> None:
+    argv = [
+        *deploy.EXAMPLE["policies.txt"][:3],
+        "--destination",
+        "eu-frankfurt-1",
+        "--kms-key",
+        deploy.EXAMPLE_KMS_KEY,
+        "--function-compartment",
+        deploy.EXAMPLE_FUNCTION_COMPARTMENT,
+    ]
+    with pytest.raises(InvalidSetting) as raised:
+        deploy.render(argv)
+    with pytest.raises(InvalidSetting) as same:
+        load_settings({"DESTINATION_REGION": "eu-frankfurt-1", "KMS_KEY_ID_US_ASHBURN_1": deploy.EXAMPLE_KMS_KEY})
+    assert raised.value.message == same.value.message
+
+
+def test_dynamic_group_rule_for_a_compartment() -> None:
+    printed = deploy.render(["dynamic-group", "--function-compartment", deploy.EXAMPLE_FUNCTION_COMPARTMENT])
+    assert printed == (
+        f"ALL {{resource.type = 'fnfunc', resource.compartment.id = '{deploy.EXAMPLE_FUNCTION_COMPARTMENT}'}}\n"
+    )
+
+
+def test_cli_reports_a_bad_value_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main(["rule-condition", "--compartment", "ocid1.volume.oc1..aaaa"]) == 2
+    assert "error: --compartment: expected an OCID of kind" in capsys.readouterr().err
+
+
+def test_example_regenerates_the_folder(tmp_path: Path) -> None:
+    deploy.write_example(tmp_path)
+    for name in deploy.EXAMPLE:
+        assert (tmp_path / name).read_text() == (DEPLOY_DIR / name).read_text()
