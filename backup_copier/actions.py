@@ -22,7 +22,9 @@ class Action(Protocol):
 
 def _parsers() -> dict[str, Callable[[dict[str, Any]], Action]]:
     # Imported on demand: the event path, which is every invocation but a few, never pays for them.
-    return {}
+    from . import preflight, reconcile
+
+    return {"check": preflight.parse, "reconcile": reconcile.parse}
 
 
 def parse_action(document: dict[str, Any]) -> Action:

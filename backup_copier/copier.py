@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from oci import exceptions as oci_exceptions
@@ -31,6 +32,8 @@ AVAILABLE = "AVAILABLE"
 PRESENT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
 NOT_YET_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 _LIST_PAGE_SIZE = 100
+# Clocks of two regions never disagree by this much; it bounds the scans for existing copies.
+COPY_CLOCK_SKEW = timedelta(hours=1)
 _DISPLAY_NAME_MAX = 255
 
 
@@ -72,7 +75,7 @@ def copy_backup(
     if backup.lifecycle_state != AVAILABLE:
         return _not_available(result, backup.lifecycle_state)
 
-    job = _CopyJob(spec, backup, source_region, settings, clients, invocation)
+    job = CopyJob(spec, backup, source_region, settings, clients, invocation)
     dry_run = settings.dry_run if request.dry_run is None else request.dry_run
     for region in destinations:
         result.copies.append(job.copy_to(region, dry_run))
@@ -122,8 +125,12 @@ def _not_available(result: InvocationResult, state: str) -> InvocationResult:
 
 
 @dataclass
-class _CopyJob:
-    """One available source backup, to be copied to one destination at a time."""
+class CopyJob:
+    """One available source backup, to be copied to one destination at a time.
+
+    Shared by the event path and the reconcile sweep, so both find existing copies and
+    name, encrypt and token their copy requests identically.
+    """
 
     spec: KindSpec
     backup: Any
@@ -160,7 +167,16 @@ class _CopyJob:
     def _copies_in(self, region: str) -> Iterator[Any]:
         """Walk the destination's list page by page, so a large compartment never sits in memory."""
         list_call = getattr(self.clients.for_region(region), self.spec.list_operation)
-        filters = {self.spec.list_source_filter: self.backup.id} if self.spec.list_source_filter else {}
+        filters: dict[str, Any] = {"sort_by": "TIMECREATED", "sort_order": "DESC"}
+        if self.spec.list_source_filter:
+            filters[self.spec.list_source_filter] = self.backup.id
+        # A copy is made after its source, so once the newest-first scan reaches copies
+        # older than the source (less a margin for clock skew between regions), no copy of
+        # it can follow: the unfiltered volume group scan stops there instead of reading
+        # the whole compartment.
+        oldest_possible = _time_created(self.backup)
+        if oldest_possible is not None:
+            oldest_possible -= COPY_CLOCK_SKEW
         page = None
         while True:
             kwargs: dict[str, Any] = {"limit": _LIST_PAGE_SIZE, "retry_strategy": self.invocation.retry_strategy}
@@ -169,6 +185,9 @@ class _CopyJob:
                 kwargs["page"] = page
             response = list_call(self.backup.compartment_id, **kwargs)
             for candidate in response.data:
+                created = _time_created(candidate)
+                if oldest_possible is not None and created is not None and created < oldest_possible:
+                    return
                 # The volume group list cannot filter on the source; every list is checked
                 # anyway, so a service that ignored a filter could not cause a wrong answer.
                 if getattr(candidate, self.spec.source_attribute, None) == self.backup.id:
@@ -203,6 +222,11 @@ class _CopyJob:
             kind=self.spec.kind.value,
         )
         return name[:_DISPLAY_NAME_MAX]
+
+
+def _time_created(resource: Any) -> datetime | None:
+    value = getattr(resource, "time_created", None)
+    return value if isinstance(value, datetime) else None
 
 
 _SERVICE_FAILURES = (

@@ -1,0 +1,119 @@
+"""The catch-up sweep: {"action": "reconcile", "compartmentId": ...}.
+
+Events can be missed (a rule created after the backups, a function that was down, a copy
+that hit the concurrency limit until its deadline), and backup policies do not copy manual
+backups. The sweep compares the compartment's backups with the copies in each destination
+and copies what is missing, oldest first. It keeps no state of its own: every run
+recomputes the work from what exists in OCI, so a run cut short by its deadline or the
+copy limit is resumed by the next one without losing or repeating anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+
+from . import runtime
+from .context import Invocation
+from .errors import CopierError, InvalidRequest, InvalidSetting
+from .kinds import SPECS, BackupKind, KindSpec
+from .ocids import parse_ocid
+from .reconcile_summary import Summary
+from .reconcile_sweep import Sweep
+from .requests import _invalid
+from .result import InvocationResult
+from .settings import parse_regions
+
+DEFAULT_SINCE_HOURS = 168
+# Five years: far older than any backup a sweep could still usefully copy, small enough
+# that a typo of a few extra digits is caught.
+MAX_SINCE_HOURS = 5 * 366 * 24
+DEFAULT_MAX_COPIES = 10
+MAX_COPIES = 100
+
+
+class ReconcileBody(BaseModel):
+    """The body as sent. Unknown fields are refused: an operator's typo must not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    action: Literal["reconcile"]
+    compartment_id: str = Field(alias="compartmentId")
+    since_hours: float = Field(default=DEFAULT_SINCE_HOURS, gt=0, le=MAX_SINCE_HOURS, alias="sinceHours")
+    # Enum values arrive as JSON strings; strict mode would accept only enum instances.
+    kinds: list[Annotated[BackupKind, Strict(False)]] | None = Field(default=None, min_length=1)
+    destination_regions: list[str] | None = Field(default=None, alias="destinationRegions")
+    dry_run: bool | None = Field(default=None, alias="dryRun")
+    max_copies: int = Field(default=DEFAULT_MAX_COPIES, ge=1, le=MAX_COPIES, alias="maxCopies")
+
+
+@dataclass
+class ReconcileRequest:
+    compartment_id: str
+    since_hours: float
+    specs: tuple[KindSpec, ...]
+    destination_regions: tuple[str, ...] | None
+    dry_run: bool | None
+    max_copies: int
+    event_id: str | None = None
+
+    def execute(self, invocation: Invocation) -> InvocationResult:
+        container = runtime.container()
+        settings, clients = container.settings, container.clients
+        source_region = clients.home_region
+        if not source_region:
+            raise CopierError("cannot tell which region the function runs in: the resource principal names none")
+        destinations = self.destination_regions or settings.destination_regions
+        if source_region in destinations:
+            problem = f"{source_region} is the region the sweep reads from; a copy must go to another region"
+            if self.destination_regions:
+                raise InvalidRequest("destinationRegions", problem)
+            raise InvalidSetting("DESTINATION_REGION", problem)
+        summary = Summary(
+            compartment_id=self.compartment_id,
+            source_region=source_region,
+            destination_regions=destinations,
+            kinds=tuple(spec.kind for spec in self.specs),
+            since_hours=self.since_hours,
+            dry_run=settings.dry_run if self.dry_run is None else self.dry_run,
+        )
+        sweep = Sweep(
+            summary=summary,
+            specs=self.specs,
+            window_start=datetime.now(UTC) - timedelta(hours=self.since_hours),
+            max_copies=self.max_copies,
+            settings=settings,
+            clients=clients,
+            invocation=invocation,
+        )
+        sweep.run()
+        return summary.result()
+
+
+def parse(document: dict[str, Any]) -> ReconcileRequest:
+    try:
+        body = ReconcileBody.model_validate(document)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    compartment = parse_ocid(
+        body.compartment_id, field="compartmentId", types={"compartment", "tenancy"}, regional=False
+    )
+    destinations = None
+    if body.destination_regions is not None:
+        try:
+            destinations = parse_regions(body.destination_regions)
+        except ValueError as exc:
+            raise InvalidRequest("destinationRegions", str(exc)) from None
+    # The table's order, whatever the body's: the answer lists kinds the same way every time.
+    wanted = set(body.kinds) if body.kinds else set(BackupKind)
+    return ReconcileRequest(
+        compartment_id=compartment.value,
+        since_hours=body.since_hours,
+        specs=tuple(spec for kind, spec in SPECS.items() if kind in wanted),
+        destination_regions=destinations,
+        dry_run=body.dry_run,
+        max_copies=body.max_copies,
+    )

@@ -1,0 +1,210 @@
+"""The sweep's reads: source backups oldest first, and what each destination already holds.
+
+Everything is read page by page. The source side holds one page per kind at a time,
+merged into one oldest-first stream; the destination side keeps only the ids of backups
+that already have a copy, for copies made inside the window, a few dozen bytes each.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from oci import exceptions as oci_exceptions
+
+from .context import Invocation
+from .copier import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
+from .errors import InvalidRequest
+from .kinds import BackupKind, KindSpec
+from .ocids import parse_ocid
+from .retries import DeadlineRetryStrategy
+
+PAGE_SIZE = 100
+# Time a step (one list page, or one check and copy) needs; with less left, the sweep
+# stops and answers rather than be killed mid-step.
+STEP_SECONDS = 1.0
+CREATING = "CREATING"
+# Errors that, in a sweep, mean "not now" rather than "try again in a moment": waiting out
+# the copy limit or a backup that changed state would spend the run on one copy, while
+# the next run finds the work again anyway.
+_FINAL_IN_SWEEP = frozenset({(400, "LimitExceeded"), (409, "IncorrectState")})
+
+
+class OutOfTime(Exception):
+    """Too little time is left for another step."""
+
+
+class SweepRetryStrategy(DeadlineRetryStrategy):
+    """The invocation's strategy, except that the errors above end the call at once."""
+
+    def make_retrying_call(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_retrying_call(_FinalErrors(call), *args, **kwargs)
+        except _Final as final:
+            raise final.error from None
+
+
+class SweepInvocation(Invocation):
+    """The invocation as the sweep's SDK calls see it: same deadline, attempts and call id."""
+
+    @classmethod
+    def of(cls, invocation: Invocation) -> SweepInvocation:
+        return cls(invocation.call_id, invocation.deadline, invocation.attempts)
+
+    @property
+    def retry_strategy(self) -> DeadlineRetryStrategy:
+        return SweepRetryStrategy(self.deadline, self.attempts)
+
+    def check_time(self) -> None:
+        if self.deadline.remaining() < STEP_SECONDS:
+            raise OutOfTime()
+
+
+@dataclass(frozen=True)
+class Listed:
+    spec: KindSpec
+    backup: Any
+
+
+def source_backups(
+    clients: Any, invocation: SweepInvocation, region: str, compartment_id: str, specs: tuple[KindSpec, ...]
+) -> Iterator[Listed]:
+    """Every backup of the kinds in the compartment, oldest first across kinds.
+
+    Each kind's list is asked for in ascending creation order and the streams are merged
+    lazily, so order costs no memory: copies made in this order keep incremental copies
+    incremental.
+    """
+    streams = [_listed(spec, _pages(clients, invocation, region, spec, compartment_id, "ASC")) for spec in specs]
+    return heapq.merge(*streams, key=lambda listed: (listed.backup.time_created, listed.backup.id))
+
+
+def _listed(spec: KindSpec, backups: Iterator[Any]) -> Iterator[Listed]:
+    for backup in backups:
+        yield Listed(spec, backup)
+
+
+@dataclass
+class DestinationIndex:
+    """What one destination region holds for the sweep's source region."""
+
+    copied: dict[BackupKind, set[str]] = field(default_factory=dict)
+    # Copies from the source region still being made, of the kinds the limit counts.
+    limited_in_flight: int = 0
+    busy_boot_volumes: set[str] = field(default_factory=set)
+    # Source backups whose boot volume has a copy in flight, when the copy does not name it.
+    busy_boot_sources: set[str] = field(default_factory=set)
+
+    def has_copy(self, listed: Listed) -> bool:
+        return listed.backup.id in self.copied.get(listed.spec.kind, ())
+
+
+def index_destination(
+    clients: Any,
+    invocation: SweepInvocation,
+    region: str,
+    source_region: str,
+    compartment_id: str,
+    specs: tuple[KindSpec, ...],
+    since: datetime,
+) -> DestinationIndex:
+    index = DestinationIndex()
+    oldest_possible = since - COPY_CLOCK_SKEW
+    for spec in specs:
+        present = index.copied.setdefault(spec.kind, set())
+        # Newest first, so the scan ends at the first copy too old to be of a backup in the
+        # window (a copy is always made after its source).
+        for copy in _pages(clients, invocation, region, spec, compartment_id, "DESC"):
+            if copy.time_created < oldest_possible:
+                break
+            source_id = getattr(copy, spec.source_attribute, None)
+            if source_id and copy.lifecycle_state in PRESENT_STATES:
+                present.add(source_id)
+            # The volume group list cannot filter on the state: its copies in flight are
+            # counted here, within the window (older ones still copying are found by the
+            # service's own LimitExceeded, which stops the sweep the same way).
+            if spec.kind is BackupKind.VOLUME_GROUP and copy.lifecycle_state in NOT_YET_STATES:
+                index.limited_in_flight += _from_region(source_id, source_region)
+    for spec in specs:
+        if spec.kind is BackupKind.VOLUME_GROUP:
+            continue
+        for copy in _pages(clients, invocation, region, spec, compartment_id, "DESC", lifecycle_state=CREATING):
+            source_id = getattr(copy, spec.source_attribute, None)
+            if not source_id or not _from_region(source_id, source_region):
+                continue
+            if spec.kind is BackupKind.VOLUME:
+                index.limited_in_flight += 1
+            elif getattr(copy, "boot_volume_id", None):
+                index.busy_boot_volumes.add(copy.boot_volume_id)
+            else:
+                index.busy_boot_sources.add(source_id)
+    return index
+
+
+def _pages(
+    clients: Any,
+    invocation: SweepInvocation,
+    region: str,
+    spec: KindSpec,
+    compartment_id: str,
+    order: str,
+    **filters: str,
+) -> Iterator[Any]:
+    list_call = getattr(clients.for_region(region), spec.list_operation)
+    page = None
+    while True:
+        invocation.check_time()
+        kwargs: dict[str, Any] = {
+            "limit": PAGE_SIZE,
+            "sort_by": "TIMECREATED",
+            "sort_order": order,
+            "retry_strategy": invocation.retry_strategy,
+            **filters,
+        }
+        if page:
+            kwargs["page"] = page
+        response = list_call(compartment_id, **kwargs)
+        yield from response.data
+        page = response.headers.get("opc-next-page")
+        if not page:
+            return
+
+
+def _from_region(backup_id: str | None, region: str) -> int:
+    """1 if the backup lives in `region` (or its OCID does not say), else 0."""
+    if not backup_id:
+        return 0
+    try:
+        found = parse_ocid(backup_id, field="sourceBackupId", types={backup_id.split(".")[1]}, regional=True).region
+    except (InvalidRequest, IndexError):
+        return 1
+    return int(found in (None, region))
+
+
+class _Final(Exception):
+    def __init__(self, error: oci_exceptions.ServiceError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _FinalErrors:
+    """Wraps the SDK's call so the errors above are not retried by the strategy.
+
+    Keeps the bound method's __self__: the strategy cuts that client's read timeout to
+    the time left through it.
+    """
+
+    def __init__(self, call: Callable[..., Any]) -> None:
+        self._call = call
+        self.__self__ = getattr(call, "__self__", None)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._call(*args, **kwargs)
+        except oci_exceptions.ServiceError as error:
+            if (error.status, error.code) in _FINAL_IN_SWEEP:
+                raise _Final(error) from error
+            raise

@@ -1,0 +1,108 @@
+"""What one sweep found and did, rendered as the answer and the log line.
+
+`scanned` and `skipped` count source backups; `alreadyCopied`, `copied`, `planned`,
+`failed` and `remaining` count (backup, destination region) pairs. The lists hold at most
+maxCopies (at most 100) entries, because that many copy attempts is all a run makes, so a
+sweep of thousands of backups still answers in a few kilobytes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .kinds import BackupKind
+from .result import InvocationResult, Outcome
+
+StopReason = Literal["copy_limit", "max_copies", "deadline"]
+
+_STOP_ADVICE: dict[str, str] = {
+    "copy_limit": "the limit of concurrent cross-region copies is reached; the next run continues once copies finish",
+    "max_copies": "maxCopies copies were made; the next run continues (or raise maxCopies, up to 100)",
+    "deadline": "the function's timeout ended the run; the next run continues where this one stopped",
+}
+
+
+@dataclass
+class Summary:
+    compartment_id: str
+    source_region: str
+    destination_regions: tuple[str, ...]
+    kinds: tuple[BackupKind, ...]
+    since_hours: float
+    dry_run: bool
+    scanned: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    already_copied: int = 0
+    copied: list[dict[str, str]] = field(default_factory=list)
+    planned: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    remaining: Counter[str] = field(default_factory=Counter)
+    in_flight: int = 0
+    stopped_early: StopReason | None = None
+    scan_complete: bool = False
+    # A failure that ended the whole sweep (a list call refused), as (code, sentence).
+    fatal: tuple[str, str] | None = None
+
+    def defer(self, why: str, stop: StopReason | None = None) -> None:
+        """A missing copy left for the next run; `stop` names what ended copying, if anything did."""
+        self.remaining[why] += 1
+        if stop is not None and self.stopped_early is None:
+            self.stopped_early = stop
+
+    def result(self) -> InvocationResult:
+        outcome, code, reason = self._verdict()
+        result = InvocationResult(outcome, code, reason, source_region=self.source_region)
+        result.extra = self.to_json()
+        return result
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": "reconcile",
+            "compartmentId": self.compartment_id,
+            "destinationRegions": list(self.destination_regions),
+            "kinds": [kind.value for kind in self.kinds],
+            "sinceHours": self.since_hours,
+            "dryRun": self.dry_run,
+            "scanned": self.scanned,
+            "skipped": sum(self.skipped.values()),
+            "skippedByReason": dict(sorted(self.skipped.items())),
+            "alreadyCopied": self.already_copied,
+            "copied": self.copied,
+            "planned": self.planned,
+            "failed": self.failed,
+            "remaining": sum(self.remaining.values()),
+            "remainingByReason": dict(sorted(self.remaining.items())),
+            "inFlight": self.in_flight,
+            "stoppedEarly": self.stopped_early,
+            "scanComplete": self.scan_complete,
+        }
+
+    def _verdict(self) -> tuple[Outcome, str | None, str | None]:
+        if self.fatal is not None:
+            return Outcome.FAILED, *self.fatal
+        if self.failed:
+            first = self.failed[0]
+            return (
+                Outcome.FAILED,
+                first["reasonCode"],
+                f"{len(self.failed)} copies failed; the next run retries them. First: "
+                f"{first['backupId']} to {first['destinationRegion']}: {first['reason']}",
+            )
+        if self.copied:
+            return Outcome.COPIED, None, None
+        if self.dry_run:
+            return Outcome.DRY_RUN, None, None
+        if self.stopped_early == "deadline":
+            # No copy made before the deadline: a schedule repeating this would never catch up.
+            return (
+                Outcome.FAILED,
+                "DeadlineReached",
+                f"the timeout ended the sweep after {self.scanned} backups and before any copy; raise the "
+                "function's timeout (fn update function <app> <function> --timeout 300) or narrow sinceHours/kinds",
+            )
+        if self.remaining:
+            why = self.stopped_early or "copy_limit"
+            return Outcome.SKIPPED, "CopiesWaiting", f"{sum(self.remaining.values())} copies wait: {_STOP_ADVICE[why]}"
+        return Outcome.ALREADY_COPIED, None, None
