@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ def main() -> int:
                 backup.compartment_id,
                 backup_id=backup.backup_id,
                 display_name=backup.display_name,
+                lifecycle_state=backup.lifecycle_state,
             )
+        missed = _seed_backups_whose_events_were_never_sent(emulator)
         settings = {"DESTINATION_REGION": DESTINATION_REGION, "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template}
         print(f"Emulator on 127.0.0.1:{emulator.port}; function copies {SOURCE_REGION} -> {DESTINATION_REGION}\n")
         rows: list[tuple[str, FnResponse]] = []
@@ -44,12 +47,44 @@ def main() -> int:
             redelivered = "volume-backup-completed.json"
             rows.append((f"{redelivered} (delivered again)", function.invoke(samples.load(redelivered))))
         _print_table(rows)
+        _print_sweep_order(emulator, missed)
         _print_emulator_summary(emulator)
         failures = [name for name, answer in rows if answer.status != 200]
         if failures:
             print(f"\nUnexpected failures: {failures}", file=sys.stderr)
             return 1
     return 0
+
+
+def _seed_backups_whose_events_were_never_sent(emulator: Emulator) -> list[str]:
+    """Backups made while no rule existed: only the reconcile sweep (events/reconcile.json) finds them."""
+    compartment = samples.load("reconcile.json")["compartmentId"]
+    now = datetime.now(UTC)
+    kinds = ["volume", "boot_volume", "volume_group"]
+    missed = [
+        emulator.add_backup(
+            kinds[index % 3],
+            SOURCE_REGION,
+            compartment,
+            display_name=f"nightly-{hours_ago}h-ago",
+            time_created=now - timedelta(hours=hours_ago),
+        )["id"]
+        for index, hours_ago in enumerate((96, 72, 48, 30, 12, 2))
+    ]
+    # Outside the sweep's default 168-hour window: left alone, and said so.
+    emulator.add_backup(
+        "volume", SOURCE_REGION, compartment, display_name="old", time_created=now - timedelta(hours=200)
+    )
+    return missed
+
+
+def _print_sweep_order(emulator: Emulator, missed: list[str]) -> None:
+    copied = [r.path.split("/")[3] for r in emulator.requests if r.operation == "copy" and r.status == 200]
+    swept = [backup_id for backup_id in copied if backup_id in missed]
+    print(
+        f"\nThe sweep copied {len(swept)} of the {len(missed)} backups whose events were never sent, "
+        f"oldest first: {'yes' if swept == missed else 'NO'}."
+    )
 
 
 def _print_table(rows: list[tuple[str, FnResponse]]) -> None:
@@ -68,8 +103,16 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str]:
         detail = ", ".join(
             f"{c['destinationRegion']}: {c.get('copyId', '')[:40]}… ({c.get('copyState')})" for c in copies
         )
+    elif "scanned" in body:
+        detail = (
+            f"scanned {body['scanned']}: copied {len(body['copied'])}, already copied {body['alreadyCopied']}, "
+            f"skipped {body.get('skippedByReason')}, remaining {body['remaining']}, stopped early: {body['stoppedEarly']}"
+        )
     elif "checks" in body:
-        detail = ", ".join(f"{c['name']}={'ok' if c['ok'] else 'FAIL'}" for c in body["checks"])
+        failing = [check["name"] for check in body["checks"] if not check["ok"]]
+        detail = f"{len(body['checks']) - len(failing)} of {len(body['checks'])} checks pass" + (
+            f"; failing: {', '.join(failing)}" if failing else ""
+        )
     else:
         detail = body.get("reason") or json.dumps({k: v for k, v in body.items() if k not in ("callId",)})[:120]
     return str(body.get("outcome")), detail

@@ -20,6 +20,8 @@ class SampleBackup:
     compartment_id: str
     display_name: str
     region: str
+    # An event that reports a failed backup is about a backup OCI marks FAULTY.
+    lifecycle_state: str = "AVAILABLE"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -47,6 +49,9 @@ def backups(region: str = "us-phoenix-1") -> list[SampleBackup]:
                 compartment_id=data["compartmentId"],
                 display_name=data["resourceName"],
                 region=region,
+                lifecycle_state="FAULTY"
+                if (data.get("additionalDetails") or {}).get("status") == "operationFailed"
+                else "AVAILABLE",
             ),
         )
     return list(found.values())
