@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from . import runtime
 from .context import Invocation
@@ -23,9 +23,8 @@ from .kinds import SPECS, BackupKind, KindSpec
 from .ocids import parse_ocid
 from .reconcile_summary import Summary
 from .reconcile_sweep import Sweep
-from .requests import _invalid
+from .requests import optional_regions, validated
 from .result import InvocationResult
-from .settings import parse_regions
 
 DEFAULT_SINCE_HOURS = 168
 # Five years: far older than any backup a sweep could still usefully copy, small enough
@@ -94,19 +93,11 @@ class ReconcileRequest:
 
 
 def parse(document: dict[str, Any]) -> ReconcileRequest:
-    try:
-        body = ReconcileBody.model_validate(document)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+    body = validated(ReconcileBody, document)
     compartment = parse_ocid(
         body.compartment_id, field="compartmentId", types={"compartment", "tenancy"}, regional=False
     )
-    destinations = None
-    if body.destination_regions is not None:
-        try:
-            destinations = parse_regions(body.destination_regions)
-        except ValueError as exc:
-            raise InvalidRequest("destinationRegions", str(exc)) from None
+    destinations = optional_regions(body.destination_regions, "destinationRegions")
     # The table's order, whatever the body's: the answer lists kinds the same way every time.
     wanted = set(body.kinds) if body.kinds else set(BackupKind)
     return ReconcileRequest(

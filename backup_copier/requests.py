@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from . import events
 from .actions import Action, parse_action
@@ -23,6 +23,7 @@ from .settings import parse_regions
 # Backup events are a few kilobytes; anything near the Fn payload limit is not one.
 MAX_BODY_BYTES = 256 * 1024
 _BACKUP_OCID_TYPES = frozenset(BY_OCID_TYPE)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,9 @@ def _from_event(document: dict[str, Any]) -> CopyRequest:
 
 
 def _from_manual(document: dict[str, Any]) -> CopyRequest:
-    try:
-        manual = events.ManualCopy.model_validate(document)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
+    manual = validated(events.ManualCopy, document)
     backup_id = parse_ocid(manual.backup_id, field="backupId", types=_BACKUP_OCID_TYPES, regional=True)
-    destinations = None
-    if manual.destination_regions is not None:
-        try:
-            destinations = parse_regions(manual.destination_regions)
-        except ValueError as exc:
-            raise InvalidRequest("destinationRegions", str(exc)) from None
+    destinations = optional_regions(manual.destination_regions, "destinationRegions")
     return CopyRequest(
         backup_id=backup_id,
         spec=BY_OCID_TYPE[backup_id.resource_type],
@@ -144,6 +137,24 @@ def _from_manual(document: dict[str, Any]) -> CopyRequest:
         destination_regions=destinations,
         dry_run=manual.dry_run,
     )
+
+
+def validated(model: type[ModelT], document: dict[str, Any]) -> ModelT:
+    """`document` as `model`, or an InvalidRequest naming the first bad field."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def optional_regions(value: list[str] | None, field: str) -> tuple[str, ...] | None:
+    """Regions an operator's request names, normalised; None when it names none."""
+    if value is None:
+        return None
+    try:
+        return parse_regions(value)
+    except ValueError as exc:
+        raise InvalidRequest(field, str(exc)) from None
 
 
 def _invalid(exc: ValidationError) -> InvalidRequest:

@@ -82,6 +82,23 @@ def function(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[Funct
         process.stop()
 
 
+DELETE = object()
+
+
+def mutated(event: dict[str, Any], path: str, value: Any) -> bytes:
+    """`event` as JSON with the field at dotted `path` set to `value` (or removed: DELETE)."""
+    document = copy.deepcopy(event)
+    *parents, leaf = path.split(".")
+    target = document
+    for part in parents:
+        target = target[part]
+    if value is DELETE:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return json.dumps(document).encode()
+
+
 def event_for(kind: str, backup_id: str, **data: Any) -> dict[str, Any]:
     """The sample event of `kind`, about `backup_id` (a fresh backup, so tests never share state)."""
     event = copy.deepcopy(samples.load(KIND_SAMPLES[kind]))

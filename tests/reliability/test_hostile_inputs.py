@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +10,7 @@ import pytest
 
 from blockstorage_emulator import Emulator
 from local_runtime import samples
-from tests.conftest import FunctionFactory, event_for
+from tests.conftest import DELETE, FunctionFactory, event_for, mutated
 from tests.reliability.conftest import deliver
 
 EVENT = samples.load("volume-backup-completed.json")
@@ -19,19 +18,10 @@ GOOD_ID = EVENT["data"]["resourceId"]
 
 
 def _event(path: str, value: Any) -> bytes:
-    document = copy.deepcopy(EVENT)
-    *parents, leaf = path.split(".")
-    target = document
-    for part in parents:
-        target = target[part]
-    if value is _DELETE:
-        del target[leaf]
-    else:
-        target[leaf] = value
-    return json.dumps(document).encode()
+    return mutated(EVENT, path, value)
 
 
-_DELETE = object()
+_DELETE = DELETE
 
 CATALOGUE: list[tuple[str, bytes, str]] = [
     ("empty body", b"", "body"),

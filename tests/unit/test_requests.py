@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -12,24 +11,16 @@ from backup_copier.errors import InvalidRequest
 from backup_copier.kinds import BackupKind
 from backup_copier.requests import MAX_BODY_BYTES, parse_request
 from local_runtime import samples
+from tests.conftest import DELETE, mutated
 
 VOLUME_EVENT = samples.load("volume-backup-completed.json")
 
 
-def _with(path: str, value: Any, event: dict[str, Any] = VOLUME_EVENT) -> bytes:
-    document = copy.deepcopy(event)
-    *parents, leaf = path.split(".")
-    target = document
-    for part in parents:
-        target = target[part]
-    if value is _DELETE:
-        del target[leaf]
-    else:
-        target[leaf] = value
-    return json.dumps(document).encode()
+def _with(path: str, value: Any) -> bytes:
+    return mutated(VOLUME_EVENT, path, value)
 
 
-_DELETE = object()
+_DELETE = DELETE
 
 
 def _rejected(body: bytes) -> InvalidRequest:
