@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from oci import exceptions as oci_exceptions
 from .clients import BlockStorageClients
 from .context import Invocation
 from .errors import InvalidRequest, InvalidSetting
-from .kinds import KindSpec
+from .kinds import BackupKind, KindSpec
 from .outcomes import verdict_for
 from .requests import CopyRequest
 from .result import CopyResult, InvocationResult, Outcome, combine
@@ -138,22 +138,46 @@ class CopyJob:
     settings: Settings
     clients: BlockStorageClients
     invocation: Invocation
+    # OCI copies a boot volume's backups one at a time: while one copy of this backup is in
+    # flight (to any region), asking for the next would only meet LimitExceeded until the
+    # deadline, since a copy takes minutes to hours.
+    boot_copy_in_flight_to: str | None = field(default=None, init=False)
 
     def copy_to(self, region: str, dry_run: bool) -> CopyResult:
         try:
             present, superseded = self._existing_copies(region)
             if present is not None:
+                self._note_in_flight(region, present.lifecycle_state)
                 return CopyResult(region, Outcome.ALREADY_COPIED, present.id, present.lifecycle_state)
             if dry_run:
                 return CopyResult(
                     region, Outcome.DRY_RUN, reason_code="DryRun", reason=f"would copy to {region}; dry run"
                 )
+            if self.boot_copy_in_flight_to is not None:
+                return self._deferred(region)
             response = self._request_copy(region, superseded)
         except _SERVICE_FAILURES as error:
             verdict = verdict_for(error, action=f"copy to {region}", region=region)
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
         copy = response.data
+        self._note_in_flight(region, copy.lifecycle_state)
         return CopyResult(region, Outcome.COPIED, copy.id, copy.lifecycle_state, response.headers.get("opc-request-id"))
+
+    def _note_in_flight(self, region: str, state: str) -> None:
+        if self.spec.kind is BackupKind.BOOT_VOLUME and state in NOT_YET_STATES:
+            self.boot_copy_in_flight_to = region
+
+    def _deferred(self, region: str) -> CopyResult:
+        return CopyResult(
+            region,
+            Outcome.FAILED,
+            reason_code="BootVolumeCopyInProgress",
+            reason=(
+                f"copy to {region} not requested: OCI copies a boot volume's backups one at a time and the copy to "
+                f"{self.boot_copy_in_flight_to} is still in progress. Once it is AVAILABLE, re-drive this backup "
+                '({"backupId": ...}) or let the reconcile sweep copy it.'
+            ),
+        )
 
     def _existing_copies(self, region: str) -> tuple[Any | None, tuple[str, ...]]:
         """The live copy of the backup in `region`, if any, and the ids of dead ones."""

@@ -244,3 +244,27 @@ def test_one_log_line_per_invocation_with_the_same_facts(
     assert "Signature" not in log and "BEGIN" not in log
     # The SDK's and urllib3's debug chatter stays out of the function's log.
     assert "urllib3" not in log and "oci.base_client" not in log
+
+
+def test_boot_volume_backup_goes_to_one_region_at_a_time(
+    emulator: Emulator, function: FunctionFactory, new_backup: Callable[..., dict[str, Any]]
+) -> None:
+    """OCI copies a boot volume's backups one at a time: the second region is deferred at
+    once with a reason, not retried against LimitExceeded until the deadline."""
+    backup = new_backup("boot_volume")
+    process = function(DESTINATION_REGION="us-ashburn-1,eu-frankfurt-1")
+    event = event_for("boot_volume", backup["id"])
+    first = process.invoke(event)
+    body = first.json()
+    assert first.status == 502
+    assert [c["outcome"] for c in body["copies"]] == ["copied", "failed"]
+    assert body["copies"][1]["reasonCode"] == "BootVolumeCopyInProgress"
+    assert "us-ashburn-1 is still in progress" in body["reason"]
+    assert body["retries"] == 0
+    assert len(_copy_requests(emulator)) == 1
+
+    emulator.complete_copies()
+    again = process.invoke(event).json()
+    assert [c["outcome"] for c in again["copies"]] == ["already_copied", "copied"]
+    assert len(emulator.copies_of(backup["id"], "eu-frankfurt-1")) == 1
+    assert len(emulator.copies_of(backup["id"], "us-ashburn-1")) == 1
