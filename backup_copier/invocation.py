@@ -17,8 +17,6 @@ from .requests import CopyRequest, Request, event_id_of, parse_request
 from .result import InvocationResult
 from .retries import AttemptLog
 
-logs.configure()
-
 
 def run(call_id: str | None, deadline_header: str | None, body: bytes) -> InvocationResult:
     started = time.monotonic()
