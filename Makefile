@@ -32,3 +32,7 @@ reliability: $(READY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Cold start, warm invocations, memory and install size, each next to its floor; see the README's Performance section.
+bench: $(READY)
+	$(BIN)/python -m bench.run

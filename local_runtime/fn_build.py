@@ -37,7 +37,6 @@ def installed_requirements(requirements: Path) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "--no-compile",
             "--target",
             str(staging),
             "-r",

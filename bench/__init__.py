@@ -1,0 +1,1 @@
+"""`make bench`: cold start, warm invocations, memory and install size, each next to its floor."""

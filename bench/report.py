@@ -1,0 +1,202 @@
+"""The results as one Markdown table, with each figure next to its floor and its target."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .layout import FLOOR, FUNCTION, NAIVE
+from .measure import FDK_ROUND_TRIP, SDK_REQUESTS, ColdStart, Warm
+from .size import InstalledSize
+from .stats import Summary, paired_sums
+
+WARM_TARGET = 1.3  # x the floor of an invocation
+COLD_TARGET = 1.1  # x the naive handler
+PEAK_TARGET_MIB = 96  # leaves room in the 128 MB shape
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    measured: str
+    target: str
+    met: bool
+
+
+def render(
+    command: str,
+    cold: dict[str, ColdStart],
+    warm: Warm,
+    instructions: dict[str, int] | None,
+    size: InstalledSize,
+    load_before: float,
+) -> tuple[str, list[Verdict]]:
+    cold_ms = {name: Summary.of(result.seconds) for name, result in cold.items()}
+    listening_ms = {name: Summary.of(result.listening_seconds) for name, result in cold.items()}
+    cpu_ms = {name: Summary.of(result.cpu_seconds) for name, result in cold.items()}
+    runs = cold_ms[FUNCTION].count
+    warm_ms = {name: Summary.of(warm.seconds[name]) for name in (FUNCTION, NAIVE)}
+    floor_ms = Summary.of(paired_sums(warm.seconds[FDK_ROUND_TRIP], warm.seconds[SDK_REQUESTS]))
+    fdk_ms = Summary.of(warm.seconds[FDK_ROUND_TRIP])
+    sdk_ms = Summary.of(warm.seconds[SDK_REQUESTS])
+    calls = warm_ms[FUNCTION].count
+    peak_mib = {name: kib / 1024 for name, kib in warm.peak_kib.items()}
+    cold_peak_mib = max(cold[FUNCTION].peak_kib) / 1024
+
+    cold_ratio = cold_ms[FUNCTION].median_ms / cold_ms[NAIVE].median_ms
+    paired = _paired_ratios(cold[FUNCTION].seconds, cold[NAIVE].seconds)
+    warm_ratio = warm_ms[FUNCTION].median_ms / floor_ms.median_ms
+    p95_ratio = warm_ms[FUNCTION].p95_ms / floor_ms.p95_ms
+    function_peak = max(peak_mib[FUNCTION], cold_peak_mib)
+    verdicts = [
+        Verdict(
+            "cold start",
+            f"{cold_ratio:.2f}x the naive handler"
+            + (f" (instructions: {instructions[FUNCTION] / instructions[NAIVE]:.2f}x)" if instructions else ""),
+            f"<= {COLD_TARGET}x",
+            cold_ratio <= COLD_TARGET,
+        ),
+        Verdict("warm median", f"{warm_ratio:.2f}x the floor", f"<= {WARM_TARGET}x", warm_ratio <= WARM_TARGET),
+        Verdict(
+            "peak memory", f"{function_peak:.1f} MiB", f"<= {PEAK_TARGET_MIB} MiB", function_peak <= PEAK_TARGET_MIB
+        ),
+    ]
+    rows = [
+        ("Measure", FUNCTION, NAIVE, "floor", "ratio", "target"),
+        (
+            f"Cold start: process start to first answered copy, median of {runs} fresh processes",
+            _ms(cold_ms[FUNCTION].median_ms),
+            _ms(cold_ms[NAIVE].median_ms),
+            _ms(cold_ms[FLOOR].median_ms) + " (fdk function returning a constant)",
+            f"{cold_ratio:.2f}x naive (round by round: median {paired[1]:.2f}x, quartiles {paired[0]:.2f}–{paired[2]:.2f}x)",
+            f"<= {COLD_TARGET}x naive: {_met(verdicts[0])}",
+        ),
+        (
+            "… of which until the fdk socket listened",
+            _ms(listening_ms[FUNCTION].median_ms),
+            _ms(listening_ms[NAIVE].median_ms),
+            _ms(listening_ms[FLOOR].median_ms),
+            "",
+            "",
+        ),
+        (
+            "… CPU time the process used until its first answer, median",
+            _ms(cpu_ms[FUNCTION].median_ms),
+            _ms(cpu_ms[NAIVE].median_ms),
+            _ms(cpu_ms[FLOOR].median_ms),
+            f"{cpu_ms[FUNCTION].median_ms / cpu_ms[NAIVE].median_ms:.2f}x naive",
+            "",
+        ),
+        *_instruction_rows(instructions),
+        (
+            f"Warm invocation through the fdk socket, median of {calls}",
+            _ms(warm_ms[FUNCTION].median_ms),
+            _ms(warm_ms[NAIVE].median_ms),
+            _ms(floor_ms.median_ms) + f" (fdk round trip {_ms(fdk_ms.median_ms)} + requests {_ms(sdk_ms.median_ms)})",
+            f"{warm_ratio:.2f}x floor",
+            f"<= {WARM_TARGET}x floor: {_met(verdicts[1])}",
+        ),
+        (
+            "Warm invocation, p95",
+            _ms(warm_ms[FUNCTION].p95_ms),
+            _ms(warm_ms[NAIVE].p95_ms),
+            _ms(floor_ms.p95_ms) + f" (fdk round trip {_ms(fdk_ms.p95_ms)} + requests {_ms(sdk_ms.p95_ms)})",
+            f"{p95_ratio:.2f}x floor",
+            "",
+        ),
+        (
+            "Block Storage requests per warm invocation (counted at the emulator)",
+            _count(warm.requests[FUNCTION]),
+            _count(warm.requests[NAIVE]),
+            _count(warm.requests[SDK_REQUESTS]) + " (long-lived client)",
+            "",
+            "",
+        ),
+        (
+            f"Peak resident memory (VmHWM) after {calls} warm calls",
+            _mib(peak_mib[FUNCTION]),
+            _mib(peak_mib[NAIVE]),
+            _mib(peak_mib[FLOOR]),
+            "",
+            f"<= {PEAK_TARGET_MIB} MiB: {_met(verdicts[2])}",
+        ),
+        (
+            "Installed size of requirements.txt (`pip install --target`)",
+            f"{size.total_bytes / MIB:.0f} MiB, of which {size.bytecode_bytes / MIB:.0f} MiB .pyc",
+            "same",
+            "",
+            "",
+            "",
+        ),
+    ]
+    lines = [_row(rows[0]), _row(("---", "--:", "--:", "--:", "--:", "---")), *(_row(row) for row in rows[1:])]
+    largest = ", ".join(f"{name} {size_bytes / MIB:.1f}" for name, size_bytes in size.largest)
+    lines += [
+        "",
+        f"Largest installed entries (MiB): {largest}.",
+        "",
+        f"Command: `{command}`{' (what `make bench` runs)' if command.endswith('bench.run') else ''}. Machine: {_machine()}; load average {load_before:.1f} at the start,"
+        f" {os.getloadavg()[0]:.1f} at the end. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+    ]
+    return "\n".join(lines), verdicts
+
+
+def _instruction_rows(instructions: dict[str, int] | None) -> list[tuple[str, ...]]:
+    if instructions is None:
+        return []
+    billions = {name: count / 1e9 for name, count in instructions.items()}
+    return [
+        (
+            "… instructions executed until the first answer (cachegrind; does not vary with load)",
+            f"{billions[FUNCTION]:.2f} G",
+            f"{billions[NAIVE]:.2f} G",
+            f"{billions[FLOOR]:.2f} G",
+            f"{instructions[FUNCTION] / instructions[NAIVE]:.2f}x naive",
+            "",
+        )
+    ]
+
+
+def _paired_ratios(function: list[float], naive: list[float]) -> tuple[float, float, float]:
+    """Quartiles of function/naive within each round: the two ran back to back, so a busy
+    spell on this shared machine slows both and cancels out of the ratio."""
+    ratios = [mine / theirs for mine, theirs in zip(function, naive, strict=True)]
+    if len(ratios) < 2:
+        return ratios[0], ratios[0], ratios[0]
+    low, middle, high = statistics.quantiles(ratios, n=4)
+    return low, middle, high
+
+
+def _row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
+
+
+def _mib(value: float) -> str:
+    return f"{value:.1f} MiB"
+
+
+def _count(counts: list[int]) -> str:
+    low, high = min(counts), max(counts)
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def _met(verdict: Verdict) -> str:
+    return "met" if verdict.met else "**missed**"
+
+
+def _machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, Python {platform.python_version()}"
