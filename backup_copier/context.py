@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from .deadline import Deadline
-from .retries import AttemptLog, DeadlineRetryStrategy
+from .retries import AttemptLog, DeadlineRetryStrategy, is_retryable
 
 _REQUEST_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -18,10 +19,16 @@ class Invocation:
     call_id: str | None
     deadline: Deadline
     attempts: AttemptLog
+    # Which errors are worth another attempt; a sweep narrows it (see reconcile_scan.py).
+    retryable: Callable[[BaseException], bool] = is_retryable
 
     @property
     def retry_strategy(self) -> DeadlineRetryStrategy:
-        return DeadlineRetryStrategy(self.deadline, self.attempts)
+        return DeadlineRetryStrategy(self.deadline, self.attempts, self.retryable)
+
+    def retrying_only(self, retryable: Callable[[BaseException], bool]) -> Invocation:
+        """The same call (deadline, attempts, call id) with a narrower idea of what to retry."""
+        return replace(self, retryable=retryable)
 
     @property
     def opc_request_id(self) -> str | None:

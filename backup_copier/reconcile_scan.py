@@ -8,7 +8,7 @@ that already have a copy, for copies made inside the window, a few dozen bytes e
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from .copier import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 from .errors import InvalidRequest
 from .kinds import BackupKind, KindSpec
 from .ocids import parse_ocid
-from .retries import DeadlineRetryStrategy
+from .retries import is_retryable
 
 PAGE_SIZE = 100
 # Time a step (one list page, or one check and copy) needs; with less left, the sweep
@@ -37,30 +37,15 @@ class OutOfTime(Exception):
     """Too little time is left for another step."""
 
 
-class SweepRetryStrategy(DeadlineRetryStrategy):
-    """The invocation's strategy, except that the errors above end the call at once."""
-
-    def make_retrying_call(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().make_retrying_call(_FinalErrors(call), *args, **kwargs)
-        except _Final as final:
-            raise final.error from None
+def retryable_in_sweep(error: BaseException) -> bool:
+    if isinstance(error, oci_exceptions.ServiceError) and (error.status, error.code) in _FINAL_IN_SWEEP:
+        return False
+    return is_retryable(error)
 
 
-class SweepInvocation(Invocation):
-    """The invocation as the sweep's SDK calls see it: same deadline, attempts and call id."""
-
-    @classmethod
-    def of(cls, invocation: Invocation) -> SweepInvocation:
-        return cls(invocation.call_id, invocation.deadline, invocation.attempts)
-
-    @property
-    def retry_strategy(self) -> DeadlineRetryStrategy:
-        return SweepRetryStrategy(self.deadline, self.attempts)
-
-    def check_time(self) -> None:
-        if self.deadline.remaining() < STEP_SECONDS:
-            raise OutOfTime()
+def check_time(invocation: Invocation) -> None:
+    if invocation.deadline.remaining() < STEP_SECONDS:
+        raise OutOfTime()
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,7 @@ class Listed:
 
 
 def source_backups(
-    clients: Any, invocation: SweepInvocation, region: str, compartment_id: str, specs: tuple[KindSpec, ...]
+    clients: Any, invocation: Invocation, region: str, compartment_id: str, specs: tuple[KindSpec, ...]
 ) -> Iterator[Listed]:
     """Every backup of the kinds in the compartment, oldest first across kinds.
 
@@ -104,7 +89,7 @@ class DestinationIndex:
 
 def index_destination(
     clients: Any,
-    invocation: SweepInvocation,
+    invocation: Invocation,
     region: str,
     source_region: str,
     compartment_id: str,
@@ -146,7 +131,7 @@ def index_destination(
 
 def _pages(
     clients: Any,
-    invocation: SweepInvocation,
+    invocation: Invocation,
     region: str,
     spec: KindSpec,
     compartment_id: str,
@@ -156,7 +141,7 @@ def _pages(
     list_call = getattr(clients.for_region(region), spec.list_operation)
     page = None
     while True:
-        invocation.check_time()
+        check_time(invocation)
         kwargs: dict[str, Any] = {
             "limit": PAGE_SIZE,
             "sort_by": "TIMECREATED",
@@ -182,29 +167,3 @@ def _from_region(backup_id: str | None, region: str) -> int:
     except (InvalidRequest, IndexError):
         return 1
     return int(found in (None, region))
-
-
-class _Final(Exception):
-    def __init__(self, error: oci_exceptions.ServiceError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _FinalErrors:
-    """Wraps the SDK's call so the errors above are not retried by the strategy.
-
-    Keeps the bound method's __self__: the strategy cuts that client's read timeout to
-    the time left through it.
-    """
-
-    def __init__(self, call: Callable[..., Any]) -> None:
-        self._call = call
-        self.__self__ = getattr(call, "__self__", None)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return self._call(*args, **kwargs)
-        except oci_exceptions.ServiceError as error:
-            if (error.status, error.code) in _FINAL_IN_SWEEP:
-                raise _Final(error) from error
-            raise

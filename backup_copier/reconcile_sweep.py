@@ -23,8 +23,9 @@ from .reconcile_scan import (
     DestinationIndex,
     Listed,
     OutOfTime,
-    SweepInvocation,
+    check_time,
     index_destination,
+    retryable_in_sweep,
     source_backups,
 )
 from .reconcile_summary import StopReason, Summary
@@ -61,7 +62,7 @@ class Sweep:
     _doing: tuple[str, str] = ("", "")
 
     def run(self) -> None:
-        sweep_invocation = SweepInvocation.of(self.invocation)
+        sweep_invocation = self.invocation.retrying_only(retryable_in_sweep)
         try:
             indexes = self._index_destinations(sweep_invocation)
             self._doing = ("list the source backups", self.summary.source_region)
@@ -81,7 +82,7 @@ class Sweep:
             verdict = verdict_for(error, action=action, region=region)
             self.summary.fatal = (verdict.reason_code, verdict.reason)
 
-    def _index_destinations(self, invocation: SweepInvocation) -> dict[str, DestinationIndex]:
+    def _index_destinations(self, invocation: Invocation) -> dict[str, DestinationIndex]:
         indexes: dict[str, DestinationIndex] = {}
         for region in self.summary.destination_regions:
             self._doing = ("list the copies already made", region)
@@ -99,7 +100,7 @@ class Sweep:
             self._busy_boot_sources |= index.busy_boot_sources
         return indexes
 
-    def _reconcile(self, listed: Listed, indexes: dict[str, DestinationIndex], invocation: SweepInvocation) -> None:
+    def _reconcile(self, listed: Listed, indexes: dict[str, DestinationIndex], invocation: Invocation) -> None:
         backup = listed.backup
         boot_volume = getattr(backup, "boot_volume_id", None) if listed.spec.kind is BackupKind.BOOT_VOLUME else None
         if boot_volume and backup.id in self._busy_boot_sources:
@@ -117,7 +118,7 @@ class Sweep:
                 self.summary.defer(*held)
                 continue
             try:
-                invocation.check_time()
+                check_time(invocation)
             except OutOfTime:
                 self.summary.defer("Deadline", "deadline")
                 raise
@@ -153,7 +154,7 @@ class Sweep:
             return "BootVolumeBusy", None
         return None
 
-    def _record(self, listed: Listed, copy: CopyResult, boot_volume: str | None, invocation: SweepInvocation) -> None:
+    def _record(self, listed: Listed, copy: CopyResult, boot_volume: str | None, invocation: Invocation) -> None:
         entry = {"backupId": listed.backup.id, "destinationRegion": copy.destination_region}
         if copy.outcome is Outcome.ALREADY_COPIED:
             self.summary.already_copied += 1

@@ -65,9 +65,16 @@ class AttemptLog:
 class DeadlineRetryStrategy:
     """Duck-types oci.retry.RetryStrategy: the SDK calls make_retrying_call()."""
 
-    def __init__(self, deadline: Deadline, log: AttemptLog, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        deadline: Deadline,
+        log: AttemptLog,
+        retryable: Callable[[BaseException], bool] = is_retryable,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.deadline = deadline
         self.log = log
+        self._retryable = retryable
         self._sleep = sleep
 
     def add_circuit_breaker_callback(self, callback: Any) -> None:
@@ -83,7 +90,7 @@ class DeadlineRetryStrategy:
             try:
                 return call(*args, **kwargs)
             except Exception as error:
-                if not is_retryable(error):
+                if not self._retryable(error):
                     raise
                 delay = random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt))
                 if self.deadline.remaining() - delay < MIN_ATTEMPT_SECONDS:
