@@ -27,8 +27,12 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
         result = _execute(request, invocation)
     except Exception as error:  # the one net: every failure becomes an answer
         copy_request = request if isinstance(request, CopyRequest) else None
-        region = (copy_request.backup_id.region or "") if copy_request else ""
-        verdict = verdict_for(error, action="read the source backup", region=region)
+        # Only the copy path's read of the source escapes as a service error; per-destination
+        # failures are answered inside the copy, and actions name their own steps.
+        if copy_request is not None:
+            verdict = verdict_for(error, action="read the source backup", region=copy_request.backup_id.region or "")
+        else:
+            verdict = verdict_for(error, action="the requested action")
         result = InvocationResult(verdict.outcome, verdict.reason_code, verdict.reason)
         if copy_request is not None:
             result.event_id = copy_request.event_id
