@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .context import Invocation
-from .errors import InvalidRequest
-from .result import InvocationResult
+from .shared.context import Invocation
+from .shared.errors import InvalidRequest
+from .shared.result import InvocationResult
 
 
 class Action(Protocol):

@@ -17,15 +17,15 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
-from .clients import BlockStorageClients
-from .context import Invocation
-from .errors import InvalidRequest, InvalidSetting
-from .kinds import BackupKind, KindSpec
-from .outcomes import verdict_for
 from .requests import CopyRequest
-from .result import CopyResult, InvocationResult, Outcome, combine
-from .retries import RetriesExhausted
-from .settings import Settings
+from .shared.clients import BlockStorageClients
+from .shared.context import Invocation
+from .shared.errors import InvalidRequest, InvalidSetting
+from .shared.kinds import BackupKind, KindSpec
+from .shared.outcomes import verdict_for
+from .shared.result import CopyResult, InvocationResult, Outcome, combine
+from .shared.retries import RetriesExhausted
+from .shared.settings import Settings
 
 AVAILABLE = "AVAILABLE"
 # A copy in these states is (or will be) a usable copy: making another would duplicate it.

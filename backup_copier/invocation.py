@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 
-from . import logs, runtime
-from .context import Invocation
 from .copier import copy_backup
-from .deadline import Deadline
-from .outcomes import verdict_for
 from .requests import CopyRequest, Request, event_id_of, parse_request
-from .result import InvocationResult
-from .retries import AttemptLog
+from .shared import logs, runtime
+from .shared.context import Invocation
+from .shared.deadline import Deadline
+from .shared.outcomes import verdict_for
+from .shared.result import InvocationResult
+from .shared.retries import AttemptLog
 
 
 def run(call_id: str | None, deadline_header: str | None, body: bytes) -> InvocationResult:

@@ -20,15 +20,15 @@ from typing import Any
 from oci import exceptions as oci_exceptions
 
 from . import iam
-from .clients import BlockStorageClients, resource_principal_signer
-from .context import Invocation
-from .errors import CopierError, InvalidRequest, InvalidSetting
-from .kinds import SPECS, KindSpec
-from .ocids import parse_ocid
-from .outcomes import verdict_for
-from .result import InvocationResult, Outcome
-from .retries import RetriesExhausted
-from .settings import Settings, kms_key_setting, load_settings
+from .shared.clients import BlockStorageClients, resource_principal_signer
+from .shared.context import Invocation
+from .shared.errors import CopierError, InvalidRequest, InvalidSetting
+from .shared.kinds import SPECS, KindSpec
+from .shared.ocids import parse_ocid
+from .shared.outcomes import verdict_for
+from .shared.result import InvocationResult, Outcome
+from .shared.retries import RetriesExhausted
+from .shared.settings import Settings, kms_key_setting, load_settings
 
 MAX_COMPARTMENTS = 10
 _FIELDS = frozenset({"action", "compartmentIds"})

@@ -16,15 +16,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from . import runtime
-from .context import Invocation
-from .errors import CopierError, InvalidRequest, InvalidSetting
-from .kinds import SPECS, BackupKind, KindSpec
-from .ocids import parse_ocid
 from .reconcile_summary import Summary
 from .reconcile_sweep import Sweep
 from .requests import optional_regions, validated
-from .result import InvocationResult
+from .shared import runtime
+from .shared.context import Invocation
+from .shared.errors import CopierError, InvalidRequest, InvalidSetting
+from .shared.kinds import SPECS, BackupKind, KindSpec
+from .shared.ocids import parse_ocid
+from .shared.result import InvocationResult
 
 DEFAULT_SINCE_HOURS = 168
 # Five years: far older than any backup a sweep could still usefully copy, small enough

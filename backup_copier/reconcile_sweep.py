@@ -13,11 +13,7 @@ from datetime import datetime
 
 from oci import exceptions as oci_exceptions
 
-from .clients import BlockStorageClients
-from .context import Invocation
 from .copier import AVAILABLE, NOT_YET_STATES, CopyJob
-from .kinds import BackupKind, KindSpec
-from .outcomes import verdict_for
 from .reconcile_scan import (
     STEP_SECONDS,
     DestinationIndex,
@@ -29,9 +25,13 @@ from .reconcile_scan import (
     source_backups,
 )
 from .reconcile_summary import StopReason, Summary
-from .result import CopyResult, Outcome
-from .retries import RetriesExhausted
-from .settings import Settings
+from .shared.clients import BlockStorageClients
+from .shared.context import Invocation
+from .shared.kinds import BackupKind, KindSpec
+from .shared.outcomes import verdict_for
+from .shared.result import CopyResult, Outcome
+from .shared.retries import RetriesExhausted
+from .shared.settings import Settings
 
 # Concurrent cross-region copies per source region, tenancy-wide, of volume and volume
 # group backups (Oracle's documented limit). Boot volume backups: one copy at a time per

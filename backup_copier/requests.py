@@ -15,10 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from . import events
 from .actions import Action, parse_action
-from .errors import InvalidRequest
-from .kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, BY_OCID_TYPE, KindSpec
-from .ocids import Ocid, parse_ocid
-from .settings import parse_regions
+from .shared.errors import InvalidRequest
+from .shared.kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, BY_OCID_TYPE, KindSpec
+from .shared.ocids import Ocid, parse_ocid
+from .shared.settings import parse_regions
 
 # Backup events are a few kilobytes; anything near the Fn payload limit is not one.
 MAX_BODY_BYTES = 256 * 1024

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from backup_copier import iam
-from backup_copier.kinds import SPECS, BackupKind
+from backup_copier.shared.kinds import SPECS, BackupKind
 from blockstorage_emulator import Emulator
 from local_runtime import samples
 from local_runtime.credentials import DEFAULT_COMPARTMENT_ID

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import func
-from backup_copier import runtime
-from backup_copier.errors import InvalidRequest
 from backup_copier.requests import parse_request
+from backup_copier.shared import runtime
+from backup_copier.shared.errors import InvalidRequest
 from blockstorage_emulator import Emulator
 from local_runtime import samples
 from local_runtime.credentials import ResourcePrincipal

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from backup_copier import deploy, iam
-from backup_copier.errors import InvalidRequest, InvalidSetting
-from backup_copier.kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, SPECS, BackupKind
 from backup_copier.requests import CopyRequest, parse_request
-from backup_copier.settings import load_settings
+from backup_copier.shared.errors import InvalidRequest, InvalidSetting
+from backup_copier.shared.kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, SPECS, BackupKind
+from backup_copier.shared.settings import load_settings
 from local_runtime import samples
 
 DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from backup_copier.errors import InvalidRequest
-from backup_copier.kinds import BackupKind
 from backup_copier.requests import MAX_BODY_BYTES, parse_request
+from backup_copier.shared.errors import InvalidRequest
+from backup_copier.shared.kinds import BackupKind
 from local_runtime import samples
 from tests.conftest import DELETE, mutated
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backup_copier.errors import InvalidSetting
-from backup_copier.settings import kms_key_setting, load_settings
+from backup_copier.shared.errors import InvalidSetting
+from backup_copier.shared.settings import kms_key_setting, load_settings
 
 KEY_IAD = "ocid1.key.oc1.iad.bbpsaxx6aaeug.abuwcljsexamplekeyexamplekeyexamplekey"
 
