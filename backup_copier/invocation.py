@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 
-from .copier import copy_backup
-from .requests import CopyRequest, Request, event_id_of, parse_request
-from .shared import logs, runtime
+from . import dispatch
+from .shared import logs
 from .shared.context import Invocation
 from .shared.deadline import Deadline
 from .shared.outcomes import verdict_for
+from .shared.request import Request
 from .shared.result import InvocationResult
 from .shared.retries import AttemptLog
 
@@ -23,24 +23,15 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
     invocation = Invocation(call_id, Deadline.from_header(deadline_header), AttemptLog())
     request: Request | None = None
     try:
-        request = parse_request(body)
-        result = _execute(request, invocation)
+        request = dispatch.parse_request(body)
+        result = request.execute(invocation)
     except Exception as error:  # the one net: every failure becomes an answer
-        copy_request = request if isinstance(request, CopyRequest) else None
-        # Only the copy path's read of the source escapes as a service error; per-destination
-        # failures are answered inside the copy, and actions name their own steps.
-        if copy_request is not None:
-            verdict = verdict_for(error, action="read the source backup", region=copy_request.backup_id.region or "")
+        if request is not None:
+            result = request.answer_failure(error)
         else:
             verdict = verdict_for(error, action="the requested action")
-        result = InvocationResult(verdict.outcome, verdict.reason_code, verdict.reason)
-        if copy_request is not None:
-            result.event_id = copy_request.event_id
-            result.backup_id = copy_request.backup_id.value
-            result.backup_type = copy_request.spec.kind.value
-            result.source_region = copy_request.backup_id.region
-        elif request is None:
-            result.event_id = event_id_of(body)
+            result = InvocationResult(verdict.outcome, verdict.reason_code, verdict.reason)
+            result.event_id = dispatch.event_id_of(body)
     result.call_id = call_id
     result.attempts = invocation.attempts.attempts
     result.retries = invocation.attempts.retries
@@ -48,10 +39,3 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
     result.duration_ms = (time.monotonic() - started) * 1000
     logs.emit(result)
     return result
-
-
-def _execute(request: Request, invocation: Invocation) -> InvocationResult:
-    if isinstance(request, CopyRequest):
-        container = runtime.container()
-        return copy_backup(request, container.settings, container.clients, invocation)
-    return request.execute(invocation)

@@ -26,6 +26,7 @@ from .shared.errors import CopierError, InvalidRequest, InvalidSetting
 from .shared.kinds import SPECS, KindSpec
 from .shared.ocids import parse_ocid
 from .shared.outcomes import verdict_for
+from .shared.request import Request
 from .shared.result import InvocationResult, Outcome
 from .shared.retries import RetriesExhausted
 from .shared.settings import Settings, kms_key_setting, load_settings
@@ -74,7 +75,7 @@ def parse(document: dict[str, Any]) -> CheckRequest:
 
 
 @dataclass
-class CheckRequest:
+class CheckRequest(Request):
     compartment_ids: tuple[str, ...] = ()
     event_id: str | None = None
 

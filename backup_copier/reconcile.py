@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from .reconcile_summary import Summary
 from .reconcile_sweep import Sweep
-from .requests import optional_regions, validated
 from .shared import runtime
 from .shared.context import Invocation
 from .shared.errors import CopierError, InvalidRequest, InvalidSetting
 from .shared.kinds import SPECS, BackupKind, KindSpec
 from .shared.ocids import parse_ocid
+from .shared.request import Request, optional_regions, validated
 from .shared.result import InvocationResult
 
 DEFAULT_SINCE_HOURS = 168
@@ -50,7 +50,7 @@ class ReconcileBody(BaseModel):
 
 
 @dataclass
-class ReconcileRequest:
+class ReconcileRequest(Request):
     compartment_id: str
     since_hours: float
     specs: tuple[KindSpec, ...]

@@ -15,7 +15,7 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
-from .copier import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
+from .backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 from .shared.context import Invocation
 from .shared.errors import InvalidRequest
 from .shared.kinds import BackupKind, KindSpec

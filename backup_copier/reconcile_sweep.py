@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from oci import exceptions as oci_exceptions
-
-from .copier import AVAILABLE, NOT_YET_STATES, CopyJob
+from .backups.copy_job import CopyJob
+from .backups.states import AVAILABLE, NOT_YET_STATES
 from .reconcile_scan import (
     STEP_SECONDS,
     DestinationIndex,
@@ -28,9 +27,8 @@ from .reconcile_summary import StopReason, Summary
 from .shared.clients import BlockStorageClients
 from .shared.context import Invocation
 from .shared.kinds import BackupKind, KindSpec
-from .shared.outcomes import verdict_for
+from .shared.outcomes import SERVICE_FAILURES, verdict_for
 from .shared.result import CopyResult, Outcome
-from .shared.retries import RetriesExhausted
 from .shared.settings import Settings
 
 # Concurrent cross-region copies per source region, tenancy-wide, of volume and volume
@@ -38,12 +36,6 @@ from .shared.settings import Settings
 # boot volume instead.
 COPY_LIMIT = 10
 LIMITED_KINDS = frozenset({BackupKind.VOLUME, BackupKind.VOLUME_GROUP})
-_LIST_FAILURES = (
-    oci_exceptions.ServiceError,
-    oci_exceptions.RequestException,
-    oci_exceptions.ConnectTimeout,
-    RetriesExhausted,
-)
 
 
 @dataclass
@@ -77,7 +69,7 @@ class Sweep:
             # Whatever stopped copying before, the scan itself ended early now.
             if self.summary.stopped_early is None:
                 self.summary.stopped_early = "deadline"
-        except _LIST_FAILURES as error:
+        except SERVICE_FAILURES as error:
             action, region = self._doing
             verdict = verdict_for(error, action=action, region=region)
             self.summary.fatal = (verdict.reason_code, verdict.reason)

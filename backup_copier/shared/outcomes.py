@@ -83,3 +83,12 @@ def _service_error(error: oci_exceptions.ServiceError, action: str, region: str)
 def _message(error: oci_exceptions.ServiceError) -> str:
     message = str(error.message or "").replace("\n", " ")
     return message[:300]
+
+
+# What a call to OCI can fail with, once the deadline-aware retries are done with it.
+SERVICE_FAILURES = (
+    oci_exceptions.ServiceError,
+    oci_exceptions.RequestException,
+    oci_exceptions.ConnectTimeout,
+    RetriesExhausted,
+)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import func
-from backup_copier.requests import parse_request
+from backup_copier.dispatch import parse_request
 from backup_copier.shared import runtime
 from backup_copier.shared.errors import InvalidRequest
 from blockstorage_emulator import Emulator

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from backup_copier import deploy, iam
-from backup_copier.requests import CopyRequest, parse_request
+from backup_copier.copy.copier import CopyRequest
+from backup_copier.dispatch import parse_request
 from backup_copier.shared.errors import InvalidRequest, InvalidSetting
 from backup_copier.shared.kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, SPECS, BackupKind
 from backup_copier.shared.settings import load_settings

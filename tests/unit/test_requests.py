@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from backup_copier.requests import MAX_BODY_BYTES, parse_request
+from backup_copier.dispatch import MAX_BODY_BYTES, parse_request
 from backup_copier.shared.errors import InvalidRequest
 from backup_copier.shared.kinds import BackupKind
 from local_runtime import samples

@@ -1,4 +1,4 @@
-"""Copy one backup to each destination region, exactly once.
+"""Copy one source backup to one destination region, exactly once.
 
 For each destination: look for a copy that already exists there (made by this function,
 a backup policy or by hand); if there is none, ask the source region to copy, with a retry
@@ -12,28 +12,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from oci import exceptions as oci_exceptions
+from ..shared.clients import BlockStorageClients
+from ..shared.context import Invocation
+from ..shared.kinds import BackupKind, KindSpec
+from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.result import CopyResult, Outcome
+from ..shared.settings import Settings
+from .states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 
-from .requests import CopyRequest
-from .shared.clients import BlockStorageClients
-from .shared.context import Invocation
-from .shared.errors import InvalidRequest, InvalidSetting
-from .shared.kinds import BackupKind, KindSpec
-from .shared.outcomes import verdict_for
-from .shared.result import CopyResult, InvocationResult, Outcome, combine
-from .shared.retries import RetriesExhausted
-from .shared.settings import Settings
-
-AVAILABLE = "AVAILABLE"
-# A copy in these states is (or will be) a usable copy: making another would duplicate it.
-PRESENT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
-NOT_YET_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 _LIST_PAGE_SIZE = 100
-# Clocks of two regions never disagree by this much; it bounds the scans for existing copies.
-COPY_CLOCK_SKEW = timedelta(hours=1)
 _DISPLAY_NAME_MAX = 255
 
 
@@ -45,83 +35,6 @@ def retry_token(backup_id: str, destination_region: str, superseded_copy_ids: tu
     """
     material = "\n".join((backup_id, destination_region, *sorted(superseded_copy_ids)))
     return hashlib.sha256(material.encode()).hexdigest()
-
-
-def copy_backup(
-    request: CopyRequest, settings: Settings, clients: BlockStorageClients, invocation: Invocation
-) -> InvocationResult:
-    spec = request.spec
-    result = InvocationResult(
-        outcome=Outcome.SKIPPED,
-        event_id=request.event_id,
-        backup_id=request.backup_id.value,
-        backup_type=spec.kind.value,
-        source_region=request.backup_id.region or clients.home_region,
-    )
-    skip = _reason_to_skip(request, settings)
-    if skip:
-        result.reason_code, result.reason = skip
-        return result
-    source_region = result.source_region
-    if source_region is None:
-        raise InvalidRequest("backupId", "cannot tell the backup's region from its OCID", "UnknownRegion")
-    destinations = request.destination_regions or settings.destination_regions
-    if source_region in destinations:
-        key = "destinationRegions" if request.destination_regions else "DESTINATION_REGION"
-        raise InvalidSetting(key, f"{source_region} is the backup's own region; a copy must go to another region")
-
-    source = clients.for_region(source_region)
-    backup = getattr(source, spec.get_operation)(request.backup_id.value, retry_strategy=invocation.retry_strategy).data
-    if backup.lifecycle_state != AVAILABLE:
-        return _not_available(result, backup.lifecycle_state)
-
-    job = CopyJob(spec, backup, source_region, settings, clients, invocation)
-    dry_run = settings.dry_run if request.dry_run is None else request.dry_run
-    for region in destinations:
-        result.copies.append(job.copy_to(region, dry_run))
-    result.outcome = combine(result.copies)
-    failures = [copy for copy in result.copies if copy.outcome.is_failure]
-    if failures:
-        result.reason_code = failures[0].reason_code
-        result.reason = "; ".join(f"{copy.destination_region}: {copy.reason}" for copy in failures)
-    return result
-
-
-def _reason_to_skip(request: CopyRequest, settings: Settings) -> tuple[str, str] | None:
-    if request.backup_failed:
-        return (
-            "BackupFailed",
-            "the event reports the backup itself failed (data.additionalDetails.status = operationFailed); "
-            "there is nothing to copy",
-        )
-    # Filters narrow what the Events rule sends; a manual request is the operator's explicit choice.
-    if request.origin != "event":
-        return None
-    if settings.source_compartment_ids and request.compartment_id not in settings.source_compartment_ids:
-        return "CompartmentNotSelected", "data.compartmentId is not in SOURCE_COMPARTMENT_IDS"
-    required = settings.required_tag()
-    if required:
-        key, value = required
-        tags = request.freeform_tags or {}
-        if key not in tags or (value is not None and tags[key] != value):
-            wanted = key if value is None else f"{key}={value}"
-            return "TagNotPresent", f"data.freeFormTags lacks {wanted} (REQUIRED_FREEFORM_TAG)"
-    return None
-
-
-def _not_available(result: InvocationResult, state: str) -> InvocationResult:
-    if state in NOT_YET_STATES:
-        result.outcome = Outcome.FAILED
-        result.reason_code = "BackupNotAvailable"
-        result.reason = (
-            f"the backup is {state}, not yet AVAILABLE; re-drive it with "
-            '`fn invoke` and {"backupId": ...} once it is, or let the reconcile sweep copy it'
-        )
-    else:
-        result.outcome = Outcome.SKIPPED
-        result.reason_code = "BackupNotCopyable"
-        result.reason = f"the backup is {state}; only AVAILABLE backups can be copied"
-    return result
 
 
 @dataclass
@@ -156,7 +69,7 @@ class CopyJob:
             if self.boot_copy_in_flight_to is not None:
                 return self._deferred(region)
             response = self._request_copy(region, superseded)
-        except _SERVICE_FAILURES as error:
+        except SERVICE_FAILURES as error:
             verdict = verdict_for(error, action=f"copy to {region}", region=region)
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
         copy = response.data
@@ -251,11 +164,3 @@ class CopyJob:
 def _time_created(resource: Any) -> datetime | None:
     value = getattr(resource, "time_created", None)
     return value if isinstance(value, datetime) else None
-
-
-_SERVICE_FAILURES = (
-    oci_exceptions.ServiceError,
-    oci_exceptions.RequestException,
-    oci_exceptions.ConnectTimeout,
-    RetriesExhausted,
-)

@@ -1,0 +1,12 @@
+"""A backup's lifecycle states, and what each means to a copier."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+AVAILABLE = "AVAILABLE"
+# A copy in these states is (or will be) a usable copy: making another would duplicate it.
+PRESENT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
+NOT_YET_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+# Clocks of two regions never disagree by this much; it bounds the scans for existing copies.
+COPY_CLOCK_SKEW = timedelta(hours=1)

@@ -1,0 +1,84 @@
+"""Which capability a request body is for: the one module that knows them all.
+
+An OCI Events backup event or `{"backupId": ...}` goes to the copy; `{"action": NAME, ...}`
+to the operator action of that name. Each capability parses its own body into a Request;
+adding an action is one line in _action_parsers().
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .copy import parse as copy_parse
+from .copy.events import EVENT_ID
+from .shared.errors import InvalidRequest
+from .shared.request import Request, json_type
+
+# Backup events are a few kilobytes; anything near the Fn payload limit is not one.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def parse_request(body: bytes) -> Request:
+    document = _decode(body)
+    if "eventType" in document:
+        return copy_parse.from_event(document)
+    if "backupId" in document:
+        return copy_parse.from_manual(document)
+    if "action" in document:
+        return _parse_action(document)
+    raise InvalidRequest(
+        "body",
+        'expected an OCI Events backup event (with eventType) or a manual request ({"backupId": "<backup OCID>"})',
+        "UnrecognisedRequest",
+    )
+
+
+def event_id_of(body: bytes) -> str | None:
+    """Best-effort event id of a body that failed validation, so its rejection can be traced."""
+    try:
+        value = json.loads(body).get("eventID")
+    except Exception:
+        return None
+    return value if isinstance(value, str) and EVENT_ID.fullmatch(value) else None
+
+
+def _action_parsers() -> dict[str, Callable[[dict[str, Any]], Request]]:
+    # Deferred for cold start: the event path, which is every invocation but a few, never
+    # imports the operator actions.
+    from . import preflight, reconcile
+
+    return {"check": preflight.parse, "reconcile": reconcile.parse}
+
+
+def _parse_action(document: dict[str, Any]) -> Request:
+    name = document["action"]
+    parsers = _action_parsers()
+    if not isinstance(name, str) or name not in parsers:
+        raise InvalidRequest(
+            "action", f"unknown action {ascii(name)[:60]}; expected one of {sorted(parsers)}", "UnsupportedAction"
+        )
+    return parsers[name](document)
+
+
+def _decode(body: bytes) -> dict[str, Any]:
+    if not body or not body.strip():
+        raise InvalidRequest("body", "empty; expected a JSON object", "EmptyBody")
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidRequest(
+            "body", f"{len(body)} bytes is larger than the {MAX_BODY_BYTES} a backup event can be", "BodyTooLarge"
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("body", f"not valid UTF-8 (byte {exc.start})", "InvalidJson") from None
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise InvalidRequest("body", "JSON nested too deeply", "InvalidJson") from None
+    except ValueError as exc:
+        raise InvalidRequest("body", f"not valid JSON ({exc})", "InvalidJson") from None
+    if not isinstance(document, dict):
+        raise InvalidRequest("body", f"expected a JSON object, got a JSON {json_type(document)}", "InvalidJson")
+    return document
