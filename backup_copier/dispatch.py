@@ -47,9 +47,10 @@ def event_id_of(body: bytes) -> str | None:
 def _action_parsers() -> dict[str, Callable[[dict[str, Any]], Request]]:
     # Deferred for cold start: the event path, which is every invocation but a few, never
     # imports the operator actions.
-    from . import preflight, reconcile
+    from .deploy_kit import preflight
+    from .sweep import request as sweep
 
-    return {"check": preflight.parse, "reconcile": reconcile.parse}
+    return {"check": preflight.parse, "reconcile": sweep.parse}
 
 
 def _parse_action(document: dict[str, Any]) -> Request:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from backup_copier import iam
+from backup_copier.deploy_kit import iam
 from backup_copier.shared.kinds import SPECS, BackupKind
 from blockstorage_emulator import Emulator
 from local_runtime import samples

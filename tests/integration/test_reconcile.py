@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from backup_copier.dispatch import parse_request
-from backup_copier.reconcile import ReconcileRequest
 from backup_copier.shared.errors import InvalidRequest
+from backup_copier.sweep.request import ReconcileRequest
 from blockstorage_emulator import Emulator, Fault
 from local_runtime import samples
 from local_runtime.credentials import ResourcePrincipal

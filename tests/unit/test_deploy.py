@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from backup_copier import deploy, iam
 from backup_copier.copy.copier import CopyRequest
+from backup_copier.deploy_kit import cli as deploy
+from backup_copier.deploy_kit import iam
 from backup_copier.dispatch import parse_request
 from backup_copier.shared.errors import InvalidRequest, InvalidSetting
 from backup_copier.shared.kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, SPECS, BackupKind
@@ -23,7 +24,7 @@ COMPARTMENT = deploy.EXAMPLE_BACKUP_COMPARTMENT
 @pytest.mark.parametrize("name", sorted(deploy.EXAMPLE))
 def test_checked_in_file_is_what_the_command_prints(name: str) -> None:
     assert (DEPLOY_DIR / name).read_text() == deploy.render(deploy.EXAMPLE[name]), (
-        f"deploy/{name} is stale: run python -m backup_copier.deploy example deploy"
+        f"deploy/{name} is stale: run python -m backup_copier.deploy_kit example deploy"
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from oci import regions as sdk_regions
 
-from .shared.kinds import SPECS, BackupKind, KindSpec
+from ..shared.kinds import SPECS, BackupKind, KindSpec
 
 DEFAULT_DYNAMIC_GROUP = "backup-copier"
 

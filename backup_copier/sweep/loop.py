@@ -11,9 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .backups.copy_job import CopyJob
-from .backups.states import AVAILABLE, NOT_YET_STATES
-from .reconcile_scan import (
+from ..backups.copy_job import CopyJob
+from ..backups.states import AVAILABLE, NOT_YET_STATES
+from ..shared.clients import BlockStorageClients
+from ..shared.context import Invocation
+from ..shared.kinds import BackupKind, KindSpec
+from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.result import CopyResult, Outcome
+from ..shared.settings import Settings
+from .scan import (
     STEP_SECONDS,
     DestinationIndex,
     Listed,
@@ -23,13 +29,7 @@ from .reconcile_scan import (
     retryable_in_sweep,
     source_backups,
 )
-from .reconcile_summary import StopReason, Summary
-from .shared.clients import BlockStorageClients
-from .shared.context import Invocation
-from .shared.kinds import BackupKind, KindSpec
-from .shared.outcomes import SERVICE_FAILURES, verdict_for
-from .shared.result import CopyResult, Outcome
-from .shared.settings import Settings
+from .summary import StopReason, Summary
 
 # Concurrent cross-region copies per source region, tenancy-wide, of volume and volume
 # group backups (Oracle's documented limit). Boot volume backups: one copy at a time per

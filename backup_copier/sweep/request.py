@@ -16,15 +16,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from .reconcile_summary import Summary
-from .reconcile_sweep import Sweep
-from .shared import runtime
-from .shared.context import Invocation
-from .shared.errors import CopierError, InvalidRequest, InvalidSetting
-from .shared.kinds import SPECS, BackupKind, KindSpec
-from .shared.ocids import parse_ocid
-from .shared.request import Request, optional_regions, validated
-from .shared.result import InvocationResult
+from ..shared import runtime
+from ..shared.context import Invocation
+from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
+from ..shared.kinds import SPECS, BackupKind, KindSpec
+from ..shared.ocids import parse_ocid
+from ..shared.request import Request, optional_regions, validated
+from ..shared.result import InvocationResult
+from .loop import Sweep
+from .summary import Summary
 
 DEFAULT_SINCE_HOURS = 168
 # Five years: far older than any backup a sweep could still usefully copy, small enough

@@ -19,17 +19,17 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
+from ..shared.clients import BlockStorageClients, resource_principal_signer
+from ..shared.context import Invocation
+from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
+from ..shared.kinds import SPECS, KindSpec
+from ..shared.ocids import parse_ocid
+from ..shared.outcomes import verdict_for
+from ..shared.request import Request
+from ..shared.result import InvocationResult, Outcome
+from ..shared.retries import RetriesExhausted
+from ..shared.settings import Settings, kms_key_setting, load_settings
 from . import iam
-from .shared.clients import BlockStorageClients, resource_principal_signer
-from .shared.context import Invocation
-from .shared.errors import CopierError, InvalidRequest, InvalidSetting
-from .shared.kinds import SPECS, KindSpec
-from .shared.ocids import parse_ocid
-from .shared.outcomes import verdict_for
-from .shared.request import Request
-from .shared.result import InvocationResult, Outcome
-from .shared.retries import RetriesExhausted
-from .shared.settings import Settings, kms_key_setting, load_settings
 
 MAX_COMPARTMENTS = 10
 _FIELDS = frozenset({"action", "compartmentIds"})

@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .shared.kinds import BackupKind
-from .shared.result import InvocationResult, Outcome
+from ..shared.kinds import BackupKind
+from ..shared.result import InvocationResult, Outcome
 
 StopReason = Literal["copy_limit", "max_copies", "deadline"]
 

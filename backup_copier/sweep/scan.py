@@ -15,12 +15,12 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
-from .backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
-from .shared.context import Invocation
-from .shared.errors import InvalidRequest
-from .shared.kinds import BackupKind, KindSpec
-from .shared.ocids import parse_ocid
-from .shared.retries import is_retryable
+from ..backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
+from ..shared.context import Invocation
+from ..shared.errors import InvalidRequest
+from ..shared.kinds import BackupKind, KindSpec
+from ..shared.ocids import parse_ocid
+from ..shared.retries import is_retryable
 
 PAGE_SIZE = 100
 # Time a step (one list page, or one check and copy) needs; with less left, the sweep
