@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,18 +10,9 @@ from typing import Any
 import pytest
 
 from blockstorage_emulator import Emulator
-from local_runtime import samples
 from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
 from local_runtime.fdk_process import FunctionProcess
-
-SOURCE_REGION = "us-phoenix-1"
-DESTINATION_REGION = "us-ashburn-1"
-COMPARTMENT_ID = samples.load("volume-backup-completed.json")["data"]["compartmentId"]
-KIND_SAMPLES = {
-    "volume": "volume-backup-completed.json",
-    "boot_volume": "boot-volume-backup-completed.json",
-    "volume_group": "volume-group-backup-completed.json",
-}
+from tests.helpers import COMPARTMENT_ID, DESTINATION_REGION, PROJECT_ROOT, SOURCE_REGION, FunctionFactory
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +45,6 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     running.copy_limit = 10
 
 
-FunctionFactory = Callable[..., FunctionProcess]
-
-
 @pytest.fixture(scope="session")
 def function(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[FunctionFactory]:
     """function(**settings) -> a running fdk process with those settings; reused per settings."""
@@ -82,31 +69,6 @@ def function(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[Funct
         process.stop()
 
 
-DELETE = object()
-
-
-def mutated(event: dict[str, Any], path: str, value: Any) -> bytes:
-    """`event` as JSON with the field at dotted `path` set to `value` (or removed: DELETE)."""
-    document = copy.deepcopy(event)
-    *parents, leaf = path.split(".")
-    target = document
-    for part in parents:
-        target = target[part]
-    if value is DELETE:
-        del target[leaf]
-    else:
-        target[leaf] = value
-    return json.dumps(document).encode()
-
-
-def event_for(kind: str, backup_id: str, **data: Any) -> dict[str, Any]:
-    """The sample event of `kind`, about `backup_id` (a fresh backup, so tests never share state)."""
-    event = copy.deepcopy(samples.load(KIND_SAMPLES[kind]))
-    event["data"]["resourceId"] = backup_id
-    event["data"].update(data)
-    return event
-
-
 @pytest.fixture
 def new_backup(emulator: Emulator) -> Callable[..., dict[str, Any]]:
     def add(kind: str = "volume", **options: Any) -> dict[str, Any]:
@@ -118,4 +80,4 @@ def new_backup(emulator: Emulator) -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return PROJECT_ROOT

@@ -134,6 +134,7 @@ class CopyJob:
                 return
 
     def _request_copy(self, region: str, superseded: tuple[str, ...]) -> Any:
+        # Deferred for cold start, as in clients.py: importing this module must not load oci.core.
         from oci.core import models
 
         details = getattr(models, self.spec.copy_details_class)(

@@ -9,16 +9,17 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from oci import circuit_breaker, retry
+from oci.auth import signers
+
 from .errors import CredentialsUnavailable
 from .settings import Settings
 
 
 def resource_principal_signer() -> Any:
     """The signer OCI Functions provides through OCI_RESOURCE_PRINCIPAL_* variables."""
-    import oci  # Imported here: the SDK is the bulk of cold-start time.
-
     try:
-        return oci.auth.signers.get_resource_principals_signer()
+        return signers.get_resource_principals_signer()
     except Exception as exc:
         # The exception text may quote the environment; name the cause, not the values.
         raise CredentialsUnavailable(
@@ -48,7 +49,8 @@ class BlockStorageClients:
             return client
 
     def _build(self, region: str) -> Any:
-        from oci import circuit_breaker, retry
+        # Deferred for cold start: oci.core is the SDK's largest service package, and an
+        # invocation that is rejected or filtered out never needs a client.
         from oci.core import BlockstorageClient
 
         kwargs: dict[str, Any] = {

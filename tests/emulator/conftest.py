@@ -8,16 +8,10 @@ import oci
 import pytest
 
 from blockstorage_emulator import Emulator
-from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
+from local_runtime.credentials import ResourcePrincipal
+from tests.helpers import SOURCE_REGION
 
-from .support import SOURCE_REGION, ClientFactory
-
-
-@pytest.fixture(scope="session")
-def principal(tmp_path_factory: pytest.TempPathFactory) -> ResourcePrincipal:
-    # Session-wide because RSA key generation is the slowest step; tests that
-    # rotate or expire tokens issue their own principal.
-    return issue_resource_principal(tmp_path_factory.mktemp("rp"), SOURCE_REGION)
+from .support import ClientFactory
 
 
 @pytest.fixture

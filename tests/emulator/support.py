@@ -1,4 +1,4 @@
-"""Constants and raw-HTTP helpers shared by the emulator tests."""
+"""Raw-HTTP helpers shared by the emulator tests; the regions are the suite's (tests/helpers.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import oci
 from oci._vendor import requests
 
 from blockstorage_emulator import Emulator
+from tests.helpers import SOURCE_REGION
 
-SOURCE_REGION = "us-phoenix-1"
-DESTINATION_REGION = "us-ashburn-1"
 COMPARTMENT_ID = "ocid1.compartment.oc1..aaaaaaaatestcompartment"
 
 ClientFactory = Callable[..., oci.core.BlockstorageClient]

@@ -9,8 +9,9 @@ import pytest
 from oci.core.models import CopyBootVolumeBackupDetails, CopyVolumeBackupDetails, CopyVolumeGroupBackupDetails
 
 from blockstorage_emulator import Emulator
+from tests.helpers import DESTINATION_REGION, SOURCE_REGION
 
-from .support import COMPARTMENT_ID, DESTINATION_REGION, SOURCE_REGION, ClientFactory, signed_request
+from .support import COMPARTMENT_ID, ClientFactory, signed_request
 
 COPIERS = {
     "volume": ("copy_volume_backup", CopyVolumeBackupDetails, "source_volume_backup_id"),

@@ -8,8 +8,9 @@ import oci
 import pytest
 
 from blockstorage_emulator import Emulator, Fault
+from tests.helpers import DESTINATION_REGION, SOURCE_REGION
 
-from .support import COMPARTMENT_ID, DESTINATION_REGION, SOURCE_REGION, ClientFactory, send_raw
+from .support import COMPARTMENT_ID, ClientFactory, send_raw
 
 
 def list_status(client: oci.core.BlockstorageClient) -> tuple[int, str | None]:

@@ -8,8 +8,9 @@ import oci
 import pytest
 
 from blockstorage_emulator import Emulator
+from tests.helpers import SOURCE_REGION
 
-from .support import COMPARTMENT_ID, SOURCE_REGION, ClientFactory, signed_request
+from .support import COMPARTMENT_ID, ClientFactory, signed_request
 
 GETTERS = {
     "volume": "get_volume_backup",

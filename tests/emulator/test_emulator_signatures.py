@@ -12,8 +12,9 @@ import pytest
 
 from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
+from tests.helpers import SOURCE_REGION
 
-from .support import COMPARTMENT_ID, SOURCE_REGION, ClientFactory, send_raw, signed_headers
+from .support import COMPARTMENT_ID, ClientFactory, send_raw, signed_headers
 
 LIST_PATH = f"/20160918/volumeBackups?compartmentId={COMPARTMENT_ID}"
 GENERIC_401 = {

@@ -12,7 +12,7 @@ import pytest
 from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal
 from local_runtime.fdk_process import FunctionProcess
-from tests.conftest import DESTINATION_REGION, FunctionFactory, event_for
+from tests.helpers import DESTINATION_REGION, FunctionFactory, event_for
 from tests.reliability.conftest import count_copies, deliver
 
 CONTAINERS = 3

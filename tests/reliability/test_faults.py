@@ -10,7 +10,7 @@ import pytest
 
 from blockstorage_emulator import Emulator, Fault
 from local_runtime.credentials import ResourcePrincipal
-from tests.conftest import DESTINATION_REGION, FunctionFactory, event_for
+from tests.helpers import DESTINATION_REGION, FunctionFactory, event_for
 from tests.reliability.conftest import FIGURES, count_copies, deliver
 
 TRANSIENT = [

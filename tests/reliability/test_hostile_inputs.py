@@ -10,7 +10,7 @@ import pytest
 
 from blockstorage_emulator import Emulator
 from local_runtime import samples
-from tests.conftest import DELETE, FunctionFactory, event_for, mutated
+from tests.helpers import DELETE, FunctionFactory, event_for, mutated
 from tests.reliability.conftest import deliver
 
 EVENT = samples.load("volume-backup-completed.json")

@@ -22,7 +22,7 @@ from backup_copier.shared.errors import InvalidRequest
 from blockstorage_emulator import Emulator
 from local_runtime import samples
 from local_runtime.credentials import ResourcePrincipal
-from tests.conftest import DESTINATION_REGION
+from tests.helpers import DESTINATION_REGION
 from tests.reliability.conftest import FIGURES
 
 EVENT = samples.load("volume-backup-completed.json")

@@ -10,9 +10,8 @@ import pytest
 
 from blockstorage_emulator import Emulator
 from local_runtime import samples
-from tests.conftest import COMPARTMENT_ID, DESTINATION_REGION, SOURCE_REGION, FunctionFactory, event_for
+from tests.helpers import COMPARTMENT_ID, DESTINATION_REGION, KINDS, SOURCE_REGION, FunctionFactory, event_for
 
-KINDS = ["volume", "boot_volume", "volume_group"]
 COPY_PATH_SEGMENT = {
     "volume": "volumeBackups",
     "boot_volume": "bootVolumeBackups",

@@ -11,7 +11,7 @@ from backup_copier.dispatch import MAX_BODY_BYTES, parse_request
 from backup_copier.shared.errors import InvalidRequest
 from backup_copier.shared.kinds import BackupKind
 from local_runtime import samples
-from tests.conftest import DELETE, mutated
+from tests.helpers import DELETE, mutated
 
 VOLUME_EVENT = samples.load("volume-backup-completed.json")
 

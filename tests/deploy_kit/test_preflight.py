@@ -12,7 +12,7 @@ from backup_copier.shared.kinds import SPECS, BackupKind
 from blockstorage_emulator import Emulator
 from local_runtime import samples
 from local_runtime.credentials import DEFAULT_COMPARTMENT_ID
-from tests.conftest import COMPARTMENT_ID, DESTINATION_REGION, SOURCE_REGION, FunctionFactory
+from tests.helpers import COMPARTMENT_ID, DESTINATION_REGION, SOURCE_REGION, FunctionFactory
 
 CHECK = {"action": "check"}
 NO_RESOURCE_PRINCIPAL = {

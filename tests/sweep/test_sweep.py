@@ -11,7 +11,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,47 +23,18 @@ from blockstorage_emulator import Emulator, Fault
 from local_runtime import samples
 from local_runtime.credentials import ResourcePrincipal
 from local_runtime.fdk_process import FunctionProcess
-from tests.conftest import DESTINATION_REGION, SOURCE_REGION, FunctionFactory, event_for
-
-KINDS = ("volume", "boot_volume", "volume_group")
-NOW = datetime.now(UTC)
-
-
-def _compartment() -> str:
-    return "ocid1.compartment.oc1..aaaaaaaa" + uuid.uuid4().hex
-
-
-def _seed(
-    emulator: Emulator,
-    compartment: str,
-    kind: str,
-    hours_ago: float,
-    *,
-    state: str = "AVAILABLE",
-    copy_state: str | None = None,
-    volume_id: str | None = None,
-) -> dict[str, Any]:
-    """A source backup; with copy_state, also its copy in the destination in that state."""
-    created = NOW - timedelta(hours=hours_ago)
-    backup = emulator.add_backup(
-        kind,
-        SOURCE_REGION,
-        compartment,
-        time_created=created,
-        lifecycle_state=state,
-        volume_id=volume_id,
-        display_name=f"{kind}-{hours_ago:.3f}h",
-    )
-    if copy_state:
-        emulator.add_backup(
-            kind,
-            DESTINATION_REGION,
-            compartment,
-            time_created=created + timedelta(minutes=5),
-            lifecycle_state=copy_state,
-            source_backup_id=backup["id"],
-        )
-    return backup
+from tests.helpers import (
+    DESTINATION_REGION,
+    KINDS,
+    NOW,
+    SOURCE_REGION,
+    FunctionFactory,
+    assert_one_copy_each,
+    copies_requested,
+    event_for,
+    new_compartment,
+    seed_backup,
+)
 
 
 def _sweep(process: FunctionProcess, compartment: str, deadline: float = 30.0, **fields: Any) -> dict[str, Any]:
@@ -74,28 +45,9 @@ def _sweep(process: FunctionProcess, compartment: str, deadline: float = 30.0, *
     return result
 
 
-def _copies_requested(emulator: Emulator, call_id: str | None = None) -> list[str]:
-    """Source backup ids of the copies the emulator made, in the order they were asked for."""
-    made: list[str] = []
-    for request in emulator.requests:
-        if request.operation != "copy" or request.status != 200:
-            continue
-        if call_id and not request.headers.get("opc-request-id", "").startswith(call_id):
-            continue
-        backup_id = request.path.split("/")[3]
-        if backup_id not in made:
-            made.append(backup_id)
-    return made
-
-
 def _assert_oldest_first(backup_ids: list[str], backups: dict[str, dict[str, Any]]) -> None:
     times = [backups[backup_id]["timeCreated"] for backup_id in backup_ids]
     assert times == sorted(times), "copies were not requested oldest first"
-
-
-def _assert_one_copy_each(emulator: Emulator, backup_ids: list[str], region: str = DESTINATION_REGION) -> None:
-    counts = {backup_id: len(emulator.copies_of(backup_id, region)) for backup_id in backup_ids}
-    assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
 
 
 def _by_id(backups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -141,14 +93,14 @@ def test_sample_body_parses() -> None:
     ],
 )
 def test_bad_field_is_named(fields: dict[str, Any], field: str) -> None:
-    body = {"action": "reconcile", "compartmentId": _compartment(), **fields}
+    body = {"action": "reconcile", "compartmentId": new_compartment(), **fields}
     with pytest.raises(InvalidRequest) as caught:
         parse_request(json.dumps(body).encode())
     assert caught.value.field == field
 
 
 def test_source_region_as_destination_is_rejected(emulator: Emulator, function: FunctionFactory) -> None:
-    body = _sweep(function(), _compartment(), destinationRegions=[SOURCE_REGION])
+    body = _sweep(function(), new_compartment(), destinationRegions=[SOURCE_REGION])
     assert body["outcome"] == "rejected"
     assert body["reason"].startswith("destinationRegions:")
     assert emulator.requests == []
@@ -158,22 +110,22 @@ def test_source_region_as_destination_is_rejected(emulator: Emulator, function: 
 
 
 def test_empty_compartment(emulator: Emulator, function: FunctionFactory) -> None:
-    body = _sweep(function(), _compartment())
+    body = _sweep(function(), new_compartment())
     assert body["outcome"] == "already_copied"
     assert (body["scanned"], body["skipped"], body["alreadyCopied"], body["remaining"]) == (0, 0, 0, 0)
     assert (body["copied"], body["failed"], body["stoppedEarly"], body["scanComplete"]) == ([], [], None, True)
     assert body["sourceRegion"] == SOURCE_REGION
-    assert _copies_requested(emulator) == []
+    assert copies_requested(emulator) == []
     # Only reads, each signed and answered.
     assert {r.operation for r in emulator.requests} == {"list"}
     assert all(r.status == 200 for r in emulator.requests)
 
 
 def test_missing_copies_are_made_oldest_first_across_kinds(emulator: Emulator, function: FunctionFactory) -> None:
-    compartment = _compartment()
-    missing = [_seed(emulator, compartment, KINDS[i % 3], hours_ago=100 - i) for i in range(6)]
-    copied = [_seed(emulator, compartment, kind, hours_ago=50, copy_state="AVAILABLE") for kind in KINDS]
-    in_progress = _seed(emulator, compartment, "volume_group", hours_ago=40, copy_state="CREATING")
+    compartment = new_compartment()
+    missing = [seed_backup(emulator, compartment, KINDS[i % 3], hours_ago=100 - i) for i in range(6)]
+    copied = [seed_backup(emulator, compartment, kind, hours_ago=50, copy_state="AVAILABLE") for kind in KINDS]
+    in_progress = seed_backup(emulator, compartment, "volume_group", hours_ago=40, copy_state="CREATING")
     body = _sweep(function(), compartment, maxCopies=20)
 
     assert body["outcome"] == "copied"
@@ -181,9 +133,9 @@ def test_missing_copies_are_made_oldest_first_across_kinds(emulator: Emulator, f
     assert body["alreadyCopied"] == 4
     assert [entry["backupId"] for entry in body["copied"]] == [backup["id"] for backup in missing]
     assert body["inFlight"] == 1 + 4  # the volume group copy in progress, and this run's 4 limited copies
-    made = _copies_requested(emulator)
+    made = copies_requested(emulator)
     assert made == [backup["id"] for backup in missing]
-    _assert_one_copy_each(emulator, made + [backup["id"] for backup in [*copied, in_progress]])
+    assert_one_copy_each(emulator, made + [backup["id"] for backup in [*copied, in_progress]])
     for entry in body["copied"]:
         [copy] = emulator.copies_of(entry["backupId"], DESTINATION_REGION)
         assert entry["copyId"] == copy["id"]
@@ -191,12 +143,12 @@ def test_missing_copies_are_made_oldest_first_across_kinds(emulator: Emulator, f
     again = _sweep(function(), compartment, maxCopies=20)
     assert again["outcome"] == "already_copied"
     assert again["alreadyCopied"] == 10
-    assert _copies_requested(emulator) == made
+    assert copies_requested(emulator) == made
 
 
 def test_dry_run_lists_the_plan_and_copies_nothing(emulator: Emulator, function: FunctionFactory) -> None:
-    compartment = _compartment()
-    missing = [_seed(emulator, compartment, KINDS[i % 3], hours_ago=30 - i) for i in range(5)]
+    compartment = new_compartment()
+    missing = [seed_backup(emulator, compartment, KINDS[i % 3], hours_ago=30 - i) for i in range(5)]
     body = _sweep(function(), compartment, dryRun=True, maxCopies=3)
 
     assert body["outcome"] == "dry_run"
@@ -206,17 +158,17 @@ def test_dry_run_lists_the_plan_and_copies_nothing(emulator: Emulator, function:
     assert body["remaining"] == 2
     assert body["remainingByReason"] == {"MaxCopies": 2}
     assert body["stoppedEarly"] == "max_copies"
-    assert _copies_requested(emulator) == []
+    assert copies_requested(emulator) == []
     assert all(emulator.copies_of(backup["id"]) == [] for backup in missing)
 
 
 def test_copy_limit_stops_the_run_and_the_next_run_resumes(emulator: Emulator, function: FunctionFactory) -> None:
-    compartment = _compartment()
+    compartment = new_compartment()
     # Three copies already in flight from this region leave room for seven.
     for hours in (90, 91, 92):
-        _seed(emulator, compartment, "volume", hours_ago=hours, copy_state="CREATING")
-    missing = [_seed(emulator, compartment, "volume", hours_ago=80 - i) for i in range(14)]
-    missing.append(_seed(emulator, compartment, "volume_group", hours_ago=60))
+        seed_backup(emulator, compartment, "volume", hours_ago=hours, copy_state="CREATING")
+    missing = [seed_backup(emulator, compartment, "volume", hours_ago=80 - i) for i in range(14)]
+    missing.append(seed_backup(emulator, compartment, "volume_group", hours_ago=60))
     process = function()
 
     first = _sweep(process, compartment, maxCopies=100)
@@ -233,20 +185,20 @@ def test_copy_limit_stops_the_run_and_the_next_run_resumes(emulator: Emulator, f
     last = _sweep(process, compartment, maxCopies=100)
     assert (last["outcome"], len(last["copied"]), last["remaining"], last["stoppedEarly"]) == ("copied", 8, 0, None)
 
-    made = _copies_requested(emulator)
+    made = copies_requested(emulator)
     assert made == [backup["id"] for backup in missing]
-    _assert_one_copy_each(emulator, made)
+    assert_one_copy_each(emulator, made)
     # The limit was respected, never hit: no copy request was refused.
     assert not [r for r in emulator.requests if r.operation == "copy" and r.status != 200]
 
 
 def test_limit_held_by_other_compartments_stops_at_once(emulator: Emulator, function: FunctionFactory) -> None:
-    elsewhere = _compartment()
+    elsewhere = new_compartment()
     for hours in range(10):
-        _seed(emulator, elsewhere, "volume", hours_ago=hours + 1, copy_state="CREATING")
-    compartment = _compartment()
-    missing = [_seed(emulator, compartment, "volume", hours_ago=5 - i) for i in range(3)]
-    boot = _seed(emulator, compartment, "boot_volume", hours_ago=1)
+        seed_backup(emulator, elsewhere, "volume", hours_ago=hours + 1, copy_state="CREATING")
+    compartment = new_compartment()
+    missing = [seed_backup(emulator, compartment, "volume", hours_ago=5 - i) for i in range(3)]
+    boot = seed_backup(emulator, compartment, "boot_volume", hours_ago=1)
 
     body = _sweep(function(), compartment)
     # The service's LimitExceeded is not retried until the deadline: the run moves on.
@@ -261,9 +213,11 @@ def test_limit_held_by_other_compartments_stops_at_once(emulator: Emulator, func
 
 
 def test_boot_volume_backups_are_copied_one_at_a_time(emulator: Emulator, function: FunctionFactory) -> None:
-    compartment = _compartment()
+    compartment = new_compartment()
     boot_volume = "ocid1.bootvolume.oc1.phx." + uuid.uuid4().hex * 2
-    chain = [_seed(emulator, compartment, "boot_volume", hours_ago=30 - i, volume_id=boot_volume) for i in range(3)]
+    chain = [
+        seed_backup(emulator, compartment, "boot_volume", hours_ago=30 - i, volume_id=boot_volume) for i in range(3)
+    ]
     process = function()
     made: list[str] = []
     for expected in chain:
@@ -272,15 +226,15 @@ def test_boot_volume_backups_are_copied_one_at_a_time(emulator: Emulator, functi
         made.append(expected["id"])
         emulator.complete_copies()
     assert body["remaining"] == 0
-    assert _copies_requested(emulator) == made
-    _assert_one_copy_each(emulator, made)
+    assert copies_requested(emulator) == made
+    assert_one_copy_each(emulator, made)
 
 
 def test_deadline_stops_the_run_and_the_next_run_resumes(emulator: Emulator, function: FunctionFactory) -> None:
-    compartment = _compartment()
-    missing = [_seed(emulator, compartment, "volume", hours_ago=20 - i) for i in range(8)]
+    compartment = new_compartment()
+    missing = [seed_backup(emulator, compartment, "volume", hours_ago=20 - i) for i in range(8)]
     process = function()
-    _sweep(process, _compartment())  # a warm container: the import of a cold one would eat the short deadline
+    _sweep(process, new_compartment())  # a warm container: the import of a cold one would eat the short deadline
     emulator.inject(Fault(operation="copy", delay_seconds=0.6, count=100))
 
     cut = _sweep(process, compartment, maxCopies=20, deadline=6.0)
@@ -297,16 +251,16 @@ def test_deadline_stops_the_run_and_the_next_run_resumes(emulator: Emulator, fun
     assert len(resumed["copied"]) == 8 - len(cut["copied"])
     assert (resumed["stoppedEarly"], resumed["remaining"]) == (None, 0)
 
-    made = _copies_requested(emulator)
+    made = copies_requested(emulator)
     assert made == [backup["id"] for backup in missing]
-    _assert_one_copy_each(emulator, made)
+    assert_one_copy_each(emulator, made)
 
 
 def test_two_sweeps_at_once_make_one_copy_each(
     emulator: Emulator, function: FunctionFactory, twin: FunctionProcess
 ) -> None:
-    compartment = _compartment()
-    missing = [_seed(emulator, compartment, KINDS[i % 3], hours_ago=40 - i) for i in range(9)]
+    compartment = new_compartment()
+    missing = [seed_backup(emulator, compartment, KINDS[i % 3], hours_ago=40 - i) for i in range(9)]
     answers: list[dict[str, Any]] = []
     threads = [
         threading.Thread(target=lambda p=process: answers.append(_sweep(p, compartment, maxCopies=20)))
@@ -319,9 +273,9 @@ def test_two_sweeps_at_once_make_one_copy_each(
 
     assert len(answers) == 2
     assert all(answer["outcome"] in ("copied", "already_copied") for answer in answers)
-    made = _copies_requested(emulator)
+    made = copies_requested(emulator)
     assert sorted(made) == sorted(backup["id"] for backup in missing)
-    _assert_one_copy_each(emulator, made)
+    assert_one_copy_each(emulator, made)
     _assert_oldest_first(made, _by_id(missing))
     # Where both asked for the same copy, both name the one copy made.
     copy_ids = {entry["backupId"]: entry["copyId"] for answer in answers for entry in answer["copied"]}
@@ -333,8 +287,8 @@ def test_two_sweeps_at_once_make_one_copy_each(
 def test_sweep_racing_events_makes_one_copy_each(
     emulator: Emulator, function: FunctionFactory, twin: FunctionProcess
 ) -> None:
-    compartment = _compartment()
-    missing = [_seed(emulator, compartment, KINDS[i % 3], hours_ago=40 - i) for i in range(9)]
+    compartment = new_compartment()
+    missing = [seed_backup(emulator, compartment, KINDS[i % 3], hours_ago=40 - i) for i in range(9)]
     sweep_call = "01SWEEPRACE" + uuid.uuid4().hex[:10].upper()
     answers: list[dict[str, Any]] = []
 
@@ -358,10 +312,10 @@ def test_sweep_racing_events_makes_one_copy_each(
 
     [answer] = answers
     assert answer["outcome"] in ("copied", "already_copied"), answer
-    made = _copies_requested(emulator)
+    made = copies_requested(emulator)
     assert sorted(made) == sorted(backup["id"] for backup in missing)
-    _assert_one_copy_each(emulator, made)
-    _assert_oldest_first(_copies_requested(emulator, call_id=sweep_call), _by_id(missing))
+    assert_one_copy_each(emulator, made)
+    _assert_oldest_first(copies_requested(emulator, call_id=sweep_call), _by_id(missing))
 
 
 # Scale: 2,500 backups in a private emulator, so the session's shared one stays small for
@@ -383,7 +337,7 @@ def large(principal: ResourcePrincipal) -> Iterator[tuple[Emulator, FunctionProc
 
 def test_thousands_of_backups_are_caught_up_over_runs(large: tuple[Emulator, FunctionProcess]) -> None:
     emulator, process = large
-    compartment = _compartment()
+    compartment = new_compartment()
     total = 2_500
     chained_boot_volume = "ocid1.bootvolume.oc1.phx." + uuid.uuid4().hex * 2
     other_region_backup = emulator.add_backup("volume", "eu-frankfurt-1", compartment)
@@ -396,13 +350,13 @@ def test_thousands_of_backups_are_caught_up_over_runs(large: tuple[Emulator, Fun
         hours_ago = 160 - i * (150 / total)
         bucket = i % 50
         if bucket == 0:
-            backups.append(_seed(emulator, compartment, kind, hours_ago, state="FAULTY"))
+            backups.append(seed_backup(emulator, compartment, kind, hours_ago, state="FAULTY"))
             expected_skips["NotCopyable"] += 1
         elif bucket == 1:
-            backups.append(_seed(emulator, compartment, kind, hours_ago + 400))
+            backups.append(seed_backup(emulator, compartment, kind, hours_ago + 400))
             expected_skips["OutsideWindow"] += 1
         elif bucket == 2 and i > total - 100:
-            backups.append(_seed(emulator, compartment, kind, hours_ago, state="CREATING"))
+            backups.append(seed_backup(emulator, compartment, kind, hours_ago, state="CREATING"))
             expected_skips["NotYetAvailable"] += 1
         elif bucket == 3 and i < 300:
             # Copies made into this region from elsewhere are not this sweep's to copy on.
@@ -417,10 +371,10 @@ def test_thousands_of_backups_are_caught_up_over_runs(large: tuple[Emulator, Fun
             expected_skips["CopyOfAnotherBackup"] += 1
         elif bucket == 4:
             volume_id = chained_boot_volume if kind == "boot_volume" and i < 500 else None
-            backups.append(_seed(emulator, compartment, kind, hours_ago, volume_id=volume_id))
+            backups.append(seed_backup(emulator, compartment, kind, hours_ago, volume_id=volume_id))
             missing.append(backups[-1])
         else:
-            backups.append(_seed(emulator, compartment, kind, hours_ago, copy_state="AVAILABLE"))
+            backups.append(seed_backup(emulator, compartment, kind, hours_ago, copy_state="AVAILABLE"))
             already += 1
     by_id = _by_id(backups)
     limited = [b for b in missing if ".bootvolumebackup." not in b["id"]]
@@ -433,7 +387,7 @@ def test_thousands_of_backups_are_caught_up_over_runs(large: tuple[Emulator, Fun
         assert len(runs) < 12, runs[-1]
         emulator.clear_requests()
         runs.append(_sweep(process, compartment, maxCopies=100, deadline=60.0))
-        made_per_run.append(_copies_requested(emulator))
+        made_per_run.append(copies_requested(emulator))
         emulator.complete_copies()
 
     first = runs[0]
@@ -447,7 +401,7 @@ def test_thousands_of_backups_are_caught_up_over_runs(large: tuple[Emulator, Fun
         _assert_oldest_first(made, by_id)
     made = [backup_id for run in made_per_run for backup_id in run]
     assert sorted(made) == sorted(b["id"] for b in missing)
-    _assert_one_copy_each(emulator, made)
+    assert_one_copy_each(emulator, made)
     # Across runs, each chain of incremental backups is copied in order: the limited kinds
     # as one queue, and the boot volume whose copies run one at a time.
     _assert_oldest_first([b for b in made if b in {x["id"] for x in limited}], by_id)

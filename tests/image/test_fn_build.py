@@ -17,7 +17,7 @@ from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal
 from local_runtime.fdk_process import FunctionProcess
 from local_runtime.fn_build import FUNCTION_FILES, installed_requirements, lay_out_function
-from tests.conftest import DESTINATION_REGION, event_for
+from tests.helpers import DESTINATION_REGION, event_for
 
 
 def _func_yaml(project_root: Path) -> dict[str, str]:

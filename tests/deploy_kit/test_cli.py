@@ -16,8 +16,9 @@ from backup_copier.shared.errors import InvalidRequest, InvalidSetting
 from backup_copier.shared.kinds import BEGIN_EVENT_TYPES, BY_EVENT_TYPE, SPECS, BackupKind
 from backup_copier.shared.settings import load_settings
 from local_runtime import samples
+from tests.helpers import PROJECT_ROOT
 
-DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY_DIR = PROJECT_ROOT / "deploy"
 COMPARTMENT = deploy.EXAMPLE_BACKUP_COMPARTMENT
 
 
@@ -142,3 +143,4 @@ def test_example_regenerates_the_folder(tmp_path: Path) -> None:
     deploy.write_example(tmp_path)
     for name in deploy.EXAMPLE:
         assert (tmp_path / name).read_text() == (DEPLOY_DIR / name).read_text()
+

@@ -1,0 +1,114 @@
+"""Set-up shared by the test folders: regions, sample events, seeded compartments, and reading the emulator's log.
+
+Fixtures live in conftest.py; everything a test imports by name lives here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from blockstorage_emulator import Emulator
+from local_runtime import samples
+from local_runtime.fdk_process import FunctionProcess
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_REGION = "us-phoenix-1"
+DESTINATION_REGION = "us-ashburn-1"
+COMPARTMENT_ID = samples.load("volume-backup-completed.json")["data"]["compartmentId"]
+KINDS = ("volume", "boot_volume", "volume_group")
+KIND_SAMPLES = {
+    "volume": "volume-backup-completed.json",
+    "boot_volume": "boot-volume-backup-completed.json",
+    "volume_group": "volume-group-backup-completed.json",
+}
+# When this test session started: seeded backups are placed relative to it.
+NOW = datetime.now(UTC)
+
+FunctionFactory = Callable[..., FunctionProcess]
+
+DELETE = object()
+
+
+def mutated(event: dict[str, Any], path: str, value: Any) -> bytes:
+    """`event` as JSON with the field at dotted `path` set to `value` (or removed: DELETE)."""
+    document = copy.deepcopy(event)
+    *parents, leaf = path.split(".")
+    target = document
+    for part in parents:
+        target = target[part]
+    if value is DELETE:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return json.dumps(document).encode()
+
+
+def event_for(kind: str, backup_id: str, **data: Any) -> dict[str, Any]:
+    """The sample event of `kind`, about `backup_id` (a fresh backup, so tests never share state)."""
+    event = copy.deepcopy(samples.load(KIND_SAMPLES[kind]))
+    event["data"]["resourceId"] = backup_id
+    event["data"].update(data)
+    return event
+
+
+def new_compartment() -> str:
+    """A compartment no other test uses, so the session's shared emulator never mixes tests' backups."""
+    return "ocid1.compartment.oc1..aaaaaaaa" + uuid.uuid4().hex
+
+
+def seed_backup(
+    emulator: Emulator,
+    compartment: str,
+    kind: str,
+    hours_ago: float,
+    *,
+    state: str = "AVAILABLE",
+    copy_state: str | None = None,
+    volume_id: str | None = None,
+) -> dict[str, Any]:
+    """A source backup; with copy_state, also its copy in the destination in that state."""
+    created = NOW - timedelta(hours=hours_ago)
+    backup = emulator.add_backup(
+        kind,
+        SOURCE_REGION,
+        compartment,
+        time_created=created,
+        lifecycle_state=state,
+        volume_id=volume_id,
+        display_name=f"{kind}-{hours_ago:.3f}h",
+    )
+    if copy_state:
+        emulator.add_backup(
+            kind,
+            DESTINATION_REGION,
+            compartment,
+            time_created=created + timedelta(minutes=5),
+            lifecycle_state=copy_state,
+            source_backup_id=backup["id"],
+        )
+    return backup
+
+
+def copies_requested(emulator: Emulator, call_id: str | None = None) -> list[str]:
+    """Source backup ids of the copies the emulator made, in the order they were asked for."""
+    made: list[str] = []
+    for request in emulator.requests:
+        if request.operation != "copy" or request.status != 200:
+            continue
+        if call_id and not request.headers.get("opc-request-id", "").startswith(call_id):
+            continue
+        backup_id = request.path.split("/")[3]
+        if backup_id not in made:
+            made.append(backup_id)
+    return made
+
+
+def assert_one_copy_each(emulator: Emulator, backup_ids: list[str], region: str = DESTINATION_REGION) -> None:
+    counts = {backup_id: len(emulator.copies_of(backup_id, region)) for backup_id in backup_ids}
+    assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
