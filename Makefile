@@ -26,13 +26,13 @@ test: lint
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
-# The reliability suite alone; its last line is the summary the README quotes.
+# The reliability suite alone; its last line is the summary docs/performance.md quotes.
 reliability: $(READY)
 	$(BIN)/python -m pytest tests/reliability -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Cold start, warm invocations, memory and install size, each next to its floor; see the README's Performance section.
+# Cold start, warm invocations, memory and install size, each next to its floor; see docs/performance.md.
 bench: $(READY)
 	$(BIN)/python -m bench.run

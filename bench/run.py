@@ -1,4 +1,4 @@
-"""`make bench` (or `python -m bench.run`): every figure of the README's Performance section, in one run.
+"""`make bench` (or `python -m bench.run`): every figure of docs/performance.md, in one run.
 
 Not a test: the targets are reported, never asserted, because timings on a shared machine
 are noisy. The exit status is 0 whether or not a target is met, 1 if a measured call did

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,41 @@ def test_example_regenerates_the_folder(tmp_path: Path) -> None:
     for name in deploy.EXAMPLE:
         assert (tmp_path / name).read_text() == (DEPLOY_DIR / name).read_text()
 
+
+# The placeholders the docs use, and a value of the right kind for each.
+_PLACEHOLDERS = {
+    "<function-ocid>": deploy.EXAMPLE_FUNCTION_ID,
+    "<backups-compartment-ocid>": deploy.EXAMPLE_BACKUP_COMPARTMENT,
+    "<functions-compartment-ocid>": deploy.EXAMPLE_FUNCTION_COMPARTMENT,
+    "<destination-key-ocid>": deploy.EXAMPLE_KMS_KEY,
+}
+# Up to the end of the line (continuations followed), a `)` closing `$(...)`, or a redirection.
+_DOCUMENTED_COMMAND = re.compile(r"python -m backup_copier\.deploy_kit ((?:[^\n)\\]|\\\n)+)")
+
+
+def _documented_commands() -> list[tuple[str, list[str]]]:
+    found = []
+    for page in (PROJECT_ROOT / "README.md", PROJECT_ROOT / "docs" / "deploying.md"):
+        for block in re.findall(r"^```sh\n(.*?)^```", page.read_text(), re.S | re.M):
+            for match in _DOCUMENTED_COMMAND.finditer(block):
+                text = match.group(1).replace("\\\n", " ").split(" > ")[0]
+                if "..." in text:
+                    continue  # an abbreviation of the command above it
+                for placeholder, value in _PLACEHOLDERS.items():
+                    text = text.replace(placeholder, value)
+                found.append((page.name, shlex.split(text, comments=True)))
+    return found
+
+
+DOCUMENTED = _documented_commands()
+
+
+def test_the_docs_show_every_deploy_kit_command() -> None:
+    assert {argv[0] for _, argv in DOCUMENTED} >= {"dynamic-group", "policies", "rule-condition"}
+
+
+@pytest.mark.parametrize(("page", "argv"), DOCUMENTED, ids=[f"{page}:{argv[0]}" for page, argv in DOCUMENTED])
+def test_documented_command_runs_as_written(page: str, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert not any(part.startswith("<") for part in argv), f"{page}: a placeholder this test does not know: {argv}"
+    assert deploy.main(argv) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip()
