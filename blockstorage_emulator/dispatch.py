@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import parse_qsl, urlsplit
@@ -62,6 +61,10 @@ class Dispatcher:
         self.policy = policy
         self._log_lock = threading.Lock()
         self._log: list[RecordedRequest] = []
+        # Set, and replaced, when the log is cleared: a request from before that moment stops
+        # its injected delay early and is not recorded, so one test's slow request never
+        # lands in the next test's log.
+        self._cleared = threading.Event()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -71,9 +74,13 @@ class Dispatcher:
     def clear_requests(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._cleared.set()
+            self._cleared = threading.Event()
 
     def handle(self, incoming: Incoming) -> Response | None:
         """The answer to send, or None to close the connection unanswered."""
+        with self._log_lock:
+            cleared = self._cleared
         split = urlsplit(incoming.target)
         region, path = _split_region(split.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -90,7 +97,7 @@ class Dispatcher:
                 raise errors.NotAuthorizedOrNotFound()
             fault = self.faults.take(resolution.operation, kind_name, region)
             if fault is not None:
-                time.sleep(fault.delay_seconds)
+                cleared.wait(fault.delay_seconds)
             if fault is not None and fault.drop_connection:
                 reply = None
             elif fault is not None and fault.status is not None:
@@ -117,7 +124,8 @@ class Dispatcher:
                 kind=kind_name,
                 fault=fault.describe() if fault else None,
                 detail=error.detail if error else None,
-            )
+            ),
+            cleared,
         )
         return _response(reply, incoming.headers.get("opc-request-id")) if reply else None
 
@@ -139,9 +147,10 @@ class Dispatcher:
         )
         return resolution.handler(self.backend, call)
 
-    def _record(self, recorded: RecordedRequest) -> None:
+    def _record(self, recorded: RecordedRequest, cleared: threading.Event) -> None:
         with self._log_lock:
-            self._log.append(recorded)
+            if not cleared.is_set():
+                self._log.append(recorded)
 
 
 def _split_region(path: str) -> tuple[str, str]:
