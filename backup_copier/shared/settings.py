@@ -6,6 +6,7 @@ the operator fixes it with `fn config function <app> <fn> KEY VALUE`.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from typing import Annotated
@@ -20,6 +21,10 @@ from .ocids import parse_ocid
 KMS_KEY_PREFIX = "KMS_KEY_ID_"
 DISPLAY_NAME_FIELDS = frozenset({"source_name", "source_region", "destination_region", "backup_id", "kind"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
+# Monitoring custom-metric namespaces: a letter first, then letters, digits and underscores;
+# Oracle reserves the oci_ and oracle_ prefixes for its own services.
+_METRICS_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
+_RESERVED_NAMESPACE_PREFIXES = ("oci_", "oracle_")
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
@@ -55,11 +60,46 @@ def _parse_flag(value: object) -> bool:
     raise ValueError("expected true or false")
 
 
+def _whole_number(low: int, high: int) -> BeforeValidator:
+    """A setting that must be a whole number in [low, high], with a message that says so."""
+
+    def parse(value: object) -> int:
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, int) and not isinstance(text, bool):
+            number = text
+        elif isinstance(text, str) and text.isdigit():
+            number = int(text)
+        else:
+            raise ValueError(f"expected a whole number from {low} to {high}, got {ascii(value)[:40]}")
+        if not low <= number <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}, got {number}")
+        return number
+
+    return BeforeValidator(parse)
+
+
+def _positive_hours(value: object) -> float:
+    try:
+        hours = float(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number of hours, e.g. 26, got {ascii(value)[:40]}") from None
+    if not 0 < hours <= MAX_RPO_TARGET_HOURS:
+        raise ValueError(f"expected more than 0 and at most {MAX_RPO_TARGET_HOURS} hours, got {hours:g}")
+    return hours
+
+
 def _parse_list(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
     raise ValueError("expected a comma-separated list")
 
+
+# Ten years: longer than any retention a backup policy offers, short enough to catch a typo.
+MAX_RETENTION_DAYS = 3660
+MAX_KEEP_LAST_COPIES = 1000
+MAX_RPO_TARGET_HOURS = 8760
+DEFAULT_RPO_TARGET_HOURS = 26.0
+DEFAULT_METRICS_NAMESPACE = "backup_copier"
 
 Regions = Annotated[tuple[str, ...], BeforeValidator(parse_regions)]
 Flag = Annotated[bool, BeforeValidator(_parse_flag)]
@@ -77,6 +117,20 @@ class Settings(BaseModel):
     source_compartment_ids: CommaList = Field(default=(), alias="SOURCE_COMPARTMENT_IDS")
     required_freeform_tag: str | None = Field(default=None, alias="REQUIRED_FREEFORM_TAG")
     blockstorage_endpoint: str | None = Field(default=None, alias="BLOCKSTORAGE_ENDPOINT")
+    # Retention of the copies this function makes (see docs/retention.md).
+    copy_retention_days: Annotated[int | None, _whole_number(1, MAX_RETENTION_DAYS)] = Field(
+        default=None, alias="COPY_RETENTION_DAYS"
+    )
+    keep_last_copies: Annotated[int, _whole_number(1, MAX_KEEP_LAST_COPIES)] = Field(
+        default=1, alias="KEEP_LAST_COPIES"
+    )
+    # The coverage report and its metrics.
+    rpo_target_hours: Annotated[float, BeforeValidator(_positive_hours)] = Field(
+        default=DEFAULT_RPO_TARGET_HOURS, alias="RPO_TARGET_HOURS"
+    )
+    metrics_enabled: Flag = Field(default=True, alias="METRICS")
+    metrics_namespace: str = Field(default=DEFAULT_METRICS_NAMESPACE, alias="METRICS_NAMESPACE")
+    metrics_endpoint: str | None = Field(default=None, alias="METRICS_ENDPOINT")
     # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names.
     kms_key_ids: dict[str, str] = Field(default_factory=dict, alias="kms_key_ids")
 
@@ -111,7 +165,16 @@ class Settings(BaseModel):
             raise ValueError("expected a tag key, or key=value")
         return tag
 
-    @field_validator("blockstorage_endpoint")
+    @field_validator("metrics_namespace")
+    @classmethod
+    def _namespace(cls, namespace: str) -> str:
+        if not _METRICS_NAMESPACE.fullmatch(namespace):
+            raise ValueError("expected a letter, then letters, digits and underscores (at most 255 characters)")
+        if namespace.lower().startswith(_RESERVED_NAMESPACE_PREFIXES):
+            raise ValueError("the oci_ and oracle_ prefixes are reserved by Oracle")
+        return namespace
+
+    @field_validator("blockstorage_endpoint", "metrics_endpoint")
     @classmethod
     def _endpoint(cls, url: str | None) -> str | None:
         if not url:
@@ -123,6 +186,9 @@ class Settings(BaseModel):
 
     def endpoint_for(self, region: str) -> str | None:
         return self.blockstorage_endpoint.replace("{region}", region) if self.blockstorage_endpoint else None
+
+    def metrics_endpoint_for(self, region: str) -> str | None:
+        return self.metrics_endpoint.replace("{region}", region) if self.metrics_endpoint else None
 
     def required_tag(self) -> tuple[str, str | None] | None:
         if self.required_freeform_tag is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..backups.copy_job import CopyJob
+from ..backups.listing import STEP_SECONDS, OutOfTime, check_time
 from ..backups.states import AVAILABLE, NOT_YET_STATES
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
@@ -20,11 +21,8 @@ from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
 from .scan import (
-    STEP_SECONDS,
     DestinationIndex,
     Listed,
-    OutOfTime,
-    check_time,
     index_destination,
     retryable_in_sweep,
     source_backups,

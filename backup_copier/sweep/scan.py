@@ -15,6 +15,7 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
+from ..backups.listing import pages
 from ..backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 from ..shared.context import Invocation
 from ..shared.errors import InvalidRequest
@@ -22,10 +23,6 @@ from ..shared.kinds import BackupKind, KindSpec
 from ..shared.ocids import parse_ocid
 from ..shared.retries import is_retryable
 
-PAGE_SIZE = 100
-# Time a step (one list page, or one check and copy) needs; with less left, the sweep
-# stops and answers rather than be killed mid-step.
-STEP_SECONDS = 1.0
 CREATING = "CREATING"
 # Errors that, in a sweep, mean "not now" rather than "try again in a moment": waiting out
 # the copy limit or a backup that changed state would spend the run on one copy, while
@@ -33,19 +30,10 @@ CREATING = "CREATING"
 _FINAL_IN_SWEEP = frozenset({(400, "LimitExceeded"), (409, "IncorrectState")})
 
 
-class OutOfTime(Exception):
-    """Too little time is left for another step."""
-
-
 def retryable_in_sweep(error: BaseException) -> bool:
     if isinstance(error, oci_exceptions.ServiceError) and (error.status, error.code) in _FINAL_IN_SWEEP:
         return False
     return is_retryable(error)
-
-
-def check_time(invocation: Invocation) -> None:
-    if invocation.deadline.remaining() < STEP_SECONDS:
-        raise OutOfTime()
 
 
 @dataclass(frozen=True)
@@ -63,7 +51,7 @@ def source_backups(
     lazily, so order costs no memory: copies made in this order keep incremental copies
     incremental.
     """
-    streams = [_listed(spec, _pages(clients, invocation, region, spec, compartment_id, "ASC")) for spec in specs]
+    streams = [_listed(spec, pages(clients, invocation, region, spec, compartment_id, "ASC")) for spec in specs]
     return heapq.merge(*streams, key=lambda listed: (listed.backup.time_created, listed.backup.id))
 
 
@@ -102,7 +90,7 @@ def index_destination(
         present = index.copied.setdefault(spec.kind, set())
         # Newest first, so the scan ends at the first copy too old to be of a backup in the
         # window (a copy is always made after its source).
-        for copy in _pages(clients, invocation, region, spec, compartment_id, "DESC"):
+        for copy in pages(clients, invocation, region, spec, compartment_id, "DESC"):
             if copy.time_created < oldest_possible:
                 break
             source_id = getattr(copy, spec.source_attribute, None)
@@ -116,7 +104,7 @@ def index_destination(
     for spec in specs:
         if spec.kind is BackupKind.VOLUME_GROUP:
             continue
-        for copy in _pages(clients, invocation, region, spec, compartment_id, "DESC", lifecycle_state=CREATING):
+        for copy in pages(clients, invocation, region, spec, compartment_id, "DESC", lifecycle_state=CREATING):
             source_id = getattr(copy, spec.source_attribute, None)
             if not source_id or not _from_region(source_id, source_region):
                 continue
@@ -127,35 +115,6 @@ def index_destination(
             else:
                 index.busy_boot_sources.add(source_id)
     return index
-
-
-def _pages(
-    clients: Any,
-    invocation: Invocation,
-    region: str,
-    spec: KindSpec,
-    compartment_id: str,
-    order: str,
-    **filters: str,
-) -> Iterator[Any]:
-    list_call = getattr(clients.for_region(region), spec.list_operation)
-    page = None
-    while True:
-        check_time(invocation)
-        kwargs: dict[str, Any] = {
-            "limit": PAGE_SIZE,
-            "sort_by": "TIMECREATED",
-            "sort_order": order,
-            "retry_strategy": invocation.retry_strategy,
-            **filters,
-        }
-        if page:
-            kwargs["page"] = page
-        response = list_call(compartment_id, **kwargs)
-        yield from response.data
-        page = response.headers.get("opc-next-page")
-        if not page:
-            return
 
 
 def _from_region(backup_id: str | None, region: str) -> int:
