@@ -17,6 +17,36 @@ def test_minimal_settings() -> None:
     assert settings.endpoint_for("us-ashburn-1") is None
 
 
+def test_retention_and_metrics_defaults() -> None:
+    settings = load_settings({"DESTINATION_REGION": "us-ashburn-1"})
+    assert settings.copy_retention_days is None
+    assert settings.keep_last_copies == 1
+    assert settings.rpo_target_hours == 26
+    assert settings.metrics_enabled
+    assert settings.metrics_namespace == "backup_copier"
+    assert settings.metrics_endpoint_for("us-ashburn-1") is None
+
+
+def test_retention_and_metrics_settings() -> None:
+    settings = load_settings(
+        {
+            "DESTINATION_REGION": "us-ashburn-1",
+            "COPY_RETENTION_DAYS": " 35 ",
+            "KEEP_LAST_COPIES": "3",
+            "RPO_TARGET_HOURS": "12.5",
+            "METRICS": "off",
+            "METRICS_NAMESPACE": "dr_copies2",
+            "METRICS_ENDPOINT": "http://127.0.0.1:9000/telemetry/{region}",
+        }
+    )
+    assert settings.copy_retention_days == 35
+    assert settings.keep_last_copies == 3
+    assert settings.rpo_target_hours == 12.5
+    assert not settings.metrics_enabled
+    assert settings.metrics_namespace == "dr_copies2"
+    assert settings.metrics_endpoint_for("us-ashburn-1") == "http://127.0.0.1:9000/telemetry/us-ashburn-1"
+
+
 def test_full_settings() -> None:
     settings = load_settings(
         {
@@ -62,6 +92,21 @@ def test_full_settings() -> None:
             "KMS_KEY_ID_US_ASHBURN_1",
         ),
         ({"DESTINATION_REGION": "iad", "KMS_KEY_ID_EU_FRANKFURT_1": KEY_IAD}, "KMS_KEY_ID_EU_FRANKFURT_1"),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "0"}, "COPY_RETENTION_DAYS"),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "-3"}, "COPY_RETENTION_DAYS"),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "7.5"}, "COPY_RETENTION_DAYS"),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "a week"}, "COPY_RETENTION_DAYS"),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "99999"}, "COPY_RETENTION_DAYS"),
+        ({"DESTINATION_REGION": "iad", "KEEP_LAST_COPIES": "0"}, "KEEP_LAST_COPIES"),
+        ({"DESTINATION_REGION": "iad", "KEEP_LAST_COPIES": "one"}, "KEEP_LAST_COPIES"),
+        ({"DESTINATION_REGION": "iad", "RPO_TARGET_HOURS": "0"}, "RPO_TARGET_HOURS"),
+        ({"DESTINATION_REGION": "iad", "RPO_TARGET_HOURS": "soon"}, "RPO_TARGET_HOURS"),
+        ({"DESTINATION_REGION": "iad", "METRICS": "sometimes"}, "METRICS"),
+        ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "1copier"}, "METRICS_NAMESPACE"),
+        ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "backup-copier"}, "METRICS_NAMESPACE"),
+        ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "oci_backup"}, "METRICS_NAMESPACE"),
+        ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "Oracle_backup"}, "METRICS_NAMESPACE"),
+        ({"DESTINATION_REGION": "iad", "METRICS_ENDPOINT": "not a url"}, "METRICS_ENDPOINT"),
     ],
 )
 def test_bad_settings_name_the_key(environment: dict[str, str], key: str) -> None:
