@@ -163,9 +163,10 @@ def _response(reply: Reply, client_request_id: str | None) -> Response:
     # OCI appends its own id to the client's, so both sides can find the request.
     generated = secrets.token_hex(16).upper()
     request_id = f"{client_request_id}/{generated}" if client_request_id else generated
-    body = json.dumps(reply.body).encode()
+    # 204 No Content (a delete) carries no body, as in OCI.
+    body = b"" if reply.status == 204 else json.dumps(reply.body).encode()
     headers = {
-        "content-type": "application/json",
+        **({} if reply.status == 204 else {"content-type": "application/json"}),
         "content-length": str(len(body)),
         "opc-request-id": request_id,
         "date": formatdate(usegmt=True),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -86,32 +85,11 @@ class Emulator:
     def copy_limit(self, limit: int | None) -> None:
         self._backend.copy_limit = limit
 
-    def add_backup(
-        self,
-        kind: str,
-        region: str,
-        compartment_id: str,
-        *,
-        display_name: str | None = None,
-        lifecycle_state: str = "AVAILABLE",
-        time_created: datetime | None = None,
-        source_backup_id: str | None = None,
-        backup_id: str | None = None,
-        freeform_tags: dict[str, str] | None = None,
-        volume_id: str | None = None,
-    ) -> dict[str, Any]:
-        return self._backend.add_backup(
-            kind,
-            region,
-            compartment_id,
-            display_name=display_name,
-            lifecycle_state=lifecycle_state,
-            time_created=time_created,
-            source_backup_id=source_backup_id,
-            backup_id=backup_id,
-            freeform_tags=freeform_tags,
-            volume_id=volume_id,
-        )
+    def add_backup(self, kind: str, region: str, compartment_id: str, **options: Any) -> dict[str, Any]:
+        """Seed a backup; the options are Backend.add_backup's (display_name, lifecycle_state,
+        time_created, source_backup_id, backup_id, freeform_tags, volume_id, expiration_time,
+        source_type, members)."""
+        return self._backend.add_backup(kind, region, compartment_id, **options)
 
     def add_kms_key(self, region: str) -> str:
         return self._backend.add_kms_key(region)
@@ -127,6 +105,17 @@ class Emulator:
 
     def set_lifecycle_state(self, backup_id: str, state: str) -> None:
         self._backend.set_lifecycle_state(backup_id, state)
+
+    def set_freeform_tags(self, backup_id: str, tags: dict[str, str]) -> None:
+        self._backend.set_freeform_tags(backup_id, tags)
+
+    def finish_deletions(self) -> int:
+        """TERMINATING backups become TERMINATED (OCI takes a while; tests say when)."""
+        return self._backend.finish_deletions()
+
+    def backup(self, backup_id: str) -> dict[str, Any]:
+        """One backup as the API would return it, in whichever region it lives."""
+        return self._backend.backup(backup_id)
 
     # Observation and failure injection
 

@@ -59,6 +59,11 @@ class Conflict(ServiceError):
     default_message = "The resource is in a conflicted state."
 
 
+class NoEtagMatch(ServiceError):
+    status, code = 412, "NoEtagMatch"
+    default_message = "The ETag specified in the request does not match the ETag for the resource."
+
+
 class IncorrectState(ServiceError):
     status, code = 409, "IncorrectState"
     default_message = "The requested state for the resource conflicts with its current state."

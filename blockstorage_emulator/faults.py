@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-OPERATIONS = ("get", "list", "copy", "*")
+OPERATIONS = ("get", "list", "copy", "update", "delete", "*")
 
 
 @dataclass

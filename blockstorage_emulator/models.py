@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,19 @@ from .ocids import canonical_region, new_kms_key_ocid, new_ocid
 
 RETRY_TOKEN_LIFETIME_SECONDS = 24 * 3600
 LIFECYCLE_STATES = ("CREATING", "AVAILABLE", "TERMINATING", "TERMINATED", "FAULTY", "REQUEST_RECEIVED", "COMMITTED")
+SOURCE_TYPES = ("MANUAL", "SCHEDULED")
+# A volume group backup holds one volume backup per volume in the group.
+DEFAULT_GROUP_MEMBERS = 2
+# Freeform tag limits as the Tagging service enforces them (keys, values, tags per resource).
+MAX_TAG_KEY_LENGTH = 100
+MAX_TAG_VALUE_LENGTH = 256
+MAX_FREEFORM_TAGS = 64
+# Fields each kind's Update*BackupDetails accepts.
+UPDATABLE_FIELDS = {
+    VOLUME.name: frozenset({"displayName", "freeformTags", "definedTags", "kmsKeyId"}),
+    BOOT_VOLUME.name: frozenset({"displayName", "freeformTags", "definedTags", "kmsKeyId"}),
+    VOLUME_GROUP.name: frozenset({"displayName", "freeformTags", "definedTags"}),
+}
 # Kinds that count against the per-region limit of concurrent cross-region copies.
 LIMITED_KINDS = (VOLUME.name, VOLUME_GROUP.name)
 
@@ -46,6 +59,12 @@ class Backup:
     unique_size_in_gbs: int = 2
     backup_type: str = "INCREMENTAL"
     source_type: str = "MANUAL"
+    # Set by a backup policy, never on a manual backup (nor, this emulator assumes, on a copy).
+    expiration_time: datetime | None = None
+    # On a volume backup that belongs to a volume group backup.
+    volume_group_backup_id: str | None = None
+    # On a volume group backup: its volume backups.
+    member_ids: list[str] = field(default_factory=list)
     etag: str = field(default_factory=lambda: secrets.token_hex(16))
 
     def to_json(self) -> dict[str, Any]:
@@ -54,7 +73,7 @@ class Backup:
             "compartmentId": self.compartment_id,
             "definedTags": {},
             "displayName": self.display_name,
-            "expirationTime": None,
+            "expirationTime": format_time(self.expiration_time) if self.expiration_time else None,
             "freeformTags": dict(self.freeform_tags),
             "id": self.id,
             "lifecycleState": self.lifecycle_state,
@@ -74,7 +93,7 @@ class Backup:
                 "systemTags": {},
                 "uniqueSizeInGBs": self.unique_size_in_gbs,
                 "uniqueSizeInMbs": self.unique_size_in_gbs * 1024,
-                "volumeGroupBackupId": None,
+                "volumeGroupBackupId": self.volume_group_backup_id,
             }
         if self.kind is BOOT_VOLUME:
             return common | {
@@ -88,7 +107,7 @@ class Backup:
             "sizeInMBs": self.size_in_gbs * 1024,
             "uniqueSizeInGbs": self.unique_size_in_gbs,
             "uniqueSizeInMbs": self.unique_size_in_gbs * 1024,
-            "volumeBackupIds": [],
+            "volumeBackupIds": list(self.member_ids),
         }
 
 
@@ -135,8 +154,16 @@ class Backend:
         backup_id: str | None = None,
         freeform_tags: dict[str, str] | None = None,
         volume_id: str | None = None,
+        expiration_time: datetime | None = None,
+        source_type: str = "MANUAL",
+        members: int | None = None,
     ) -> dict[str, Any]:
+        """A backup as OCI would hold it; a volume group backup gets `members` volume backups."""
         backup_kind = kind_named(kind)
+        if source_type not in SOURCE_TYPES:
+            raise ValueError(f"unknown source type {source_type!r}")
+        if members is not None and backup_kind is not VOLUME_GROUP:
+            raise ValueError("only a volume group backup has members")
         if canonical_region(region) != region:
             raise ValueError(f"unknown region {region!r}; use a long name such as us-phoenix-1")
         if lifecycle_state not in LIFECYCLE_STATES:
@@ -155,8 +182,25 @@ class Backend:
                 source_backup_id=source_backup_id,
                 source_region=source.region if source else None,
                 freeform_tags=dict(freeform_tags or {}),
+                source_type=source_type,
+                expiration_time=expiration_time,
             )
             self._store(region)[backup.id] = backup
+            if backup_kind is VOLUME_GROUP:
+                for _ in range(DEFAULT_GROUP_MEMBERS if members is None else members):
+                    member = replace(
+                        backup,
+                        id=new_ocid(VOLUME.resource_type, region),
+                        kind=VOLUME,
+                        parent_id=new_ocid(VOLUME.parent_type, region),
+                        display_name=f"{backup.display_name}-member",
+                        volume_group_backup_id=backup.id,
+                        source_backup_id=None,
+                        freeform_tags=dict(backup.freeform_tags),
+                        member_ids=[],
+                    )
+                    self._store(region)[member.id] = member
+                    backup.member_ids.append(member.id)
             return backup.to_json()
 
     def add_kms_key(self, region: str) -> str:
@@ -174,8 +218,15 @@ class Backend:
 
     def matching(self, region: str, kind: Kind, filters: dict[str, str]) -> list[dict[str, Any]]:
         """Backups of `kind` whose JSON fields equal every filter value."""
+        compartment = filters.get("compartmentId")
         with self.lock:
-            resources = [b.to_json() for b in self._store(region).values() if b.kind is kind]
+            # The compartment is checked first, on the object: rendering every backup of a
+            # large region for each page would make listing quadratic.
+            resources = [
+                b.to_json()
+                for b in self._store(region).values()
+                if b.kind is kind and compartment in (None, b.compartment_id)
+            ]
         return [r for r in resources if all(r.get(name) == value for name, value in filters.items())]
 
     def copy(self, source_region: str, kind: Kind, source_id: str, request: CopyRequest) -> Backup:
@@ -217,6 +268,24 @@ class Backend:
                 source_type=source.source_type,
             )
             self._store(destination)[copy.id] = copy
+            for member_id in source.member_ids:
+                # OCI copies a volume group backup with each of its volume backups.
+                member = self._store(source_region)[member_id]
+                member_copy = replace(
+                    member,
+                    id=new_ocid(VOLUME.resource_type, destination),
+                    region=destination,
+                    lifecycle_state="CREATING",
+                    time_created=copy.time_created,
+                    source_backup_id=member.id,
+                    source_region=source_region,
+                    volume_group_backup_id=copy.id,
+                    freeform_tags=dict(member.freeform_tags),
+                    expiration_time=None,
+                    etag=secrets.token_hex(16),
+                )
+                self._store(destination)[member_copy.id] = member_copy
+                copy.member_ids.append(member_copy.id)
             if request.retry_token:
                 self._retry_tokens[request.retry_token] = _RetryRecord(
                     request.fingerprint,
@@ -242,7 +311,8 @@ class Backend:
             b
             for store in self._stores.values()
             for b in store.values()
-            if b.source_backup_id is not None and b.lifecycle_state == "CREATING"
+            # A volume group's member copies are part of its one copy, not copies of their own.
+            if b.source_backup_id is not None and b.lifecycle_state == "CREATING" and b.volume_group_backup_id is None
         ]
         if source.kind is BOOT_VOLUME:
             if any(b.kind is BOOT_VOLUME and b.parent_id == source.parent_id for b in creating):
@@ -257,6 +327,67 @@ class Backend:
                 f"The limit of {self.copy_limit} concurrent cross-region backup copies from "
                 f"region {source.region} has been reached; retry after a copy completes."
             )
+
+    def update(self, region: str, kind: Kind, backup_id: str, details: dict[str, Any], if_match: str | None) -> Backup:
+        with self.lock:
+            backup = self.get(region, kind, backup_id)
+            _check_etag(backup, if_match)
+            unknown = sorted(set(details) - UPDATABLE_FIELDS[kind.name])
+            if unknown:
+                raise errors.InvalidParameter(f"Unknown field(s) in the request body: {', '.join(unknown)}.")
+            if backup.lifecycle_state in ("TERMINATING", "TERMINATED"):
+                raise errors.IncorrectState(f"Backup {backup_id} is {backup.lifecycle_state}; it cannot be updated.")
+            if "freeformTags" in details:
+                # The map replaces the old one whole, as in OCI.
+                backup.freeform_tags = _freeform_tags(details["freeformTags"])
+            if "displayName" in details:
+                name = details["displayName"]
+                if not isinstance(name, str) or not 1 <= len(name) <= 255:
+                    raise errors.InvalidParameter("displayName must be a string of 1 to 255 characters.")
+                backup.display_name = name
+            backup.etag = secrets.token_hex(16)
+            return backup
+
+    def delete(self, region: str, kind: Kind, backup_id: str, if_match: str | None) -> None:
+        with self.lock:
+            backup = self.get(region, kind, backup_id)
+            _check_etag(backup, if_match)
+            if backup.lifecycle_state == "TERMINATED":
+                raise errors.NotAuthorizedOrNotFound()
+            if backup.lifecycle_state != "AVAILABLE" and backup.lifecycle_state != "FAULTY":
+                raise errors.IncorrectState(
+                    f"Backup {backup_id} is {backup.lifecycle_state}; it cannot be deleted now."
+                )
+            self._set_state(backup, "TERMINATING")
+            for member_id in backup.member_ids:
+                # Deleting a volume group backup deletes the volume backups in it.
+                self._set_state(self._store(region)[member_id], "TERMINATING")
+
+    def set_freeform_tags(self, backup_id: str, tags: dict[str, str]) -> None:
+        """What an operator's edit in the console does: the tags replaced, a new ETag."""
+        with self.lock:
+            backup = self._find(backup_id)
+            if backup is None:
+                raise KeyError(backup_id)
+            backup.freeform_tags = dict(tags)
+            backup.etag = secrets.token_hex(16)
+
+    def finish_deletions(self) -> int:
+        """Every TERMINATING backup becomes TERMINATED, as OCI does after a while."""
+        with self.lock:
+            ending = [
+                b for store in self._stores.values() for b in store.values() if b.lifecycle_state == "TERMINATING"
+            ]
+            for backup in ending:
+                self._set_state(backup, "TERMINATED")
+            return len(ending)
+
+    def backup(self, backup_id: str) -> dict[str, Any]:
+        with self.lock:
+            found = self._find(backup_id)
+            if found is None:
+                raise KeyError(backup_id)
+            return found.to_json()
 
     def backups(self, region: str, kind: str | None = None) -> list[dict[str, Any]]:
         wanted = kind_named(kind) if kind else None
@@ -299,6 +430,25 @@ class Backend:
 
     def _find(self, backup_id: str) -> Backup | None:
         return next((store[backup_id] for store in self._stores.values() if backup_id in store), None)
+
+
+def _check_etag(backup: Backup, if_match: str | None) -> None:
+    if if_match is not None and if_match != backup.etag:
+        raise errors.NoEtagMatch(f"The If-Match header ({if_match}) does not match the resource's ETag.")
+
+
+def _freeform_tags(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise errors.InvalidParameter("freeformTags must be an object of string keys and string values.")
+    if len(value) > MAX_FREEFORM_TAGS:
+        raise errors.InvalidParameter(f"A resource can have at most {MAX_FREEFORM_TAGS} freeform tags.")
+    for key, tag_value in value.items():
+        if not 1 <= len(key) <= MAX_TAG_KEY_LENGTH or len(tag_value) > MAX_TAG_VALUE_LENGTH:
+            raise errors.InvalidParameter(
+                f"Freeform tag keys must be 1 to {MAX_TAG_KEY_LENGTH} characters and values at most "
+                f"{MAX_TAG_VALUE_LENGTH}: {key[:40]!r}."
+            )
+    return dict(value)
 
 
 __all__ = ["KINDS", "Backend", "Backup", "CopyRequest", "format_time"]

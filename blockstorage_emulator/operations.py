@@ -106,6 +106,18 @@ def copy_backup(backend: Backend, call: Call) -> Reply:
         return Reply(200, copy.to_json(), {"etag": copy.etag})
 
 
+def update_backup(backend: Backend, call: Call) -> Reply:
+    details = _json_object(call.body)
+    with backend.lock:
+        backup = backend.update(call.region, call.kind, call.resource_id or "", details, call.headers.get("if-match"))
+        return Reply(200, backup.to_json(), {"etag": backup.etag})
+
+
+def delete_backup(backend: Backend, call: Call) -> Reply:
+    backend.delete(call.region, call.kind, call.resource_id or "", call.headers.get("if-match"))
+    return Reply(204, None)
+
+
 def _page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from . import errors
 from .kinds import KINDS, Kind
-from .operations import Operation, copy_backup, get_backup, list_backups
+from .operations import Operation, copy_backup, delete_backup, get_backup, list_backups, update_backup
 
 API_VERSION = "20160918"
 
@@ -24,7 +24,7 @@ class Route:
 class Resolution:
     """What a request addresses, known even when it cannot be served."""
 
-    operation: str  # "get", "list", "copy" or "unknown"
+    operation: str  # "get", "list", "copy", "update", "delete" or "unknown"
     kind: Kind | None
     resource_id: str | None
     handler: Operation | None
@@ -37,7 +37,11 @@ def _routes() -> list[Route]:
         base = f"/{API_VERSION}/{kind.collection}"
         routes += [
             Route(re.compile(f"^{base}$"), kind, {"GET": ("list", list_backups)}),
-            Route(re.compile(f"^{base}/(?P<id>[^/]+)$"), kind, {"GET": ("get", get_backup)}),
+            Route(
+                re.compile(f"^{base}/(?P<id>[^/]+)$"),
+                kind,
+                {"GET": ("get", get_backup), "PUT": ("update", update_backup), "DELETE": ("delete", delete_backup)},
+            ),
             Route(re.compile(f"^{base}/(?P<id>[^/]+)/actions/copy$"), kind, {"POST": ("copy", copy_backup)}),
         ]
     return routes

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from blockstorage_emulator import Emulator
+from blockstorage_emulator.ocids import new_ocid
 from local_runtime import samples
 from local_runtime.fdk_process import FunctionProcess
 
@@ -112,3 +113,66 @@ def copies_requested(emulator: Emulator, call_id: str | None = None) -> list[str
 def assert_one_copy_each(emulator: Emulator, backup_ids: list[str], region: str = DESTINATION_REGION) -> None:
     counts = {backup_id: len(emulator.copies_of(backup_id, region)) for backup_id in backup_ids}
     assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
+
+
+# The mark's tag keys, written out: they are a documented interface (docs/retention.md), so a
+# change to them must fail here rather than pass silently.
+MARK_COPY = "backup-copier-copy"
+MARK_SOURCE_BACKUP = "backup-copier-source-backup"
+MARK_SOURCE_RESOURCE = "backup-copier-source-resource"
+MARK_SOURCE_CREATED = "backup-copier-source-created"
+MARK_EXPIRES = "backup-copier-expires"
+_RESOURCE_TYPE = {"volume": "volumebackup", "boot_volume": "bootvolumebackup", "volume_group": "volumegroupbackup"}
+_RESOURCE_FIELD = {"volume": "volumeId", "boot_volume": "bootVolumeId", "volume_group": "volumeGroupId"}
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def seed_copy(
+    emulator: Emulator,
+    compartment: str,
+    kind: str = "volume",
+    *,
+    hours_ago: float = 48,
+    expires: datetime | None = None,
+    volume_id: str | None = None,
+    state: str = "AVAILABLE",
+    marked: bool = True,
+    tags: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A source backup and its copy in the destination; with `marked`, the copy carries the
+    mark this function writes, naming the copy itself, with `expires` (None: never)."""
+    created = NOW - timedelta(hours=hours_ago)
+    source = emulator.add_backup(
+        kind,
+        SOURCE_REGION,
+        compartment,
+        time_created=created,
+        volume_id=volume_id,
+        freeform_tags=tags,
+        display_name=f"{kind}-{hours_ago:g}h",
+    )
+    copy_id = new_ocid(_RESOURCE_TYPE[kind], DESTINATION_REGION)
+    copy_tags = dict(tags or {})
+    if marked:
+        copy_tags |= {
+            MARK_COPY: copy_id,
+            MARK_SOURCE_BACKUP: source["id"],
+            MARK_SOURCE_RESOURCE: source[_RESOURCE_FIELD[kind]],
+            MARK_SOURCE_CREATED: rfc3339(created),
+            MARK_EXPIRES: rfc3339(expires) if expires else "never",
+        }
+    copy = emulator.add_backup(
+        kind,
+        DESTINATION_REGION,
+        compartment,
+        backup_id=copy_id,
+        time_created=created + timedelta(minutes=5),
+        lifecycle_state=state,
+        source_backup_id=source["id"],
+        volume_id=source[_RESOURCE_FIELD[kind]],
+        freeform_tags=copy_tags,
+    )
+    return source, copy

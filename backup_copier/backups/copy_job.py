@@ -21,6 +21,8 @@ from ..shared.kinds import BackupKind, KindSpec
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
+from .marker import Marker, MarkResult
+from .marks import read_mark, recorded_copy
 from .states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 
 _LIST_PAGE_SIZE = 100
@@ -55,13 +57,23 @@ class CopyJob:
     # flight (to any region), asking for the next would only meet LimitExceeded until the
     # deadline, since a copy takes minutes to hours.
     boot_copy_in_flight_to: str | None = field(default=None, init=False)
+    # The source backup's ETag as read (None when it came from a list): the first record
+    # written onto it needs no second read.
+    backup_etag: str | None = None
+    _marker_of_source: Marker | None = field(default=None, init=False)
 
     def copy_to(self, region: str, dry_run: bool) -> CopyResult:
         try:
             present, superseded = self._existing_copies(region)
             if present is not None:
                 self._note_in_flight(region, present.lifecycle_state)
-                return CopyResult(region, Outcome.ALREADY_COPIED, present.id, present.lifecycle_state)
+                return CopyResult(
+                    region,
+                    Outcome.ALREADY_COPIED,
+                    present.id,
+                    present.lifecycle_state,
+                    mark=self._mark_of_present(region, present, dry_run),
+                )
             if dry_run:
                 return CopyResult(
                     region, Outcome.DRY_RUN, reason_code="DryRun", reason=f"would copy to {region}; dry run"
@@ -74,7 +86,34 @@ class CopyJob:
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
         copy = response.data
         self._note_in_flight(region, copy.lifecycle_state)
-        return CopyResult(region, Outcome.COPIED, copy.id, copy.lifecycle_state, response.headers.get("opc-request-id"))
+        marked = self._marker.mark_new_copy(self.backup, self.source_region, region, copy, response.headers.get("etag"))
+        return CopyResult(
+            region,
+            Outcome.COPIED,
+            copy.id,
+            copy.lifecycle_state,
+            response.headers.get("opc-request-id"),
+            mark=marked.to_json(),
+        )
+
+    @property
+    def _marker(self) -> Marker:
+        if self._marker_of_source is None:
+            known = (self.backup.freeform_tags or {}, self.backup_etag) if self.backup_etag else None
+            self._marker_of_source = Marker(
+                self.spec, self.clients, self.invocation, self.settings.copy_retention_days, known
+            )
+        return self._marker_of_source
+
+    def _mark_of_present(self, region: str, present: Any, dry_run: bool) -> dict[str, Any]:
+        """Whether the copy found is marked; one this function made (the source's record names it)
+        but could not mark before is marked now."""
+        reading = read_mark(present, self.spec)
+        if reading.mark is not None:
+            return MarkResult(True, reading.mark.expires).to_json()
+        if recorded_copy(self.backup, region) == present.id and not dry_run:
+            return self._marker.repair(self.backup, region, present.id).to_json()
+        return {"marked": False}
 
     def _note_in_flight(self, region: str, state: str) -> None:
         if self.spec.kind is BackupKind.BOOT_VOLUME and state in NOT_YET_STATES:

@@ -80,11 +80,12 @@ def copy_backup(
         raise InvalidSetting(key, f"{source_region} is the backup's own region; a copy must go to another region")
 
     source = clients.for_region(source_region)
-    backup = getattr(source, spec.get_operation)(request.backup_id.value, retry_strategy=invocation.retry_strategy).data
+    read = getattr(source, spec.get_operation)(request.backup_id.value, retry_strategy=invocation.retry_strategy)
+    backup = read.data
     if backup.lifecycle_state != AVAILABLE:
         return _not_available(result, backup.lifecycle_state)
 
-    job = CopyJob(spec, backup, source_region, settings, clients, invocation)
+    job = CopyJob(spec, backup, source_region, settings, clients, invocation, backup_etag=read.headers.get("etag"))
     dry_run = settings.dry_run if request.dry_run is None else request.dry_run
     for region in destinations:
         result.copies.append(job.copy_to(region, dry_run))

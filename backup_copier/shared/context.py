@@ -30,6 +30,10 @@ class Invocation:
         """The same call (deadline, attempts, call id) with a narrower idea of what to retry."""
         return replace(self, retryable=retryable)
 
+    def within(self, seconds: float) -> Invocation:
+        """The same call with at most `seconds` for its next steps (attempts still counted)."""
+        return replace(self, deadline=self.deadline.within(seconds))
+
     @property
     def opc_request_id(self) -> str | None:
         """The Fn call id, so a copy request can be traced from Oracle's side to this call."""

@@ -34,6 +34,14 @@ class Deadline:
             when = when.replace(tzinfo=UTC)
         return cls((when - datetime.now(UTC)).total_seconds())
 
+    def within(self, seconds: float) -> Deadline:
+        """A deadline no later than this one, for a step that must not take all the time left."""
+        narrowed = Deadline.__new__(Deadline)
+        narrowed._clock = self._clock
+        narrowed.started = self._clock()
+        narrowed.expires = min(self.expires, narrowed.started + seconds)
+        return narrowed
+
     def remaining(self) -> float:
         return max(0.0, self.expires - self._clock())
 

@@ -30,6 +30,11 @@ class KindSpec:
     list_source_filter: str | None
     # Attribute of the SDK model that names the backup a copy was made from.
     source_attribute: str
+    # Attribute of the SDK model that names what was backed up (volume, boot volume, group).
+    resource_attribute: str
+    update_operation: str
+    update_details_class: str
+    delete_operation: str
 
 
 _EVENT_PREFIX = "com.oraclecloud.blockvolumes."
@@ -45,6 +50,10 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_details_class="CopyVolumeBackupDetails",
         list_source_filter="source_volume_backup_id",
         source_attribute="source_volume_backup_id",
+        resource_attribute="volume_id",
+        update_operation="update_volume_backup",
+        update_details_class="UpdateVolumeBackupDetails",
+        delete_operation="delete_volume_backup",
     ),
     BackupKind.BOOT_VOLUME: KindSpec(
         kind=BackupKind.BOOT_VOLUME,
@@ -56,6 +65,10 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_details_class="CopyBootVolumeBackupDetails",
         list_source_filter="source_boot_volume_backup_id",
         source_attribute="source_boot_volume_backup_id",
+        resource_attribute="boot_volume_id",
+        update_operation="update_boot_volume_backup",
+        update_details_class="UpdateBootVolumeBackupDetails",
+        delete_operation="delete_boot_volume_backup",
     ),
     BackupKind.VOLUME_GROUP: KindSpec(
         kind=BackupKind.VOLUME_GROUP,
@@ -67,6 +80,10 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_details_class="CopyVolumeGroupBackupDetails",
         list_source_filter=None,
         source_attribute="source_volume_group_backup_id",
+        resource_attribute="volume_group_id",
+        update_operation="update_volume_group_backup",
+        update_details_class="UpdateVolumeGroupBackupDetails",
+        delete_operation="delete_volume_group_backup",
     ),
 }
 

@@ -14,6 +14,8 @@ class Outcome(enum.StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     DRY_RUN = "dry_run"
+    # Answer of the expiry pass ({"action": "expire"}) that deleted copies.
+    EXPIRED = "expired"
     # Answers of the preflight check ({"action": "check"}).
     READY = "ready"
     NOT_READY = "not_ready"
@@ -40,6 +42,8 @@ class CopyResult:
     opc_request_id: str | None = None
     reason_code: str | None = None
     reason: str | None = None
+    # Whether the copy carries this function's mark, and when it expires (backups/marker.py).
+    mark: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return _without_none(
@@ -51,6 +55,7 @@ class CopyResult:
                 "opcRequestId": self.opc_request_id,
                 "reasonCode": self.reason_code,
                 "reason": self.reason,
+                **self.mark,
             }
         )
 

@@ -13,6 +13,8 @@ from datetime import datetime
 
 from ..backups.copy_job import CopyJob
 from ..backups.listing import STEP_SECONDS, OutOfTime, check_time
+from ..backups.marker import Marker
+from ..backups.marks import recorded_copy
 from ..backups.states import AVAILABLE, NOT_YET_STATES
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
@@ -102,6 +104,7 @@ class Sweep:
         for region in self.summary.destination_regions:
             if indexes[region].has_copy(listed):
                 self.summary.already_copied += 1
+                self._mark_if_ours(listed, region, indexes[region], invocation)
                 continue
             held = self._reason_to_wait(listed, boot_volume)
             if held:
@@ -115,11 +118,28 @@ class Sweep:
             job = CopyJob(listed.spec, backup, self.summary.source_region, self.settings, self.clients, invocation)
             self._record(listed, job.copy_to(region, self.summary.dry_run), boot_volume, invocation)
 
+    def _mark_if_ours(self, listed: Listed, region: str, index: DestinationIndex, invocation: Invocation) -> None:
+        """A copy this function made (its source records it) whose mark could not be written then."""
+        copy_id = recorded_copy(listed.backup, region)
+        if copy_id is None or copy_id not in index.unmarked or self.summary.dry_run:
+            return
+        check_time(invocation)
+        marker = Marker(listed.spec, self.clients, invocation, self.settings.copy_retention_days)
+        result = marker.repair(listed.backup, region, copy_id)
+        entry = {"backupId": listed.backup.id, "destinationRegion": region, "copyId": copy_id}
+        if result.marked:
+            self.summary.marked.append(entry)
+        else:
+            self.summary.failed.append({**entry, "reasonCode": result.reason_code or "", "reason": result.reason or ""})
+
     def _reason_to_skip(self, listed: Listed) -> str | None:
         backup = listed.backup
         if getattr(backup, listed.spec.source_attribute, None):
             # A copy made into this region from elsewhere: its original is another sweep's business.
             return "CopyOfAnotherBackup"
+        if getattr(backup, "volume_group_backup_id", None):
+            # Copied with its volume group backup; copying it alone would duplicate the data.
+            return "VolumeGroupMember"
         if backup.lifecycle_state != AVAILABLE:
             return "NotYetAvailable" if backup.lifecycle_state in NOT_YET_STATES else "NotCopyable"
         if backup.time_created < self.window_start:
@@ -152,7 +172,7 @@ class Sweep:
         if copy.outcome in (Outcome.COPIED, Outcome.DRY_RUN):
             self._attempts += 1
             if copy.outcome is Outcome.COPIED:
-                self.summary.copied.append({**entry, "copyId": copy.copy_id or ""})
+                self.summary.copied.append({**entry, "copyId": copy.copy_id or "", **copy.mark})
             else:
                 self.summary.planned.append(entry)
             if listed.spec.kind in LIMITED_KINDS:

@@ -16,6 +16,7 @@ from typing import Any
 from oci import exceptions as oci_exceptions
 
 from ..backups.listing import pages
+from ..backups.marks import read_mark
 from ..backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 from ..shared.context import Invocation
 from ..shared.errors import InvalidRequest
@@ -65,6 +66,9 @@ class DestinationIndex:
     """What one destination region holds for the sweep's source region."""
 
     copied: dict[BackupKind, set[str]] = field(default_factory=dict)
+    # Copies present but without a valid mark: those the source's record names are this
+    # function's, and the sweep marks them.
+    unmarked: set[str] = field(default_factory=set)
     # Copies from the source region still being made, of the kinds the limit counts.
     limited_in_flight: int = 0
     busy_boot_volumes: set[str] = field(default_factory=set)
@@ -96,6 +100,8 @@ def index_destination(
             source_id = getattr(copy, spec.source_attribute, None)
             if source_id and copy.lifecycle_state in PRESENT_STATES:
                 present.add(source_id)
+                if read_mark(copy, spec).mark is None:
+                    index.unmarked.add(copy.id)
             # The volume group list cannot filter on the state: its copies in flight are
             # counted here, within the window (older ones still copying are found by the
             # service's own LimitExceeded, which stops the sweep the same way).
@@ -108,6 +114,8 @@ def index_destination(
             source_id = getattr(copy, spec.source_attribute, None)
             if not source_id or not _from_region(source_id, source_region):
                 continue
+            if getattr(copy, "volume_group_backup_id", None):
+                continue  # part of a volume group's copy, which the limit counts once
             if spec.kind is BackupKind.VOLUME:
                 index.limited_in_flight += 1
             elif getattr(copy, "boot_volume_id", None):

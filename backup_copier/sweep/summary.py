@@ -35,9 +35,11 @@ class Summary:
     scanned: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     already_copied: int = 0
-    copied: list[dict[str, str]] = field(default_factory=list)
+    copied: list[dict[str, Any]] = field(default_factory=list)
     planned: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    # Copies this function made earlier whose mark it wrote now.
+    marked: list[dict[str, str]] = field(default_factory=list)
     remaining: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     stopped_early: StopReason | None = None
@@ -72,6 +74,7 @@ class Summary:
             "copied": self.copied,
             "planned": self.planned,
             "failed": self.failed,
+            "marked": self.marked,
             "remaining": sum(self.remaining.values()),
             "remainingByReason": dict(sorted(self.remaining.items())),
             "inFlight": self.in_flight,

@@ -44,7 +44,13 @@ def test_event_creates_one_signed_copy(
         "copyId": made["id"],
         "copyState": "CREATING",
         "opcRequestId": copy["opcRequestId"],
+        "marked": True,
+        "expires": "never",
     }
+    tags = emulator.backup(made["id"])["freeformTags"]
+    assert tags["backup-copier-copy"] == made["id"]
+    assert tags["backup-copier-source-backup"] == backup["id"]
+    assert emulator.backup(backup["id"])["freeformTags"]["backup-copier-copy-in-" + DESTINATION_REGION] == made["id"]
     [request] = _copy_requests(emulator)
     assert request.region == SOURCE_REGION
     assert request.path == f"/20160918/{COPY_PATH_SEGMENT[kind]}/{backup['id']}/actions/copy"

@@ -56,7 +56,8 @@ def test_copy_creates_a_creating_backup_in_the_destination(
         source["sizeInGBs"],
     )
     assert emulator.copies_of(source["id"]) == emulator.backups(DESTINATION_REGION, kind)
-    assert emulator.complete_copies(DESTINATION_REGION) == 1
+    # A volume group backup is copied with each of its volume backups.
+    assert emulator.complete_copies(DESTINATION_REGION) == 1 + len(source.get("volumeBackupIds") or [])
     destination_client = client(DESTINATION_REGION)
     assert (
         getattr(destination_client, COPIERS[kind][0].replace("copy_", "get_"))(created.id).data.lifecycle_state

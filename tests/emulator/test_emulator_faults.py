@@ -137,4 +137,4 @@ def test_fault_needs_an_effect() -> None:
     with pytest.raises(ValueError, match="needs a status"):
         Fault(operation="list")
     with pytest.raises(ValueError, match="operation"):
-        Fault(operation="delete", status=500)
+        Fault(operation="purge", status=500)

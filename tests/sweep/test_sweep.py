@@ -50,6 +50,11 @@ def _assert_oldest_first(backup_ids: list[str], backups: dict[str, dict[str, Any
     assert times == sorted(times), "copies were not requested oldest first"
 
 
+def _members(backups: list[dict[str, Any]]) -> int:
+    """How many volume backups the volume group backups among `backups` hold."""
+    return sum(len(backup.get("volumeBackupIds") or []) for backup in backups)
+
+
 def _by_id(backups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {backup["id"]: backup for backup in backups}
 
@@ -129,7 +134,10 @@ def test_missing_copies_are_made_oldest_first_across_kinds(emulator: Emulator, f
     body = _sweep(function(), compartment, maxCopies=20)
 
     assert body["outcome"] == "copied"
-    assert body["scanned"] == 10
+    members = _members([*missing, *copied, in_progress])
+    assert members == 8
+    assert body["scanned"] == 10 + members
+    assert body["skippedByReason"] == {"VolumeGroupMember": members}
     assert body["alreadyCopied"] == 4
     assert [entry["backupId"] for entry in body["copied"]] == [backup["id"] for backup in missing]
     assert body["inFlight"] == 1 + 4  # the volume group copy in progress, and this run's 4 limited copies
@@ -391,7 +399,9 @@ def test_thousands_of_backups_are_caught_up_over_runs(large: tuple[Emulator, Fun
         emulator.complete_copies()
 
     first = runs[0]
-    assert first["scanned"] == total
+    # A volume group backup's volume backups are listed too, and never copied on their own.
+    expected_skips["VolumeGroupMember"] = _members(backups)
+    assert first["scanned"] == total + expected_skips["VolumeGroupMember"]
     assert first["skippedByReason"] == {key: value for key, value in sorted(expected_skips.items()) if value}
     assert first["alreadyCopied"] == already
     assert first["scanComplete"] is True

@@ -1,0 +1,144 @@
+"""Writing the mark: onto a copy just made (or one the source's record names), and the record onto the source.
+
+Both are updates of freeform tags, which OCI replaces whole: each reads the backup's
+current tags and ETag, merges, and sends the update with If-Match, so a tag an operator
+adds at the same moment is never overwritten (a 412 means: read again and merge again).
+A refusal (409 while the copy is being created, 429, 5xx) is retried, but only for
+MARK_SECONDS: a copy takes minutes to hours, and the answer must not wait for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from oci import exceptions as oci_exceptions
+
+from ..shared.clients import BlockStorageClients
+from ..shared.context import Invocation
+from ..shared.kinds import KindSpec
+from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from . import marks
+
+# Time one mark may take, retries included; what is left goes to the other destinations.
+MARK_SECONDS = 10.0
+# Reads and merges after a 412 before giving up: only a tag war would need more.
+_ETAG_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    marked: bool
+    expires: datetime | None
+    reason_code: str | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "marked": self.marked,
+            "expires": marks.format_time(self.expires) if self.expires else marks.NEVER,
+        }
+        if self.reason_code:
+            body["markReasonCode"] = self.reason_code
+            body["markReason"] = self.reason
+        return body
+
+
+class _Stale(Exception):
+    """The backup's ETag kept changing under us."""
+
+
+# A backup's freeform tags and the ETag they were read with.
+Known = tuple[dict[str, str], str | None]
+
+
+@dataclass
+class Marker:
+    """Marks the copies of one source backup; remembers the source's tags and ETag between destinations."""
+
+    spec: KindSpec
+    clients: BlockStorageClients
+    invocation: Invocation
+    retention_days: int | None
+    # The source as last read or written (None: read it first), so that recording a copy
+    # costs one update, not a read and an update.
+    source_known: Known | None = None
+
+    def mark_new_copy(
+        self, source: Any, source_region: str, region: str, copy: Any, copy_etag: str | None
+    ) -> MarkResult:
+        """Record the copy on its source, then mark the copy; either may fail without undoing the copy."""
+        mark = marks.mark_for(copy.id, source, self.spec, self.retention_days)
+        recorded, self.source_known = self._try(
+            source_region, source.id, lambda tags: marks.recorded_tags(tags, region, copy.id), self.source_known
+        )
+        result = self._mark(region, mark, (copy.freeform_tags or {}, copy_etag) if copy_etag else None)
+        if result.marked or recorded is None:
+            return result
+        # Neither write went through: nothing in OCI says this function made the copy.
+        return MarkResult(
+            False,
+            mark.expires,
+            result.reason_code,
+            f"{result.reason} Recording the copy on its source failed too ({recorded[1]}), so no later run can "
+            f"tell this function made it: it will never be deleted; tag it by hand (docs/retention.md) to let it expire.",
+        )
+
+    def repair(self, source: Any, region: str, copy_id: str) -> MarkResult:
+        """Mark a copy that the source's record names as this function's, but that has no mark yet."""
+        return self._mark(region, marks.mark_for(copy_id, source, self.spec, self.retention_days), None)
+
+    def _mark(self, region: str, mark: marks.Mark, known: Known | None) -> MarkResult:
+        problem, _ = self._try(region, mark.copy_id, lambda tags: marks.marked_tags(tags, mark), known)
+        if problem is None:
+            return MarkResult(True, mark.expires)
+        code, sentence = problem
+        return MarkResult(
+            False,
+            mark.expires,
+            code,
+            f"the copy was made but not marked ({sentence}), so it will not expire yet; the next reconcile sweep "
+            "marks it, and an unmarked copy is never deleted.",
+        )
+
+    def _try(
+        self, region: str, backup_id: str, new_tags: Any, known: Known | None
+    ) -> tuple[tuple[str, str] | None, Known | None]:
+        """Update the backup's tags to new_tags(current): (None, what was written) when done,
+        else ((code, sentence), None)."""
+        invocation = self.invocation.within(MARK_SECONDS)
+        client = self.clients.for_region(region)
+        current = known
+        try:
+            for _ in range(_ETAG_ATTEMPTS):
+                if current is None:
+                    read = getattr(client, self.spec.get_operation)(backup_id, retry_strategy=invocation.retry_strategy)
+                    current = (read.data.freeform_tags or {}, read.headers.get("etag"))
+                tags, etag = current
+                try:
+                    written = self._update(client, backup_id, new_tags(tags), etag, invocation)
+                except oci_exceptions.ServiceError as error:
+                    if error.status != 412:
+                        raise
+                    current = None  # changed since read: read again and merge again
+                    continue
+                return None, (written.data.freeform_tags or {}, written.headers.get("etag"))
+            raise _Stale()
+        except _Stale:
+            return ("TagsChanging", f"the tags of {backup_id} changed {_ETAG_ATTEMPTS} times while being merged"), None
+        except SERVICE_FAILURES as error:
+            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region)
+            return (verdict.reason_code, verdict.reason), None
+
+    def _update(
+        self, client: Any, backup_id: str, tags: dict[str, str], etag: str | None, invocation: Invocation
+    ) -> Any:
+        # Deferred for cold start, as in clients.py: importing this module must not load oci.core.
+        from oci.core import models
+
+        details = getattr(models, self.spec.update_details_class)(freeform_tags=tags)
+        kwargs: dict[str, Any] = {"retry_strategy": invocation.retry_strategy}
+        if etag:
+            kwargs["if_match"] = etag
+        return getattr(client, self.spec.update_operation)(backup_id, details, **kwargs)

@@ -1,0 +1,148 @@
+"""The mark: freeform tags by which this function recognises a copy it made, and when that copy expires.
+
+A copy carries the source's tags (OCI copies them with the backup), so a mark is only valid
+on the backup it names: `backup-copier-copy` must equal the backup's own OCID, and
+`backup-copier-source-backup` the backup it was copied from. A copy someone makes by hand
+of a marked copy inherits a mark that names another backup, and is never taken for ours.
+
+The source backup records each copy made of it under `backup-copier-copy-in-<region>`, so a
+copy whose own mark could not be written (refused while CREATING, say) is still known to
+be this function's, and a later sweep can mark it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..shared.kinds import KindSpec
+
+PREFIX = "backup-copier-"
+COPY_KEY = PREFIX + "copy"
+SOURCE_BACKUP_KEY = PREFIX + "source-backup"
+SOURCE_RESOURCE_KEY = PREFIX + "source-resource"
+SOURCE_CREATED_KEY = PREFIX + "source-created"
+EXPIRES_KEY = PREFIX + "expires"
+NEVER = "never"
+MARK_KEYS = (COPY_KEY, SOURCE_BACKUP_KEY, SOURCE_RESOURCE_KEY, SOURCE_CREATED_KEY, EXPIRES_KEY)
+_RECORD_PREFIX = PREFIX + "copy-in-"
+
+
+@dataclass(frozen=True)
+class Mark:
+    copy_id: str
+    source_backup_id: str
+    source_resource_id: str | None
+    source_created: datetime | None
+    expires: datetime | None  # None: never
+
+    def tags(self) -> dict[str, str]:
+        return {
+            COPY_KEY: self.copy_id,
+            SOURCE_BACKUP_KEY: self.source_backup_id,
+            SOURCE_RESOURCE_KEY: self.source_resource_id or "",
+            SOURCE_CREATED_KEY: format_time(self.source_created) if self.source_created else "",
+            EXPIRES_KEY: format_time(self.expires) if self.expires else NEVER,
+        }
+
+
+@dataclass(frozen=True)
+class MarkReading:
+    """What a backup's tags say about it, read fresh each time (an operator may edit them)."""
+
+    mark: Mark | None
+    # Why a backup that carries some of the keys is still not taken as marked.
+    problem: str | None = None
+
+
+def expiry_for(source: Any, retention_days: int | None) -> datetime | None:
+    """Decided once, when the copy is made: the source's own expiry (a policy backup's), else
+    COPY_RETENTION_DAYS after the source was made, else never, like any manual backup."""
+    expiration = getattr(source, "expiration_time", None)
+    if isinstance(expiration, datetime):
+        return _utc(expiration)
+    created = getattr(source, "time_created", None)
+    if retention_days is not None and isinstance(created, datetime):
+        return _utc(created) + timedelta(days=retention_days)
+    return None
+
+
+def mark_for(copy_id: str, source: Any, spec: KindSpec, retention_days: int | None) -> Mark:
+    created = getattr(source, "time_created", None)
+    return Mark(
+        copy_id=copy_id,
+        source_backup_id=source.id,
+        source_resource_id=getattr(source, spec.resource_attribute, None),
+        source_created=_utc(created) if isinstance(created, datetime) else None,
+        expires=expiry_for(source, retention_days),
+    )
+
+
+def marked_tags(existing: dict[str, str] | None, mark: Mark) -> dict[str, str]:
+    """The copy's tags with the mark added: OCI replaces the whole map on update, so the
+    tags already there (the source's, carried over) are kept, except this function's own
+    keys inherited from the source, which would only mislead."""
+    kept = {key: value for key, value in (existing or {}).items() if not key.startswith(PREFIX)}
+    return {**kept, **mark.tags()}
+
+
+def read_mark(backup: Any, spec: KindSpec) -> MarkReading:
+    tags: dict[str, str] = getattr(backup, "freeform_tags", None) or {}
+    if COPY_KEY not in tags:
+        return MarkReading(None)
+    if tags[COPY_KEY] != backup.id:
+        return MarkReading(None, "its mark names another backup (inherited from the backup it was copied from)")
+    source = getattr(backup, spec.source_attribute, None)
+    if not source or tags.get(SOURCE_BACKUP_KEY) != source:
+        return MarkReading(None, f"its {SOURCE_BACKUP_KEY} tag does not name the backup it was copied from")
+    expires_text = tags.get(EXPIRES_KEY)
+    if expires_text is None:
+        # An operator removed the expiry: the copy is kept.
+        expires = None
+    elif expires_text.strip().lower() == NEVER:
+        expires = None
+    else:
+        expires = parse_time(expires_text)
+        if expires is None:
+            return MarkReading(None, f"its {EXPIRES_KEY} tag is not a time ({expires_text[:40]!r}); it is kept")
+    return MarkReading(
+        Mark(
+            copy_id=backup.id,
+            source_backup_id=source,
+            source_resource_id=getattr(backup, spec.resource_attribute, None) or tags.get(SOURCE_RESOURCE_KEY) or None,
+            source_created=parse_time(tags.get(SOURCE_CREATED_KEY, "")),
+            expires=expires,
+        )
+    )
+
+
+def record_key(region: str) -> str:
+    """The source backup's tag that names its copy in `region`."""
+    return _RECORD_PREFIX + region
+
+
+def recorded_copy(source: Any, region: str) -> str | None:
+    """The copy in `region` that this function recorded on the source backup, if any."""
+    tags: dict[str, str] = getattr(source, "freeform_tags", None) or {}
+    return tags.get(record_key(region))
+
+
+def recorded_tags(existing: dict[str, str] | None, region: str, copy_id: str) -> dict[str, str]:
+    return {**(existing or {}), record_key(region): copy_id}
+
+
+def format_time(moment: datetime) -> str:
+    return _utc(moment).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
