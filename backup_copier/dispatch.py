@@ -48,9 +48,10 @@ def _action_parsers() -> dict[str, Callable[[dict[str, Any]], Request]]:
     # Deferred for cold start: the event path, which is every invocation but a few, never
     # imports the operator actions.
     from .deploy_kit import preflight
+    from .expire import request as expire
     from .sweep import request as sweep
 
-    return {"check": preflight.parse, "reconcile": sweep.parse}
+    return {"check": preflight.parse, "expire": expire.parse, "reconcile": sweep.parse}
 
 
 def _parse_action(document: dict[str, Any]) -> Request:

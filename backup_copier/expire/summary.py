@@ -1,0 +1,89 @@
+"""What one expiry pass found and did, rendered as the answer and the log line.
+
+`deleted`, `planned` (dry run) and `failed` list copies, at most maxDeletes (at most 1000)
+each; `kept` counts copies by the rule that kept them; `remaining` counts due copies left
+for the next run. So a pass over thousands of copies still answers in a few kilobytes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..shared.result import InvocationResult, Outcome
+
+StopReason = Literal["max_deletes", "deadline"]
+
+
+@dataclass
+class Summary:
+    compartment_id: str
+    destination_regions: tuple[str, ...]
+    dry_run: bool
+    max_deletes: int
+    keep_last: int
+    deleted: list[dict[str, str]] = field(default_factory=list)
+    planned: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    kept: Counter[str] = field(default_factory=Counter)
+    remaining: int = 0
+    stopped_early: StopReason | None = None
+    scan_complete: bool = False
+    # A failure that ended the whole pass (a list call refused), as (code, sentence).
+    fatal: tuple[str, str] | None = None
+
+    def result(self) -> InvocationResult:
+        outcome, code, reason = self._verdict()
+        result = InvocationResult(outcome, code, reason)
+        result.extra = self.to_json()
+        return result
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": "expire",
+            "compartmentId": self.compartment_id,
+            "destinationRegions": list(self.destination_regions),
+            "dryRun": self.dry_run,
+            "maxDeletes": self.max_deletes,
+            "keepLastCopies": self.keep_last,
+            "deleted": self.deleted,
+            "planned": self.planned,
+            "failed": self.failed,
+            "kept": dict(sorted(self.kept.items())),
+            "remaining": self.remaining,
+            "stoppedEarly": self.stopped_early,
+            "scanComplete": self.scan_complete,
+        }
+
+    def _verdict(self) -> tuple[Outcome, str | None, str | None]:
+        if self.fatal is not None:
+            return Outcome.FAILED, *self.fatal
+        if self.failed:
+            first = self.failed[0]
+            return (
+                Outcome.FAILED,
+                first["reasonCode"],
+                f"{len(self.failed)} deletions failed; the next run tries them again. First: "
+                f"{first['copyId']} in {first['destinationRegion']}: {first['reason']}",
+            )
+        if not self.scan_complete:
+            return (
+                Outcome.FAILED,
+                "DeadlineReached",
+                "the timeout ended the listing before every copy was seen, so nothing was deleted (keep-last needs "
+                "the whole picture); raise the function's timeout (fn update function <app> <function> --timeout "
+                "300) or name fewer destinationRegions",
+            )
+        if self.dry_run:
+            return Outcome.DRY_RUN, None, None
+        if self.deleted:
+            return Outcome.EXPIRED, None, None
+        if self.remaining and self.stopped_early == "deadline":
+            return (
+                Outcome.FAILED,
+                "DeadlineReached",
+                f"the timeout ended the pass before any deletion; {self.remaining} copies are due. Raise the "
+                "function's timeout (fn update function <app> <function> --timeout 300)",
+            )
+        return Outcome.SKIPPED, "NothingExpired", "no marked copy is past its expiry"
