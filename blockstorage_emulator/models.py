@@ -55,6 +55,7 @@ class Backup:
     source_region: str | None = None  # set on copies: the region copied from
     kms_key_id: str | None = None
     freeform_tags: dict[str, str] = field(default_factory=dict)
+    defined_tags: dict[str, dict[str, Any]] = field(default_factory=dict)
     size_in_gbs: int = 50
     unique_size_in_gbs: int = 2
     backup_type: str = "INCREMENTAL"
@@ -71,7 +72,7 @@ class Backup:
         """The resource as the API returns it (camelCase, per-kind fields)."""
         common: dict[str, Any] = {
             "compartmentId": self.compartment_id,
-            "definedTags": {},
+            "definedTags": {namespace: dict(values) for namespace, values in self.defined_tags.items()},
             "displayName": self.display_name,
             "expirationTime": format_time(self.expiration_time) if self.expiration_time else None,
             "freeformTags": dict(self.freeform_tags),
@@ -262,6 +263,7 @@ class Backend:
                 source_region=source_region,
                 kms_key_id=request.kms_key_id,
                 freeform_tags=dict(source.freeform_tags),
+                defined_tags={namespace: dict(values) for namespace, values in source.defined_tags.items()},
                 size_in_gbs=source.size_in_gbs,
                 unique_size_in_gbs=source.unique_size_in_gbs,
                 backup_type=source.backup_type,
@@ -340,6 +342,8 @@ class Backend:
             if "freeformTags" in details:
                 # The map replaces the old one whole, as in OCI.
                 backup.freeform_tags = _freeform_tags(details["freeformTags"])
+            if "definedTags" in details:
+                backup.defined_tags = _defined_tags(details["definedTags"])
             if "displayName" in details:
                 name = details["displayName"]
                 if not isinstance(name, str) or not 1 <= len(name) <= 255:
@@ -435,6 +439,14 @@ class Backend:
 def _check_etag(backup: Backup, if_match: str | None) -> None:
     if if_match is not None and if_match != backup.etag:
         raise errors.NoEtagMatch(f"The If-Match header ({if_match}) does not match the resource's ETag.")
+
+
+def _defined_tags(value: object) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict) or not all(
+        isinstance(namespace, str) and isinstance(values, dict) for namespace, values in value.items()
+    ):
+        raise errors.InvalidParameter("definedTags must be an object of tag namespaces, each an object of tags.")
+    return {namespace: dict(values) for namespace, values in value.items()}
 
 
 def _freeform_tags(value: object) -> dict[str, str]:

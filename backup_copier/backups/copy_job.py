@@ -99,9 +99,13 @@ class CopyJob:
     @property
     def _marker(self) -> Marker:
         if self._marker_of_source is None:
-            known = (self.backup.freeform_tags or {}, self.backup_etag) if self.backup_etag else None
             self._marker_of_source = Marker(
-                self.spec, self.clients, self.invocation, self.settings.copy_retention_days, known
+                self.spec,
+                self.clients,
+                self.invocation,
+                self.settings.copy_retention_days,
+                self.settings.defined_tag(),
+                (self.backup, self.backup_etag) if self.backup_etag else None,
             )
         return self._marker_of_source
 

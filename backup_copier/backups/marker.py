@@ -9,6 +9,7 @@ MARK_SECONDS: a copy takes minutes to hours, and the answer must not wait for it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from oci import exceptions as oci_exceptions
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
-from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.outcomes import verdict_for
 from . import marks
 
 # Time one mark may take, retries included; what is left goes to the other destinations.
@@ -49,8 +50,10 @@ class _Stale(Exception):
     """The backup's ETag kept changing under us."""
 
 
-# A backup's freeform tags and the ETag they were read with.
-Known = tuple[dict[str, str], str | None]
+# A backup as last read or written (its SDK model), and the ETag that came with it.
+Known = tuple[Any, str | None]
+# What to send, given the backup as it stands: the keyword arguments of Update*BackupDetails.
+Changes = Callable[[Any], dict[str, Any]]
 
 
 @dataclass
@@ -61,6 +64,8 @@ class Marker:
     clients: BlockStorageClients
     invocation: Invocation
     retention_days: int | None
+    # MARK_DEFINED_TAG as (namespace, key): the mark also sets it, for IAM conditions to test.
+    defined_tag: tuple[str, str] | None = None
     # The source as last read or written (None: read it first), so that recording a copy
     # costs one update, not a read and an update.
     source_known: Known | None = None
@@ -71,9 +76,12 @@ class Marker:
         """Record the copy on its source, then mark the copy; either may fail without undoing the copy."""
         mark = marks.mark_for(copy.id, source, self.spec, self.retention_days)
         recorded, self.source_known = self._try(
-            source_region, source.id, lambda tags: marks.recorded_tags(tags, region, copy.id), self.source_known
+            source_region,
+            source.id,
+            lambda current: {"freeform_tags": marks.recorded_tags(current.freeform_tags, region, copy.id)},
+            self.source_known,
         )
-        result = self._mark(region, mark, (copy.freeform_tags or {}, copy_etag) if copy_etag else None)
+        result = self._mark(region, mark, (copy, copy_etag) if copy_etag else None)
         if result.marked or recorded is None:
             return result
         # Neither write went through: nothing in OCI says this function made the copy.
@@ -90,7 +98,7 @@ class Marker:
         return self._mark(region, marks.mark_for(copy_id, source, self.spec, self.retention_days), None)
 
     def _mark(self, region: str, mark: marks.Mark, known: Known | None) -> MarkResult:
-        problem, _ = self._try(region, mark.copy_id, lambda tags: marks.marked_tags(tags, mark), known)
+        problem, _ = self._try(region, mark.copy_id, lambda current: self._mark_changes(current, mark), known)
         if problem is None:
             return MarkResult(True, mark.expires)
         code, sentence = problem
@@ -102,10 +110,20 @@ class Marker:
             "marks it, and an unmarked copy is never deleted.",
         )
 
+    def _mark_changes(self, current: Any, mark: marks.Mark) -> dict[str, Any]:
+        changes: dict[str, Any] = {"freeform_tags": marks.marked_tags(current.freeform_tags, mark)}
+        if self.defined_tag:
+            # Defined tags are replaced whole too: every namespace already there is kept.
+            namespace, key = self.defined_tag
+            defined = {name: dict(values) for name, values in (current.defined_tags or {}).items()}
+            defined.setdefault(namespace, {})[key] = marks.DEFINED_TAG_VALUE
+            changes["defined_tags"] = defined
+        return changes
+
     def _try(
-        self, region: str, backup_id: str, new_tags: Any, known: Known | None
+        self, region: str, backup_id: str, changes: Changes, known: Known | None
     ) -> tuple[tuple[str, str] | None, Known | None]:
-        """Update the backup's tags to new_tags(current): (None, what was written) when done,
+        """Update the backup with changes(current): (None, what was written) when done,
         else ((code, sentence), None)."""
         invocation = self.invocation.within(MARK_SECONDS)
         client = self.clients.for_region(region)
@@ -114,30 +132,30 @@ class Marker:
             for _ in range(_ETAG_ATTEMPTS):
                 if current is None:
                     read = getattr(client, self.spec.get_operation)(backup_id, retry_strategy=invocation.retry_strategy)
-                    current = (read.data.freeform_tags or {}, read.headers.get("etag"))
-                tags, etag = current
+                    current = (read.data, read.headers.get("etag"))
+                model, etag = current
                 try:
-                    written = self._update(client, backup_id, new_tags(tags), etag, invocation)
+                    written = self._update(client, backup_id, changes(model), etag, invocation)
                 except oci_exceptions.ServiceError as error:
                     if error.status != 412:
                         raise
                     current = None  # changed since read: read again and merge again
                     continue
-                return None, (written.data.freeform_tags or {}, written.headers.get("etag"))
+                return None, (written.data, written.headers.get("etag"))
             raise _Stale()
         except _Stale:
             return ("TagsChanging", f"the tags of {backup_id} changed {_ETAG_ATTEMPTS} times while being merged"), None
-        except SERVICE_FAILURES as error:
+        except Exception as error:  # the copy is made whatever happens here: never fail its answer
             verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region)
             return (verdict.reason_code, verdict.reason), None
 
     def _update(
-        self, client: Any, backup_id: str, tags: dict[str, str], etag: str | None, invocation: Invocation
+        self, client: Any, backup_id: str, changes: dict[str, Any], etag: str | None, invocation: Invocation
     ) -> Any:
         # Deferred for cold start, as in clients.py: importing this module must not load oci.core.
         from oci.core import models
 
-        details = getattr(models, self.spec.update_details_class)(freeform_tags=tags)
+        details = getattr(models, self.spec.update_details_class)(**changes)
         kwargs: dict[str, Any] = {"retry_strategy": invocation.retry_strategy}
         if etag:
             kwargs["if_match"] = etag

@@ -25,6 +25,8 @@ SOURCE_RESOURCE_KEY = PREFIX + "source-resource"
 SOURCE_CREATED_KEY = PREFIX + "source-created"
 EXPIRES_KEY = PREFIX + "expires"
 NEVER = "never"
+# The value of MARK_DEFINED_TAG on a marked copy, for `target.resource.tag.<ns>.<key> = 'backup-copier'`.
+DEFINED_TAG_VALUE = "backup-copier"
 MARK_KEYS = (COPY_KEY, SOURCE_BACKUP_KEY, SOURCE_RESOURCE_KEY, SOURCE_CREATED_KEY, EXPIRES_KEY)
 _RECORD_PREFIX = PREFIX + "copy-in-"
 

@@ -27,6 +27,12 @@ COPY_BOOT_VOLUME_BACKUP_DOC = (
 CORE_POLICY_DOC = "https://docs.oracle.com/en-us/iaas/Content/Identity/Reference/corepolicyreference.htm"
 VOLUME_GROUPS_DOC = "https://docs.oracle.com/en-us/iaas/Content/Block/Concepts/volumegroups.htm"
 BLOCK_VOLUME_KEYS_DOC = "https://docs.oracle.com/en-us/iaas/Content/Block/Concepts/managingblockencryptionkeys.htm"
+CONDITIONS_DOC = "https://docs.oracle.com/en-us/iaas/Content/Identity/Concepts/policyadvancedfeatures.htm"
+DEFINED_TAG_RECIPE = (
+    "see docs/retention.md, 'Narrowing deletion with a defined tag' (target.resource.tag.<namespace>.<key>, "
+    + CONDITIONS_DOC
+    + ")"
+)
 EVENTS_POLICY_DOC = "https://docs.oracle.com/iaas/Content/Events/Concepts/eventspolicy.htm"
 FUNCTIONS_ACCESS_DOC = "https://docs.oracle.com/iaas/Content/Functions/Tasks/functionsaccessingociresources.htm"
 
@@ -55,6 +61,10 @@ class KindGrants:
     copy: tuple[Grant, ...]
     # The copy appears in the destination region.
     create: tuple[Grant, ...]
+    # The mark on each copy (destination) and the record of it on its source (source region).
+    update: tuple[Grant, ...] = ()
+    # The expiry pass deletes marked copies (destination regions only).
+    delete: tuple[Grant, ...] = ()
     note: str | None = None
 
 
@@ -107,6 +117,26 @@ GRANTS: dict[BackupKind, KindGrants] = {
                 only_permission="VOLUME_BACKUP_CREATE",
             ),
         ),
+        update=(
+            Grant(
+                "manage",
+                "volume-backups",
+                ("VOLUME_BACKUP_UPDATE",),
+                "UpdateVolumeBackup: the mark on each copy, and the record of it on its source",
+                CORE_POLICY_DOC,
+                only_permission="VOLUME_BACKUP_UPDATE",
+            ),
+        ),
+        delete=(
+            Grant(
+                "manage",
+                "volume-backups",
+                ("VOLUME_BACKUP_DELETE",),
+                "DeleteVolumeBackup: the expiry pass, for marked copies past their expiry",
+                CORE_POLICY_DOC,
+                only_permission="VOLUME_BACKUP_DELETE",
+            ),
+        ),
     ),
     BackupKind.BOOT_VOLUME: KindGrants(
         find=(
@@ -146,6 +176,26 @@ GRANTS: dict[BackupKind, KindGrants] = {
                 only_permission="BOOT_VOLUME_BACKUP_CREATE",
             ),
         ),
+        update=(
+            Grant(
+                "manage",
+                "boot-volume-backups",
+                ("BOOT_VOLUME_BACKUP_UPDATE",),
+                "UpdateBootVolumeBackup: the mark on each copy, and the record of it on its source",
+                CORE_POLICY_DOC,
+                only_permission="BOOT_VOLUME_BACKUP_UPDATE",
+            ),
+        ),
+        delete=(
+            Grant(
+                "manage",
+                "boot-volume-backups",
+                ("BOOT_VOLUME_BACKUP_DELETE",),
+                "DeleteBootVolumeBackup: the expiry pass, for marked copies past their expiry",
+                CORE_POLICY_DOC,
+                only_permission="BOOT_VOLUME_BACKUP_DELETE",
+            ),
+        ),
     ),
     BackupKind.VOLUME_GROUP: KindGrants(
         find=(
@@ -171,6 +221,26 @@ GRANTS: dict[BackupKind, KindGrants] = {
                     "CopyVolumeGroupBackup checks it in the destination; this follows the documented "
                     "volume and boot volume pattern"
                 ),
+            ),
+        ),
+        update=(
+            Grant(
+                "manage",
+                "volume-group-backups",
+                ("VOLUME_GROUP_BACKUP_UPDATE",),
+                "UpdateVolumeGroupBackup: the mark on each copy, and the record of it on its source",
+                CORE_POLICY_DOC,
+                only_permission="VOLUME_GROUP_BACKUP_UPDATE",
+            ),
+        ),
+        delete=(
+            Grant(
+                "manage",
+                "volume-group-backups",
+                ("VOLUME_GROUP_BACKUP_DELETE",),
+                "DeleteVolumeGroupBackup: the expiry pass, for marked copies past their expiry",
+                CORE_POLICY_DOC,
+                only_permission="VOLUME_GROUP_BACKUP_DELETE",
             ),
         ),
         note=(
@@ -310,6 +380,33 @@ def policy(
             f"Create the copies in the destination regions ({', '.join(destination_regions)})",
             tuple(_comments(create)),
             render(create, destination_regions),
+        ),
+    ]
+    update = _unique(g for kind in kinds for g in GRANTS[kind].update)
+    delete = _unique(g for kind in kinds for g in GRANTS[kind].delete)
+    sections += [
+        Section(
+            "Mark the copies (destination regions) and record each on its source (source region)",
+            (
+                *_comments(update),
+                "manage narrowed by request.permission grants that one permission whichever verb first includes it",
+                "Without these the copies are made but never marked, so they never expire (the answer says so)",
+            ),
+            render(update, (source_region, *destination_regions)),
+        ),
+        Section(
+            f"Delete marked copies past their expiry ({', '.join(destination_regions)} only)",
+            (
+                *_comments(delete),
+                "DeleteVolumeGroupBackup also needs the volume and boot volume DELETE permissions for the "
+                "backups inside the group; the statements above grant them",
+                "IAM conditions cannot test freeform tags, so IAM cannot narrow these to marked copies: the "
+                "function's own rules do (docs/retention.md), and the region condition keeps them off the "
+                f"source region. To narrow with a defined tag instead: {DEFINED_TAG_RECIPE}",
+                "Leave this section out to let copies pile up instead: the expiry pass then fails with "
+                "NotAuthorizedOrNotFound and deletes nothing",
+            ),
+            render(delete, destination_regions),
         ),
     ]
     keys = list(kms_key_ids)

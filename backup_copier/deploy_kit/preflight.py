@@ -88,6 +88,8 @@ class CheckRequest(Request):
             clients = BlockStorageClients(settings, signer)
             source_region = clients.home_region
             _check_regions(checks, settings, clients, self._compartments(settings, signer), invocation)
+        if settings is not None:
+            checks.append(_retention(settings))
         failed = [check.name for check in checks if not check.ok]
         result = InvocationResult(
             outcome=Outcome.NOT_READY if failed else Outcome.READY,
@@ -132,6 +134,24 @@ def _settings(checks: list[Check]) -> Settings | None:
         return None
     checks.append(Check("settings", True, f"valid; copies go to {', '.join(settings.destination_regions)}"))
     return settings
+
+
+def _retention(settings: Settings) -> Check:
+    """What the expiry pass will do with these settings; the permissions only show when it runs."""
+    if settings.copy_retention_days is None:
+        manual = "copies of manual backups never expire (set COPY_RETENTION_DAYS to let them)"
+    else:
+        manual = f"copies of manual backups expire {settings.copy_retention_days} days after their source was made"
+    detail = (
+        f"each copy is marked with its expiry when made: copies of policy backups expire with their source; {manual}. "
+        f'The expiry pass ({{"action": "expire"}}, on a schedule: docs/retention.md) deletes only marked copies past '
+        f"their expiry, and always keeps the newest {settings.keep_last_copies} AVAILABLE "
+        f"cop{'y' if settings.keep_last_copies == 1 else 'ies'} of each volume in each region"
+        + (" (DRY_RUN is on: it deletes nothing)" if settings.dry_run else "")
+        + ". Whether the function may tag and delete copies is decided only when it does: the mark and delete "
+        "statements come from `python -m backup_copier.deploy_kit policies`."
+    )
+    return Check("retention", True, detail, verified=False)
 
 
 def _signer(checks: list[Check]) -> Any:

@@ -25,6 +25,8 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 # Oracle reserves the oci_ and oracle_ prefixes for its own services.
 _METRICS_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
 _RESERVED_NAMESPACE_PREFIXES = ("oci_", "oracle_")
+# A defined tag as IAM names it: <tag namespace>.<tag key>, neither with periods or spaces.
+_DEFINED_TAG = re.compile(r"[A-Za-z0-9_-]{1,100}\.[A-Za-z0-9_-]{1,100}")
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
@@ -124,6 +126,8 @@ class Settings(BaseModel):
     keep_last_copies: Annotated[int, _whole_number(1, MAX_KEEP_LAST_COPIES)] = Field(
         default=1, alias="KEEP_LAST_COPIES"
     )
+    # Also mark copies with this defined tag, which IAM conditions can test (freeform tags cannot).
+    mark_defined_tag: str | None = Field(default=None, alias="MARK_DEFINED_TAG")
     # The coverage report and its metrics.
     rpo_target_hours: Annotated[float, BeforeValidator(_positive_hours)] = Field(
         default=DEFAULT_RPO_TARGET_HOURS, alias="RPO_TARGET_HOURS"
@@ -173,6 +177,19 @@ class Settings(BaseModel):
         if namespace.lower().startswith(_RESERVED_NAMESPACE_PREFIXES):
             raise ValueError("the oci_ and oracle_ prefixes are reserved by Oracle")
         return namespace
+
+    @field_validator("mark_defined_tag")
+    @classmethod
+    def _defined_tag(cls, tag: str | None) -> str | None:
+        if tag is not None and not _DEFINED_TAG.fullmatch(tag.strip()):
+            raise ValueError("expected <tag namespace>.<tag key>, e.g. backup_copier.managed")
+        return tag.strip() if tag else None
+
+    def defined_tag(self) -> tuple[str, str] | None:
+        if not self.mark_defined_tag:
+            return None
+        namespace, _, key = self.mark_defined_tag.partition(".")
+        return namespace, key
 
     @field_validator("blockstorage_endpoint", "metrics_endpoint")
     @classmethod

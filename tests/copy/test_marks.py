@@ -134,3 +134,21 @@ def test_dry_run_marks_nothing(emulator: Emulator, function: FunctionFactory) ->
     backup = emulator.add_backup("volume", SOURCE_REGION, new_compartment())
     _copy(function, backup, DRY_RUN="true")
     assert [r for r in emulator.requests if r.operation == "update"] == []
+
+
+def test_a_defined_tag_joins_the_mark_when_configured_and_other_namespaces_stay(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    backup = emulator.add_backup("volume", SOURCE_REGION, new_compartment())
+    copy_id = _copy(function, backup, MARK_DEFINED_TAG="backup_copier.managed")["copies"][0]["copyId"]
+    assert emulator.backup(copy_id)["definedTags"] == {"backup_copier": {"managed": "backup-copier"}}
+    # The source's own defined tags are only ever read, never rewritten.
+    assert emulator.backup(backup["id"])["definedTags"] == {}
+
+
+def test_a_bad_defined_tag_setting_is_named(emulator: Emulator, function: FunctionFactory) -> None:
+    backup = emulator.add_backup("volume", SOURCE_REGION, new_compartment())
+    body = _copy(function, backup, MARK_DEFINED_TAG="no-key")
+    assert body["reasonCode"] == "InvalidSetting"
+    assert body["reason"].startswith("MARK_DEFINED_TAG:")
+    assert emulator.requests == []

@@ -184,3 +184,19 @@ def test_documented_command_runs_as_written(page: str, argv: list[str], capsys: 
     assert not any(part.startswith("<") for part in argv), f"{page}: a placeholder this test does not know: {argv}"
     assert deploy.main(argv) == 0, capsys.readouterr().err
     assert capsys.readouterr().out.strip()
+
+
+def test_expiry_may_delete_only_in_the_destination_regions_and_mark_in_both() -> None:
+    argv = ["policies", "--source-region", "phx", "--destination", "iad", "--function-compartment"]
+    statements = json.loads(deploy.render([*argv, deploy.EXAMPLE_FUNCTION_COMPARTMENT, "--json"]))
+    deletes = [line for line in statements if "_DELETE'" in line]
+    updates = [line for line in statements if "_UPDATE'" in line]
+    kinds = ("VOLUME_BACKUP", "BOOT_VOLUME_BACKUP", "VOLUME_GROUP_BACKUP")
+    assert sorted(line.split("'")[1] for line in deletes) == sorted(f"{kind}_DELETE" for kind in kinds)
+    assert sorted(line.split("'")[1] for line in updates) == sorted(f"{kind}_UPDATE" for kind in kinds)
+    # Deleting is narrowed to the destination: a source backup can never be deleted under this policy.
+    assert all(line.endswith("request.region = 'iad'}") for line in deletes)
+    assert all("any {request.region = 'phx', request.region = 'iad'}" in line for line in updates)
+    text = deploy.render([*argv, deploy.EXAMPLE_FUNCTION_COMPARTMENT])
+    assert "IAM conditions cannot test freeform tags" in text
+    assert "target.resource.tag" in text

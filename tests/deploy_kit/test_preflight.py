@@ -169,3 +169,17 @@ def test_unknown_field_is_rejected(emulator: Emulator, function: FunctionFactory
     assert body["outcome"] == "rejected"
     assert body["reasonCode"] == "InvalidField"
     assert emulator.requests == []
+
+
+def test_retention_is_reported_with_what_the_expiry_pass_will_do(emulator: Emulator, function: FunctionFactory) -> None:
+    default = _checks(function().invoke(CHECK).json())["retention"]
+    assert default["ok"] and default["verified"] is False
+    assert "copies of manual backups never expire (set COPY_RETENTION_DAYS" in default["detail"]
+    assert "newest 1 AVAILABLE copy of each volume" in default["detail"]
+
+    configured = _checks(function(COPY_RETENTION_DAYS="14", KEEP_LAST_COPIES="3", DRY_RUN="on").invoke(CHECK).json())
+    detail = configured["retention"]["detail"]
+    assert "expire 14 days after their source was made" in detail
+    assert "newest 3 AVAILABLE copies" in detail
+    assert "DRY_RUN is on: it deletes nothing" in detail
+    assert not [r for r in emulator.requests if r.operation in ("update", "delete")]
