@@ -14,7 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from backup_copier.backups import marks
+from backup_copier.shared.kinds import SPECS, BackupKind
 from blockstorage_emulator import Emulator
+from blockstorage_emulator.ocids import new_ocid
 from local_runtime import samples
 from local_runtime.credentials import issue_resource_principal
 from local_runtime.fdk_process import FnResponse, FunctionProcess
@@ -37,6 +40,7 @@ def main() -> int:
                 lifecycle_state=backup.lifecycle_state,
             )
         missed = _seed_backups_whose_events_were_never_sent(emulator)
+        expiring, unmarked = _seed_copies_made_last_month(emulator)
         settings = {"DESTINATION_REGION": DESTINATION_REGION, "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template}
         print(f"Emulator on 127.0.0.1:{emulator.port}; function copies {SOURCE_REGION} -> {DESTINATION_REGION}\n")
         rows: list[tuple[str, FnResponse]] = []
@@ -48,6 +52,7 @@ def main() -> int:
             rows.append((f"{redelivered} (delivered again)", function.invoke(samples.load(redelivered))))
         _print_table(rows)
         _print_sweep_order(emulator, missed)
+        _print_expiry(emulator, expiring, unmarked)
         _print_emulator_summary(emulator)
         failures = [name for name, answer in rows if answer.status != 200]
         if failures:
@@ -76,6 +81,72 @@ def _seed_backups_whose_events_were_never_sent(emulator: Emulator) -> list[str]:
         "volume", SOURCE_REGION, compartment, display_name="old", time_created=now - timedelta(hours=200)
     )
     return missed
+
+
+def _seed_copies_made_last_month(emulator: Emulator) -> tuple[str, str]:
+    """Copies already in the DR region (events/expire.json's compartment): one this function made
+    and marked last month, now past its expiry; a newer one of the same volume; and an old copy
+    someone made by hand, which carries no mark and so is never this function's to delete."""
+    compartment = samples.load("expire.json")["compartmentId"]
+    now = datetime.now(UTC)
+    volume = "ocid1.volume.oc1.phx.demovolumedemovolumedemovolumedemovolume"
+    made: list[str] = []
+    for days_ago, expires_in_days in ((40, -5), (3, 25)):
+        source = emulator.add_backup(
+            "volume",
+            SOURCE_REGION,
+            compartment,
+            display_name=f"policy-{days_ago}d-ago",
+            time_created=now - timedelta(days=days_ago),
+            volume_id=volume,
+            source_type="SCHEDULED",
+            expiration_time=now + timedelta(days=expires_in_days),
+        )
+        copy_id = new_ocid("volumebackup", DESTINATION_REGION)
+        mark = marks.mark_for(copy_id, _Backup(source), SPECS[BackupKind.VOLUME], retention_days=None)
+        emulator.add_backup(
+            "volume",
+            DESTINATION_REGION,
+            compartment,
+            backup_id=copy_id,
+            display_name=source["displayName"],
+            time_created=now - timedelta(days=days_ago) + timedelta(hours=1),
+            source_backup_id=source["id"],
+            volume_id=volume,
+            freeform_tags=mark.tags(),
+        )
+        made.append(copy_id)
+    hand_source = emulator.add_backup(
+        "volume", SOURCE_REGION, compartment, display_name="by-hand", time_created=now - timedelta(days=60)
+    )
+    hand_copy = emulator.add_backup(
+        "volume",
+        DESTINATION_REGION,
+        compartment,
+        display_name="by-hand-copy",
+        time_created=now - timedelta(days=60),
+        source_backup_id=hand_source["id"],
+    )
+    return made[0], hand_copy["id"]
+
+
+class _Backup:
+    """An emulator backup's JSON seen through the SDK model's attribute names, for marks.mark_for."""
+
+    def __init__(self, resource: dict[str, Any]) -> None:
+        self.id = resource["id"]
+        self.volume_id = resource["volumeId"]
+        self.time_created = datetime.fromisoformat(resource["timeCreated"].replace("Z", "+00:00"))
+        self.expiration_time = datetime.fromisoformat(resource["expirationTime"].replace("Z", "+00:00"))
+
+
+def _print_expiry(emulator: Emulator, expiring: str, unmarked: str) -> None:
+    gone = emulator.backup(expiring)["lifecycleState"]
+    kept = emulator.backup(unmarked)["lifecycleState"]
+    print(
+        f"Expiry: the copy this function marked last month, 5 days past its expiry, is now {gone}; "
+        f"the older copy made by hand, unmarked, is still {kept}."
+    )
 
 
 def _print_sweep_order(emulator: Emulator, missed: list[str]) -> None:
@@ -107,6 +178,10 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str]:
         detail = (
             f"scanned {body['scanned']}: copied {len(body['copied'])}, already copied {body['alreadyCopied']}, "
             f"skipped {body.get('skippedByReason')}, remaining {body['remaining']}, stopped early: {body['stoppedEarly']}"
+        )
+    elif "kept" in body:
+        detail = f"deleted {len(body['deleted'])}, kept {body['kept']}, remaining {body['remaining']}" + "".join(
+            f"; {d['copyId'][:40]}… (expired {d['expires']})" for d in body["deleted"]
         )
     elif "checks" in body:
         failing = [check["name"] for check in body["checks"] if not check["ok"]]

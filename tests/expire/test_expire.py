@@ -6,6 +6,7 @@ compartment, so the session's shared emulator never shows one test another's cop
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,10 @@ from typing import Any
 
 import pytest
 
+from backup_copier.dispatch import parse_request
+from backup_copier.expire.request import ExpireRequest
 from blockstorage_emulator import Emulator, Fault
+from local_runtime import samples
 from local_runtime.fdk_process import FunctionProcess
 from tests.helpers import (
     DESTINATION_REGION,
@@ -447,3 +451,9 @@ def test_bad_settings_name_the_key_and_nothing_is_deleted(
     assert body["outcome"] == "failed" and body["reasonCode"] == "InvalidSetting"
     assert body["reason"].startswith(f"{setting}:")
     assert emulator.requests == []
+
+
+def test_the_sample_body_is_a_valid_expiry_request() -> None:
+    request = parse_request(json.dumps(samples.load("expire.json")).encode())
+    assert isinstance(request, ExpireRequest)
+    assert (request.destination_regions, request.max_deletes, request.dry_run) == (("us-ashburn-1",), 50, False)
