@@ -217,18 +217,20 @@ class Backend:
             raise errors.NotAuthorizedOrNotFound()
         return backup
 
-    def matching(self, region: str, kind: Kind, filters: dict[str, str]) -> list[dict[str, Any]]:
-        """Backups of `kind` whose JSON fields equal every filter value."""
-        compartment = filters.get("compartmentId")
+    def page(
+        self, region: str, kind: Kind, filters: dict[str, str], sort_by: str, descending: bool, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the backups of `kind` whose API fields equal every filter value, and
+        whether more follow. Filtered and sorted on the objects, rendered a page at a time:
+        rendering a whole large region for every page would make listing quadratic."""
         with self.lock:
-            # The compartment is checked first, on the object: rendering every backup of a
-            # large region for each page would make listing quadratic.
-            resources = [
-                b.to_json()
-                for b in self._store(region).values()
-                if b.kind is kind and compartment in (None, b.compartment_id)
-            ]
-        return [r for r in resources if all(r.get(name) == value for name, value in filters.items())]
+            found = [b for b in self._store(region).values() if b.kind is kind and _matches(b, filters)]
+            # The id tie-break keeps pages stable when sort keys repeat.
+            found.sort(
+                key=lambda b: (b.time_created if sort_by == "TIMECREATED" else b.display_name, b.id),
+                reverse=descending,
+            )
+            return [b.to_json() for b in found[offset : offset + limit]], offset + limit < len(found)
 
     def copy(self, source_region: str, kind: Kind, source_id: str, request: CopyRequest) -> Backup:
         with self.lock:
@@ -434,6 +436,18 @@ class Backend:
 
     def _find(self, backup_id: str) -> Backup | None:
         return next((store[backup_id] for store in self._stores.values() if backup_id in store), None)
+
+
+def _matches(backup: Backup, filters: dict[str, str]) -> bool:
+    """The List operations' query filters, by the API field each one names."""
+    fields = {
+        "compartmentId": backup.compartment_id,
+        "displayName": backup.display_name,
+        "lifecycleState": backup.lifecycle_state,
+        backup.kind.source_field: backup.source_backup_id,
+        backup.kind.parent_field: backup.parent_id,
+    }
+    return all(fields.get(name) == value for name, value in filters.items())
 
 
 def _check_etag(backup: Backup, if_match: str | None) -> None:

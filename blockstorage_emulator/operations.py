@@ -72,16 +72,9 @@ def list_backups(backend: Backend, call: Call) -> Reply:
         if name in call.query:
             value = call.query[name]
             filters[name] = value.upper() if name == "lifecycleState" else value
-    field_name = "timeCreated" if sort_by == "TIMECREATED" else "displayName"
-    # The id tie-break keeps pages stable when sort keys repeat.
-    resources = sorted(
-        backend.matching(call.region, call.kind, filters),
-        key=lambda resource: (resource[field_name], resource["id"]),
-        reverse=sort_order == "DESC",
-    )
-    page = resources[offset : offset + limit]
+    page, more = backend.page(call.region, call.kind, filters, sort_by, sort_order == "DESC", offset, limit)
     headers = {}
-    if offset + limit < len(resources):
+    if more:
         headers["opc-next-page"] = _encode_page(offset + limit)
     return Reply(200, page, headers)
 
