@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import oci
+import pytest
 from oci._vendor import requests
 
 from blockstorage_emulator import Emulator
@@ -54,3 +55,10 @@ def send_raw(
         return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(payload)
     finally:
         connection.close()
+
+
+def service_error(call: object, *args: object, **kwargs: object) -> oci.exceptions.ServiceError:
+    """The ServiceError the SDK raises for this call (the test fails if it raises none)."""
+    with pytest.raises(oci.exceptions.ServiceError) as raised:
+        call(*args, **kwargs)  # type: ignore[operator]
+    return raised.value

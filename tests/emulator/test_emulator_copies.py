@@ -11,7 +11,7 @@ from oci.core.models import CopyBootVolumeBackupDetails, CopyVolumeBackupDetails
 from blockstorage_emulator import Emulator
 from tests.helpers import DESTINATION_REGION, SOURCE_REGION
 
-from .support import COMPARTMENT_ID, ClientFactory, signed_request
+from .support import COMPARTMENT_ID, ClientFactory, service_error, signed_request
 
 COPIERS = {
     "volume": ("copy_volume_backup", CopyVolumeBackupDetails, "source_volume_backup_id"),
@@ -28,12 +28,6 @@ def copy(
     options = {"opc_retry_token": retry_token} if retry_token else {}
     body = model(destination_region=details.pop("destination_region", DESTINATION_REGION), **details)
     return getattr(client, method)(backup_id, body, **options)
-
-
-def service_error(call: object, *args: object, **kwargs: object) -> oci.exceptions.ServiceError:
-    with pytest.raises(oci.exceptions.ServiceError) as raised:
-        call(*args, **kwargs)  # type: ignore[operator]
-    return raised.value
 
 
 @pytest.mark.parametrize("kind", sorted(COPIERS))

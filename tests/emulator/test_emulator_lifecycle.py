@@ -10,7 +10,7 @@ import pytest
 from blockstorage_emulator import Emulator
 from tests.helpers import DESTINATION_REGION, SOURCE_REGION
 
-from .support import COMPARTMENT_ID, ClientFactory
+from .support import COMPARTMENT_ID, ClientFactory, service_error
 
 UPDATE = {
     "volume": ("update_volume_backup", "UpdateVolumeBackupDetails", "get_volume_backup", "delete_volume_backup"),
@@ -29,12 +29,6 @@ UPDATE = {
 }
 
 
-def _error(call: object, *args: object, **kwargs: object) -> oci.exceptions.ServiceError:
-    with pytest.raises(oci.exceptions.ServiceError) as raised:
-        call(*args, **kwargs)  # type: ignore[operator]
-    return raised.value
-
-
 @pytest.mark.parametrize("kind", sorted(UPDATE))
 def test_update_replaces_the_freeform_tags_whole_and_changes_the_etag(
     emulator: Emulator, client: ClientFactory, kind: str
@@ -51,7 +45,7 @@ def test_update_replaces_the_freeform_tags_whole_and_changes_the_etag(
     )
     assert after.data.freeform_tags == {"keep": "2", "new": "3"}
     assert after.headers["etag"] != before.headers["etag"]
-    stale = _error(
+    stale = service_error(
         getattr(blockstorage, update),
         backup["id"],
         getattr(oci.core.models, details)(display_name="x"),
@@ -66,10 +60,10 @@ def test_update_refuses_bad_tags_and_a_deleted_backup(emulator: Emulator, client
     too_many = oci.core.models.UpdateVolumeBackupDetails(freeform_tags={f"k{i}": "v" for i in range(65)})
     too_long = oci.core.models.UpdateVolumeBackupDetails(freeform_tags={"k" * 101: "v"})
     for details in (too_many, too_long):
-        refused = _error(blockstorage.update_volume_backup, backup["id"], details)
+        refused = service_error(blockstorage.update_volume_backup, backup["id"], details)
         assert (refused.status, refused.code) == (400, "InvalidParameter")
     blockstorage.delete_volume_backup(backup["id"])
-    gone = _error(blockstorage.update_volume_backup, backup["id"], oci.core.models.UpdateVolumeBackupDetails())
+    gone = service_error(blockstorage.update_volume_backup, backup["id"], oci.core.models.UpdateVolumeBackupDetails())
     assert (gone.status, gone.code) == (409, "IncorrectState")
 
 
@@ -85,11 +79,11 @@ def test_delete_answers_204_then_terminating_then_terminated(
     assert response.status == 204
     assert response.data is None
     assert getattr(blockstorage, get)(backup["id"]).data.lifecycle_state == "TERMINATING"
-    again = _error(getattr(blockstorage, delete), backup["id"])
+    again = service_error(getattr(blockstorage, delete), backup["id"])
     assert (again.status, again.code) == (409, "IncorrectState")
     emulator.finish_deletions()
     assert getattr(blockstorage, get)(backup["id"]).data.lifecycle_state == "TERMINATED"
-    after = _error(getattr(blockstorage, delete), backup["id"])
+    after = service_error(getattr(blockstorage, delete), backup["id"])
     assert (after.status, after.code) == (404, "NotAuthorizedOrNotFound")
 
 
@@ -121,7 +115,7 @@ def test_a_volume_group_copy_holds_copies_of_its_volume_backups(emulator: Emulat
 
 def test_a_backup_being_made_cannot_be_deleted(emulator: Emulator, client: ClientFactory) -> None:
     backup = emulator.add_backup("volume", SOURCE_REGION, COMPARTMENT_ID, lifecycle_state="CREATING")
-    refused = _error(client().delete_volume_backup, backup["id"])
+    refused = service_error(client().delete_volume_backup, backup["id"])
     assert (refused.status, refused.code) == (409, "IncorrectState")
 
 
