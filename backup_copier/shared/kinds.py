@@ -30,6 +30,8 @@ class KindSpec:
     list_source_filter: str | None
     # Attribute of the SDK model that names the backup a copy was made from.
     source_attribute: str
+    # Attribute of the SDK model that names what was backed up (volume, boot volume, group).
+    volume_attribute: str
 
 
 _EVENT_PREFIX = "com.oraclecloud.blockvolumes."
@@ -45,6 +47,7 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_details_class="CopyVolumeBackupDetails",
         list_source_filter="source_volume_backup_id",
         source_attribute="source_volume_backup_id",
+        volume_attribute="volume_id",
     ),
     BackupKind.BOOT_VOLUME: KindSpec(
         kind=BackupKind.BOOT_VOLUME,
@@ -56,6 +59,7 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_details_class="CopyBootVolumeBackupDetails",
         list_source_filter="source_boot_volume_backup_id",
         source_attribute="source_boot_volume_backup_id",
+        volume_attribute="boot_volume_id",
     ),
     BackupKind.VOLUME_GROUP: KindSpec(
         kind=BackupKind.VOLUME_GROUP,
@@ -67,6 +71,7 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_details_class="CopyVolumeGroupBackupDetails",
         list_source_filter=None,
         source_attribute="source_volume_group_backup_id",
+        volume_attribute="volume_group_id",
     ),
 }
 

@@ -61,6 +61,7 @@ def twin(principal: ResourcePrincipal, emulator: Emulator) -> Iterator[FunctionP
         **principal.environment(),
         "DESTINATION_REGION": DESTINATION_REGION,
         "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
+        "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
     }
     with FunctionProcess(environment) as process:
         yield process
@@ -330,6 +331,7 @@ def large(principal: ResourcePrincipal) -> Iterator[tuple[Emulator, FunctionProc
             **principal.environment(),
             "DESTINATION_REGION": DESTINATION_REGION,
             "BLOCKSTORAGE_ENDPOINT": own.endpoint_template,
+            "METRICS_ENDPOINT": own.metrics_endpoint_template,
         }
         with FunctionProcess(environment) as process:
             yield own, process
