@@ -9,6 +9,7 @@ import pytest
 
 from backup_copier.deploy_kit import iam
 from backup_copier.shared.kinds import SPECS, BackupKind
+from backup_copier.shared.metrics import use_metrics_statement
 from blockstorage_emulator import Emulator
 from local_runtime import samples
 from local_runtime.credentials import DEFAULT_COMPARTMENT_ID
@@ -130,11 +131,13 @@ def test_denied_read_of_a_backup_is_found(
 
 def test_unreachable_region_is_reported_once(function: FunctionFactory) -> None:
     # Nothing listens on port 1: every request is refused, as from a subnet with no route to OCI.
-    answer = function(BLOCKSTORAGE_ENDPOINT="http://127.0.0.1:1/{region}").invoke(CHECK, deadline_seconds=4)
+    unreachable = "http://127.0.0.1:1/{region}"
+    answer = function(BLOCKSTORAGE_ENDPOINT=unreachable, METRICS_ENDPOINT=unreachable).invoke(CHECK, deadline_seconds=4)
 
     assert answer.status == 502
     failing = _failing(answer.json())
     assert [check["name"] for check in failing] == [
+        f"metrics {SOURCE_REGION}: post to namespace backup_copier",
         f"source {SOURCE_REGION}: read volume backups",
         f"destination {DESTINATION_REGION}: read volume backups",
     ]
@@ -169,3 +172,42 @@ def test_unknown_field_is_rejected(emulator: Emulator, function: FunctionFactory
     assert body["outcome"] == "rejected"
     assert body["reasonCode"] == "InvalidField"
     assert emulator.requests == []
+
+
+# Metrics: the check posts one datapoint no alarm watches, because only a post proves the grant.
+
+
+def test_metrics_can_be_posted(emulator: Emulator, function: FunctionFactory) -> None:
+    body = function().invoke({**CHECK, "compartmentIds": [COMPARTMENT_ID]}).json()
+
+    check = _checks(body)[f"metrics {SOURCE_REGION}: post to namespace backup_copier"]
+    assert check["ok"] is True
+    assert COMPARTMENT_ID in check["detail"]
+    [posted] = emulator.posted_metrics(COMPARTMENT_ID)
+    assert (posted.name, posted.namespace, posted.dimensions) == (
+        "preflight_check",
+        "backup_copier",
+        {"check": "metrics"},
+    )
+
+
+def test_a_missing_metrics_grant_names_the_statement(emulator: Emulator, function: FunctionFactory) -> None:
+    emulator.deny("post_metrics")
+
+    answer = function(METRICS_NAMESPACE="dr_copies").invoke(CHECK)
+
+    assert answer.status == 502
+    [failing] = _failing(answer.json())
+    assert failing["name"] == f"metrics {SOURCE_REGION}: post to namespace dr_copies"
+    assert "404 NotAuthorizedOrNotFound" in failing["detail"]
+    assert failing["fix"] == use_metrics_statement(DEFAULT_COMPARTMENT_ID, "dr_copies", iam.DEFAULT_DYNAMIC_GROUP)
+
+
+def test_metrics_off_needs_no_grant(emulator: Emulator, function: FunctionFactory) -> None:
+    emulator.deny("post_metrics")
+
+    body = function(METRICS="off").invoke(CHECK).json()
+
+    assert body["outcome"] == "ready"
+    assert _checks(body)["metrics"]["detail"].startswith("METRICS is off")
+    assert not [r for r in emulator.requests if r.operation == "post_metrics"]
