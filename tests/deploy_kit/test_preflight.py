@@ -131,17 +131,28 @@ def test_denied_read_of_a_backup_is_found(
 
 def test_unreachable_region_is_reported_once(function: FunctionFactory) -> None:
     # Nothing listens on port 1: every request is refused, as from a subnet with no route to OCI.
-    unreachable = "http://127.0.0.1:1/{region}"
-    answer = function(BLOCKSTORAGE_ENDPOINT=unreachable, METRICS_ENDPOINT=unreachable).invoke(CHECK, deadline_seconds=4)
+    # Metrics off: Monitoring's own route is the next test's.
+    answer = function(BLOCKSTORAGE_ENDPOINT="http://127.0.0.1:1/{region}", METRICS="off").invoke(
+        CHECK, deadline_seconds=4
+    )
 
     assert answer.status == 502
     failing = _failing(answer.json())
     assert [check["name"] for check in failing] == [
-        f"metrics {SOURCE_REGION}: post to namespace backup_copier",
         f"source {SOURCE_REGION}: read volume backups",
         f"destination {DESTINATION_REGION}: read volume backups",
     ]
     assert all("service gateway" in check["fix"] for check in failing)
+
+
+def test_unreachable_monitoring_names_the_route(emulator: Emulator, function: FunctionFactory) -> None:
+    answer = function(METRICS_ENDPOINT="http://127.0.0.1:1/{region}").invoke(CHECK, deadline_seconds=10)
+
+    assert answer.status == 502
+    [failing] = _failing(answer.json())
+    assert failing["name"] == f"metrics {SOURCE_REGION}: post to namespace backup_copier"
+    assert "could not reach the telemetry-ingestion endpoint" in failing["detail"]
+    assert "service gateway" in failing["fix"]
 
 
 def test_destination_in_own_region_is_a_failing_check(emulator: Emulator, function: FunctionFactory) -> None:
