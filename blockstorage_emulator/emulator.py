@@ -171,3 +171,7 @@ class Emulator:
 
     def clear_metrics(self) -> None:
         self._telemetry.clear()
+
+    @property
+    def telemetry(self) -> TelemetryIngestion:
+        return self._telemetry

@@ -73,7 +73,8 @@ class TelemetryIngestion:
         self.trust = trust
         self.faults = FaultPlan()
         self.policy = AccessPolicy()
-        self._clock = clock
+        # Replaceable, so a test can hold time still and count calls a second on any machine.
+        self.clock = clock
         self._lock = threading.Lock()
         self._posted: list[PostedMetric] = []
         self._recent_calls: deque[float] = deque()
@@ -140,7 +141,7 @@ class TelemetryIngestion:
 
     def _count_call(self) -> None:
         """Oracle's 50 calls a second per tenancy (the emulator serves one tenancy)."""
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             while self._recent_calls and now - self._recent_calls[0] >= 1.0:
                 self._recent_calls.popleft()
