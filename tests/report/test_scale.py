@@ -86,7 +86,8 @@ def test_two_thousand_volumes_fit_the_deadline_and_the_memory(
 
     print(
         f"\n2,000-volume report: {elapsed:.1f} s, peak RSS {before:.0f} -> {after:.0f} MiB, "
-        f"{result['scanned']} backups and {result['copiesScanned']} copies read, {result['metricsPosted']} streams posted"
+        f"{result['scanned']} backups and {result['copiesScanned']} copies read, {result['metricsPosted']} streams posted, "
+        f"answer {len(answer.body) / 1024:.0f} KiB"
     )
     assert answer.status == 200, result
     assert result["scanComplete"] is True
