@@ -7,6 +7,9 @@ and in every destination region, with the same clients and retry strategy the co
 A refusal there is the 404 NotAuthorizedOrNotFound a missing IAM statement produces, and
 the failing item names the statement (iam.py) that grants what is missing.
 
+Since the report and the sweep post metrics, it also posts one datapoint to Monitoring in
+each compartment it lists: nothing short of a post proves the `use metrics` grant.
+
 What it cannot prove without copying, it says so: the copy permissions and whether Block
 Volume may use a destination KMS key are only decided by Oracle when a copy runs.
 """
