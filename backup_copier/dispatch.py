@@ -45,13 +45,13 @@ def event_id_of(body: bytes) -> str | None:
 
 
 def _action_parsers() -> dict[str, Callable[[dict[str, Any]], Request]]:
-    # Deferred for cold start: the event path, which is every invocation but a few, never
-    # imports the operator actions.
+    # Deferred for cold start: the event path, which is every invocation but a few, never imports the actions.
     from .deploy_kit import preflight
     from .expire import request as expire
+    from .report import request as report
     from .sweep import request as sweep
 
-    return {"check": preflight.parse, "expire": expire.parse, "reconcile": sweep.parse}
+    return {"check": preflight.parse, "expire": expire.parse, "reconcile": sweep.parse, "report": report.parse}
 
 
 def _parse_action(document: dict[str, Any]) -> Request:

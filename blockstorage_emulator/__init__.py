@@ -4,5 +4,6 @@ from .dispatch import RecordedRequest
 from .emulator import Emulator
 from .errors import ServiceError
 from .faults import Fault
+from .telemetry import PostedMetric
 
-__all__ = ["Emulator", "Fault", "RecordedRequest", "ServiceError"]
+__all__ = ["Emulator", "Fault", "PostedMetric", "RecordedRequest", "ServiceError"]

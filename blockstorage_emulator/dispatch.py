@@ -7,6 +7,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import oci.regions
@@ -53,9 +54,25 @@ class RecordedRequest:
     detail: str | None = field(default=None)  # why an error was answered, server-side only
 
 
+class OtherService(Protocol):
+    """Another OCI service on the same port (telemetry.py), under its own path prefix."""
+
+    def serves(self, target: str) -> bool: ...
+
+    def handle(self, incoming: Incoming, cleared: threading.Event) -> tuple[Response | None, RecordedRequest]: ...
+
+
 class Dispatcher:
-    def __init__(self, backend: Backend, trust: TrustStore, faults: FaultPlan, policy: AccessPolicy) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        trust: TrustStore,
+        faults: FaultPlan,
+        policy: AccessPolicy,
+        others: tuple[OtherService, ...] = (),
+    ) -> None:
         self.backend = backend
+        self.others = others
         self.trust = trust
         self.faults = faults
         self.policy = policy
@@ -81,6 +98,11 @@ class Dispatcher:
         """The answer to send, or None to close the connection unanswered."""
         with self._log_lock:
             cleared = self._cleared
+        for other in self.others:
+            if other.serves(incoming.target):
+                response, recorded = other.handle(incoming, cleared)
+                self._record(recorded, cleared)
+                return response
         split = urlsplit(incoming.target)
         region, path = _split_region(split.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))

@@ -11,6 +11,9 @@ from .faults import AccessPolicy, Denial, Fault, FaultPlan
 from .models import Backend
 from .server import EmulatorHTTPServer
 from .signature import TrustStore
+from .telemetry import OPERATION as POST_METRICS
+from .telemetry import PREFIX as TELEMETRY_PREFIX
+from .telemetry import PostedMetric, TelemetryIngestion
 
 
 class Emulator:
@@ -25,7 +28,8 @@ class Emulator:
         self._trust = TrustStore()
         self._faults = FaultPlan()
         self._policy = AccessPolicy()
-        self._dispatcher = Dispatcher(self._backend, self._trust, self._faults, self._policy)
+        self._telemetry = TelemetryIngestion(self._trust)
+        self._dispatcher = Dispatcher(self._backend, self._trust, self._faults, self._policy, (self._telemetry,))
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -66,6 +70,11 @@ class Emulator:
     @property
     def endpoint_template(self) -> str:
         return f"http://127.0.0.1:{self.port}/{{region}}"
+
+    @property
+    def metrics_endpoint_template(self) -> str:
+        """For METRICS_ENDPOINT: Monitoring's telemetry ingestion (telemetry.py), on the same port."""
+        return f"http://127.0.0.1:{self.port}{TELEMETRY_PREFIX}{{region}}"
 
     # Identity
 
@@ -127,16 +136,31 @@ class Emulator:
         self._dispatcher.clear_requests()
 
     def inject(self, fault: Fault) -> None:
-        self._faults.inject(fault)
+        (self._telemetry.faults if fault.operation == POST_METRICS else self._faults).inject(fault)
 
     def faults_remaining(self) -> int:
-        return self._faults.remaining()
+        return self._faults.remaining() + self._telemetry.faults.remaining()
 
     def clear_faults(self) -> None:
         self._faults.clear()
+        self._telemetry.faults.clear()
 
     def deny(self, operation: str, *, region: str | None = None, kind: str | None = None) -> None:
-        self._policy.deny(Denial(operation, region, kind))
+        (self._telemetry.policy if operation == POST_METRICS else self._policy).deny(Denial(operation, region, kind))
 
     def allow_all(self) -> None:
         self._policy.allow_all()
+        self._telemetry.policy.allow_all()
+
+    # Monitoring
+
+    def posted_metrics(self, compartment_id: str | None = None) -> list[PostedMetric]:
+        """Every metric stream Monitoring accepted, oldest first; optionally of one compartment."""
+        return [m for m in self._telemetry.posted if compartment_id in (None, m.compartment_id)]
+
+    def clear_metrics(self) -> None:
+        self._telemetry.clear()
+
+    @property
+    def telemetry(self) -> TelemetryIngestion:
+        return self._telemetry

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-OPERATIONS = ("get", "list", "copy", "update", "delete", "*")
+# "*" is every Block Storage operation; post_metrics is Monitoring's (telemetry.py), named on its own.
+OPERATIONS = ("get", "list", "copy", "update", "delete", "post_metrics", "*")
 
 
 @dataclass

@@ -40,8 +40,13 @@ def main() -> int:
                 lifecycle_state=backup.lifecycle_state,
             )
         missed = _seed_backups_whose_events_were_never_sent(emulator)
+        _seed_copies_made_before(emulator)
         expiring, unmarked = _seed_copies_made_last_month(emulator)
-        settings = {"DESTINATION_REGION": DESTINATION_REGION, "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template}
+        settings = {
+            "DESTINATION_REGION": DESTINATION_REGION,
+            "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
+            "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
+        }
         print(f"Emulator on 127.0.0.1:{emulator.port}; function copies {SOURCE_REGION} -> {DESTINATION_REGION}\n")
         rows: list[tuple[str, FnResponse]] = []
         with FunctionProcess({**principal.environment(), **settings}) as function:
@@ -53,6 +58,7 @@ def main() -> int:
         _print_table(rows)
         _print_sweep_order(emulator, missed)
         _print_expiry(emulator, expiring, unmarked)
+        _print_recovery_points(next(answer.json() for name, answer in rows if name == "report.json"))
         _print_emulator_summary(emulator)
         failures = [name for name, answer in rows if answer.status != 200]
         if failures:
@@ -81,6 +87,59 @@ def _seed_backups_whose_events_were_never_sent(emulator: Emulator) -> list[str]:
         "volume", SOURCE_REGION, compartment, display_name="old", time_created=now - timedelta(hours=200)
     )
     return missed
+
+
+def _seed_copies_made_before(emulator: Emulator) -> None:
+    """Two volumes whose copies were made in earlier days: one fresh, one whose newest copy is too old."""
+    compartment = samples.load("report.json")["compartmentId"]
+    now = datetime.now(UTC)
+    for name, copied_hours_ago in (("app-data", 20), ("db-data", 40)):
+        volume = f"ocid1.volume.oc1.phx.demo{name.replace('-', '')}"
+        backup = emulator.add_backup(
+            "volume",
+            SOURCE_REGION,
+            compartment,
+            volume_id=volume,
+            display_name=f"{name}-{copied_hours_ago}h-ago",
+            time_created=now - timedelta(hours=copied_hours_ago),
+        )
+        emulator.add_backup(
+            "volume",
+            DESTINATION_REGION,
+            compartment,
+            source_backup_id=backup["id"],
+            time_created=now - timedelta(hours=copied_hours_ago - 1),
+        )
+    # db-data's backup of 3 hours ago has no copy yet: the sweep copies it, and the report sees it in flight.
+    emulator.add_backup(
+        "volume",
+        SOURCE_REGION,
+        compartment,
+        volume_id="ocid1.volume.oc1.phx.demodbdata",
+        display_name="db-data-3h-ago",
+        time_created=now - timedelta(hours=3),
+    )
+
+
+def _print_recovery_points(report: dict[str, Any]) -> None:
+    """The report's totals, and the worst volume of each status (the answer lists them worst first)."""
+    totals = report["totals"]
+    print(
+        f"\nRecovery point (report.json), target {report['rpoTargetHours']:g} h: {totals['volumes']} volumes, "
+        f"{totals['covered']} covered, {totals['breaching']} breaching, {totals['uncovered']} uncovered; "
+        f"{report['metricsPosted']} metric streams posted. The worst of each:"
+    )
+    shown = set()
+    for volume in report["volumes"]:
+        if volume["status"] in shown:
+            continue
+        shown.add(volume["status"])
+        [region] = volume["regions"][:1]
+        in_flight = ", its newest backup's copy in flight" if region["inFlight"] else ""
+        print(
+            f"  {volume['status']:<10} {volume['kind']} {volume['displayName']}: {region['rpoHours']:.1f} h in "
+            f"{region['destinationRegion']}{in_flight}"
+        )
 
 
 def _seed_copies_made_last_month(emulator: Emulator) -> tuple[str, str]:
@@ -173,6 +232,12 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str]:
     if body.get("outcome") in ("copied", "already_copied") and copies:
         detail = ", ".join(
             f"{c['destinationRegion']}: {c.get('copyId', '')[:40]}… ({c.get('copyState')})" for c in copies
+        )
+    elif "totals" in body:
+        totals = body["totals"]
+        detail = (
+            f"{totals['volumes']} volumes: {totals['covered']} covered, {totals['breaching']} breaching, "
+            f"{totals['uncovered']} uncovered; {body['metricsPosted']} metrics posted"
         )
     elif "scanned" in body:
         detail = (

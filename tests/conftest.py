@@ -39,6 +39,7 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     running: Emulator = request.getfixturevalue("emulator")
     running.complete_copies()
     running.clear_requests()
+    running.clear_metrics()
     running.clear_faults()
     running.allow_all()
     yield
@@ -55,6 +56,7 @@ def function(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[Funct
             **principal.environment(),
             "DESTINATION_REGION": DESTINATION_REGION,
             "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
+            "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
             **settings,
         }
         environment = {key: value for key, value in environment.items() if value is not None}

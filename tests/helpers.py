@@ -28,6 +28,7 @@ KIND_SAMPLES = {
     "boot_volume": "boot-volume-backup-completed.json",
     "volume_group": "volume-group-backup-completed.json",
 }
+KIND_BY_OCID_TYPE = {"volumebackup": "volume", "bootvolumebackup": "boot_volume", "volumegroupbackup": "volume_group"}
 # When this test session started: seeded backups are placed relative to it.
 NOW = datetime.now(UTC)
 
@@ -94,6 +95,26 @@ def seed_backup(
             source_backup_id=backup["id"],
         )
     return backup
+
+
+def seed_copy_of(
+    emulator: Emulator,
+    compartment: str,
+    source: dict[str, Any],
+    region: str = DESTINATION_REGION,
+    *,
+    state: str = "AVAILABLE",
+    minutes_after: float = 5.0,
+) -> dict[str, Any]:
+    """A copy of `source` in `region`, made `minutes_after` its source, in `state`."""
+    return emulator.add_backup(
+        KIND_BY_OCID_TYPE[source["id"].split(".")[1]],
+        region,
+        compartment,
+        time_created=datetime.fromisoformat(source["timeCreated"]) + timedelta(minutes=minutes_after),
+        lifecycle_state=state,
+        source_backup_id=source["id"],
+    )
 
 
 def copies_requested(emulator: Emulator, call_id: str | None = None) -> list[str]:

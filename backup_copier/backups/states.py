@@ -10,3 +10,5 @@ PRESENT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
 NOT_YET_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 # Clocks of two regions never disagree by this much; it bounds the scans for existing copies.
 COPY_CLOCK_SKEW = timedelta(hours=1)
+# A copy that failed: no recovery point, and worth counting where it happens.
+FAULTY = "FAULTY"

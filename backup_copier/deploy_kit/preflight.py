@@ -7,6 +7,9 @@ and in every destination region, with the same clients and retry strategy the co
 A refusal there is the 404 NotAuthorizedOrNotFound a missing IAM statement produces, and
 the failing item names the statement (iam.py) that grants what is missing.
 
+Since the report and the sweep post metrics, it also posts one datapoint to Monitoring in
+each compartment it lists: nothing short of a post proves the `use metrics` grant.
+
 What it cannot prove without copying, it says so: the copy permissions and whether Block
 Volume may use a destination KMS key are only decided by Oracle when a copy runs.
 """
@@ -19,10 +22,11 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
-from ..shared.clients import BlockStorageClients, resource_principal_signer
+from ..shared.clients import BlockStorageClients, MonitoringClients, resource_principal_signer
 from ..shared.context import Invocation
 from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
 from ..shared.kinds import SPECS, KindSpec
+from ..shared.metrics import PREFLIGHT, Metric, publish, use_metrics_statement
 from ..shared.ocids import parse_ocid
 from ..shared.outcomes import verdict_for
 from ..shared.request import Request
@@ -87,6 +91,8 @@ class CheckRequest(Request):
         if settings is not None and signer is not None:
             clients = BlockStorageClients(settings, signer)
             source_region = clients.home_region
+            # Metrics first: one quick post, which the list calls below could otherwise leave no time for.
+            _check_metrics(checks, settings, signer, source_region, self._compartments(settings, signer), invocation)
             _check_regions(checks, settings, clients, self._compartments(settings, signer), invocation)
         if settings is not None:
             checks.append(_retention(settings))
@@ -219,6 +225,49 @@ def _check_regions(
                     verified=False,
                 )
             )
+
+
+def _check_metrics(
+    checks: list[Check],
+    settings: Settings,
+    signer: Any,
+    region: str | None,
+    compartments: tuple[tuple[str, ...], str],
+    invocation: Invocation,
+) -> None:
+    """Post one datapoint of a metric no alarm watches: only a real post proves METRIC_WRITE for the namespace."""
+    ids, why = compartments
+    namespace = settings.metrics_namespace
+    if not settings.metrics_enabled:
+        checks.append(
+            Check("metrics", True, "METRICS is off: the report and the sweep post nothing, so nothing to check")
+        )
+        return
+    monitoring = MonitoringClients(settings, signer)
+    for compartment in ids:
+        name = f"metrics {region}: post to namespace {namespace}"
+        datapoint = Metric(PREFLIGHT, {"check": "metrics"}, 1)
+        outcome = publish(settings, monitoring, region, invocation, compartment, [datapoint])
+        if outcome.posted:
+            checks.append(
+                Check(
+                    name,
+                    True,
+                    f"posted one {PREFLIGHT} datapoint (no alarm watches it) in compartment {compartment} ({why})",
+                )
+            )
+        elif outcome.reason_code in ("NotAuthorizedOrNotFound", "NotAuthorized"):
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    f"compartment {compartment}: {outcome.reason}",
+                    use_metrics_statement(compartment, namespace, iam.DEFAULT_DYNAMIC_GROUP),
+                )
+            )
+        else:
+            fix = _SUBNET_FIX if outcome.reason_code == "ConnectionFailed" else "See the detail; run the check again"
+            checks.append(Check(name, False, f"compartment {compartment}: {outcome.reason}", fix))
 
 
 def _check_region(

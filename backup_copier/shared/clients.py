@@ -1,4 +1,4 @@
-"""The resource-principal signer and one Block Storage client per region, per container.
+"""The resource-principal signer and one Block Storage (and Monitoring) client per region, per container.
 
 Built on first use and kept for the container's life: a signer or client per call costs
 tens of milliseconds and a fresh TLS session each time.
@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from oci import circuit_breaker, retry
+from oci import regions as sdk_regions
 from oci.auth import signers
 
 from .errors import CredentialsUnavailable
@@ -64,3 +65,44 @@ class BlockStorageClients:
         if endpoint:
             kwargs["service_endpoint"] = endpoint
         return BlockstorageClient({"region": region}, **kwargs)
+
+
+def telemetry_ingestion_endpoint(region: str) -> str:
+    """Where PostMetricData goes: Monitoring's telemetry-ingestion host, not the SDK's default telemetry host.
+
+    Read from the SDK's tables, never its helper functions, which may ask the instance
+    metadata service about a name they do not know.
+    """
+    realm = sdk_regions.REGION_REALMS.get(region, "oc1")
+    return f"https://telemetry-ingestion.{region}.{sdk_regions.REALMS.get(realm, 'oraclecloud.com')}"
+
+
+class MonitoringClients:
+    """One Monitoring client per region, built on first use, for the operator actions that post metrics."""
+
+    def __init__(self, settings: Settings, signer: Any) -> None:
+        self._settings = settings
+        self.signer = signer
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def for_region(self, region: str) -> Any:
+        with self._lock:
+            client = self._clients.get(region)
+            if client is None:
+                client = self._clients[region] = self._build(region)
+            return client
+
+    def _build(self, region: str) -> Any:
+        # Deferred for cold start: the event path never posts a metric, so it must never pay
+        # for loading oci.monitoring; only the report, the sweep and the check do.
+        from oci.monitoring import MonitoringClient
+
+        return MonitoringClient(
+            {"region": region},
+            signer=self.signer,
+            # As for Block Storage: the per-invocation, deadline-aware strategy owns retries.
+            retry_strategy=retry.NoneRetryStrategy(),
+            circuit_breaker_strategy=circuit_breaker.NoCircuitBreakerStrategy(),
+            service_endpoint=self._settings.metrics_endpoint_for(region) or telemetry_ingestion_endpoint(region),
+        )

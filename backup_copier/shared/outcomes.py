@@ -92,3 +92,46 @@ SERVICE_FAILURES = (
     oci_exceptions.ConnectTimeout,
     RetriesExhausted,
 )
+
+
+def metrics_verdict(error: BaseException, *, region: str, permission_fix: str) -> Verdict:
+    """Why metrics could not be posted to Monitoring, and what to do.
+
+    Never the outcome of the invocation: the report or sweep that posted them is answered
+    all the same, with this in its metricsFailed figures. `permission_fix` is the statement
+    that grants what a 404 says is missing.
+    """
+    action = f"post metrics to Monitoring in {region}"
+    if isinstance(error, RetriesExhausted):
+        inner = metrics_verdict(error.last_error, region=region, permission_fix=permission_fix)
+        return Verdict(
+            Outcome.FAILED, inner.reason_code, f"{inner.reason} Still failing after {error.attempts} attempts."
+        )
+    if isinstance(error, oci_exceptions.ServiceError):
+        status, code = error.status, str(error.code)
+        said = f"{action}: {status} {code} ({_message(error)})"
+        if status in (403, 404):
+            advice = (
+                f"The function's dynamic group lacks METRIC_WRITE for this namespace and compartment: {permission_fix}"
+            )
+        elif status == 401:
+            advice = (
+                "The resource principal was refused; check the dynamic group's matching rule includes this function."
+            )
+        elif status == 429:
+            advice = "Monitoring throttled the posts (Oracle allows 50 PostMetricData calls a second per tenancy); the next run posts again."
+        elif status >= 500:
+            advice = "The Monitoring service failed; this is usually transient, and the next run posts again."
+        else:
+            advice = "Monitoring refused the data; see the message."
+        return Verdict(Outcome.FAILED, code if code and code != "None" else f"HTTP{status}", f"{said}. {advice}")
+    if isinstance(error, oci_exceptions.RequestException | oci_exceptions.ConnectTimeout):
+        return Verdict(
+            Outcome.FAILED,
+            "ConnectionFailed",
+            f"{action}: could not reach the telemetry-ingestion endpoint ({type(error).__name__}). Check the "
+            "function's subnet has a route to Oracle Services (service or NAT gateway).",
+        )
+    return Verdict(
+        Outcome.FAILED, "InternalError", f"{action}: unexpected {type(error).__name__}; see the function's log"
+    )

@@ -19,6 +19,10 @@ class Outcome(enum.StrEnum):
     # Answers of the preflight check ({"action": "check"}).
     READY = "ready"
     NOT_READY = "not_ready"
+    # Answers of the recovery-point report ({"action": "report"}): at_risk is not a failure,
+    # since the report itself worked; what it found is what needs attention.
+    REPORTED = "reported"
+    AT_RISK = "at_risk"
 
     @property
     def is_failure(self) -> bool:

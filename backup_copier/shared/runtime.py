@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .clients import BlockStorageClients, resource_principal_signer
+from .clients import BlockStorageClients, MonitoringClients, resource_principal_signer
 from .settings import Settings, load_settings
 
 
@@ -17,6 +17,8 @@ from .settings import Settings, load_settings
 class Container:
     settings: Settings
     clients: BlockStorageClients
+    # Built empty: a Monitoring client is made only when an operator action posts metrics.
+    metrics: MonitoringClients
 
 
 _container: Container | None = None
@@ -26,5 +28,6 @@ def container() -> Container:
     global _container
     if _container is None:
         settings = load_settings(os.environ)
-        _container = Container(settings, BlockStorageClients(settings, resource_principal_signer()))
+        signer = resource_principal_signer()
+        _container = Container(settings, BlockStorageClients(settings, signer), MonitoringClients(settings, signer))
     return _container

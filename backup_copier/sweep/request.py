@@ -20,6 +20,7 @@ from ..shared import runtime
 from ..shared.context import Invocation
 from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
 from ..shared.kinds import SPECS, BackupKind, KindSpec
+from ..shared.metrics import MetricsOutcome, publish
 from ..shared.ocids import parse_ocid
 from ..shared.request import Request, optional_regions, validated
 from ..shared.result import InvocationResult
@@ -89,6 +90,12 @@ class ReconcileRequest(Request):
             invocation=invocation,
         )
         sweep.run()
+        if summary.dry_run:
+            summary.metrics = MetricsOutcome(reason_code="DryRun", reason="a dry run posts no metric")
+        else:
+            summary.metrics = publish(
+                settings, container.metrics, source_region, invocation, self.compartment_id, summary.counts()
+            )
         return summary.result()
 
 

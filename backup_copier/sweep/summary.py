@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..shared.kinds import BackupKind
+from ..shared.metrics import SWEEP_COPIED, SWEEP_FAILED, SWEEP_REMAINING, Metric, MetricsOutcome
 from ..shared.result import InvocationResult, Outcome
 
 StopReason = Literal["copy_limit", "max_copies", "deadline"]
@@ -46,12 +47,28 @@ class Summary:
     scan_complete: bool = False
     # A failure that ended the whole sweep (a list call refused), as (code, sentence).
     fatal: tuple[str, str] | None = None
+    metrics: MetricsOutcome = field(default_factory=MetricsOutcome)
 
     def defer(self, why: str, stop: StopReason | None = None) -> None:
         """A missing copy left for the next run; `stop` names what ended copying, if anything did."""
         self.remaining[why] += 1
         if stop is not None and self.stopped_early is None:
             self.stopped_early = stop
+
+    def counts(self) -> list[Metric]:
+        """What an alarm needs to say the sweep is not catching up: copies made, failed and still missing.
+
+        `remaining` only when the scan was whole: from a partial one it is a lower bound, and a
+        zero there would read as "caught up".
+        """
+        dimensions = {"sourceRegion": self.source_region}
+        counts = [
+            Metric(SWEEP_COPIED, dimensions, len(self.copied)),
+            Metric(SWEEP_FAILED, dimensions, len(self.failed)),
+        ]
+        if self.scan_complete:
+            counts.append(Metric(SWEEP_REMAINING, dimensions, sum(self.remaining.values())))
+        return counts
 
     def result(self) -> InvocationResult:
         outcome, code, reason = self._verdict()
@@ -80,6 +97,7 @@ class Summary:
             "inFlight": self.in_flight,
             "stoppedEarly": self.stopped_early,
             "scanComplete": self.scan_complete,
+            **self.metrics.to_json(),
         }
 
     def _verdict(self) -> tuple[Outcome, str | None, str | None]:

@@ -153,6 +153,7 @@ _PLACEHOLDERS = {
     "<backups-compartment-ocid>": deploy.EXAMPLE_BACKUP_COMPARTMENT,
     "<functions-compartment-ocid>": deploy.EXAMPLE_FUNCTION_COMPARTMENT,
     "<destination-key-ocid>": deploy.EXAMPLE_KMS_KEY,
+    "<topic-ocid>": "ocid1.onstopic.oc1.phx.aaaaaaaaexampletopicexampletopic",
 }
 # Up to the end of the line (continuations followed), a `)` closing `$(...)`, or a redirection.
 _DOCUMENTED_COMMAND = re.compile(r"python -m backup_copier\.deploy_kit ((?:[^\n)\\]|\\\n)+)")
@@ -160,7 +161,10 @@ _DOCUMENTED_COMMAND = re.compile(r"python -m backup_copier\.deploy_kit ((?:[^\n)
 
 def _documented_commands() -> list[tuple[str, list[str]]]:
     found = []
-    for page in (PROJECT_ROOT / "README.md", PROJECT_ROOT / "docs" / "deploying.md"):
+    for page in (
+        PROJECT_ROOT / "README.md",
+        *(PROJECT_ROOT / "docs" / name for name in ("deploying.md", "recovery-point.md")),
+    ):
         for block in re.findall(r"^```sh\n(.*?)^```", page.read_text(), re.S | re.M):
             for match in _DOCUMENTED_COMMAND.finditer(block):
                 text = match.group(1).replace("\\\n", " ").split(" > ")[0]
@@ -176,7 +180,14 @@ DOCUMENTED = _documented_commands()
 
 
 def test_the_docs_show_every_deploy_kit_command() -> None:
-    assert {argv[0] for _, argv in DOCUMENTED} >= {"dynamic-group", "policies", "rule-condition"}
+    assert {argv[0] for _, argv in DOCUMENTED} >= {
+        "dynamic-group",
+        "policies",
+        "rule-condition",
+        "metrics-policy",
+        "report-schedule",
+        "alarms",
+    }
 
 
 @pytest.mark.parametrize(("page", "argv"), DOCUMENTED, ids=[f"{page}:{argv[0]}" for page, argv in DOCUMENTED])

@@ -9,6 +9,7 @@ import pytest
 
 from backup_copier.deploy_kit import iam
 from backup_copier.shared.kinds import SPECS, BackupKind
+from backup_copier.shared.metrics import use_metrics_statement
 from blockstorage_emulator import Emulator
 from local_runtime import samples
 from local_runtime.credentials import DEFAULT_COMPARTMENT_ID
@@ -130,7 +131,10 @@ def test_denied_read_of_a_backup_is_found(
 
 def test_unreachable_region_is_reported_once(function: FunctionFactory) -> None:
     # Nothing listens on port 1: every request is refused, as from a subnet with no route to OCI.
-    answer = function(BLOCKSTORAGE_ENDPOINT="http://127.0.0.1:1/{region}").invoke(CHECK, deadline_seconds=4)
+    # Metrics off: Monitoring's own route is the next test's.
+    answer = function(BLOCKSTORAGE_ENDPOINT="http://127.0.0.1:1/{region}", METRICS="off").invoke(
+        CHECK, deadline_seconds=4
+    )
 
     assert answer.status == 502
     failing = _failing(answer.json())
@@ -139,6 +143,16 @@ def test_unreachable_region_is_reported_once(function: FunctionFactory) -> None:
         f"destination {DESTINATION_REGION}: read volume backups",
     ]
     assert all("service gateway" in check["fix"] for check in failing)
+
+
+def test_unreachable_monitoring_names_the_route(emulator: Emulator, function: FunctionFactory) -> None:
+    answer = function(METRICS_ENDPOINT="http://127.0.0.1:1/{region}").invoke(CHECK, deadline_seconds=10)
+
+    assert answer.status == 502
+    [failing] = _failing(answer.json())
+    assert failing["name"] == f"metrics {SOURCE_REGION}: post to namespace backup_copier"
+    assert "could not reach the telemetry-ingestion endpoint" in failing["detail"]
+    assert "service gateway" in failing["fix"]
 
 
 def test_destination_in_own_region_is_a_failing_check(emulator: Emulator, function: FunctionFactory) -> None:
@@ -183,3 +197,42 @@ def test_retention_is_reported_with_what_the_expiry_pass_will_do(emulator: Emula
     assert "newest 3 AVAILABLE copies" in detail
     assert "DRY_RUN is on: it deletes nothing" in detail
     assert not [r for r in emulator.requests if r.operation in ("update", "delete")]
+
+
+# Metrics: the check posts one datapoint no alarm watches, because only a post proves the grant.
+
+
+def test_metrics_can_be_posted(emulator: Emulator, function: FunctionFactory) -> None:
+    body = function().invoke({**CHECK, "compartmentIds": [COMPARTMENT_ID]}).json()
+
+    check = _checks(body)[f"metrics {SOURCE_REGION}: post to namespace backup_copier"]
+    assert check["ok"] is True
+    assert COMPARTMENT_ID in check["detail"]
+    [posted] = emulator.posted_metrics(COMPARTMENT_ID)
+    assert (posted.name, posted.namespace, posted.dimensions) == (
+        "preflight_check",
+        "backup_copier",
+        {"check": "metrics"},
+    )
+
+
+def test_a_missing_metrics_grant_names_the_statement(emulator: Emulator, function: FunctionFactory) -> None:
+    emulator.deny("post_metrics")
+
+    answer = function(METRICS_NAMESPACE="dr_copies").invoke(CHECK)
+
+    assert answer.status == 502
+    [failing] = _failing(answer.json())
+    assert failing["name"] == f"metrics {SOURCE_REGION}: post to namespace dr_copies"
+    assert "404 NotAuthorizedOrNotFound" in failing["detail"]
+    assert failing["fix"] == use_metrics_statement(DEFAULT_COMPARTMENT_ID, "dr_copies", iam.DEFAULT_DYNAMIC_GROUP)
+
+
+def test_metrics_off_needs_no_grant(emulator: Emulator, function: FunctionFactory) -> None:
+    emulator.deny("post_metrics")
+
+    body = function(METRICS="off").invoke(CHECK).json()
+
+    assert body["outcome"] == "ready"
+    assert _checks(body)["metrics"]["detail"].startswith("METRICS is off")
+    assert not [r for r in emulator.requests if r.operation == "post_metrics"]

@@ -66,6 +66,7 @@ def twin(principal: ResourcePrincipal, emulator: Emulator) -> Iterator[FunctionP
         **principal.environment(),
         "DESTINATION_REGION": DESTINATION_REGION,
         "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
+        "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
     }
     with FunctionProcess(environment) as process:
         yield process
@@ -121,8 +122,8 @@ def test_empty_compartment(emulator: Emulator, function: FunctionFactory) -> Non
     assert (body["copied"], body["failed"], body["stoppedEarly"], body["scanComplete"]) == ([], [], None, True)
     assert body["sourceRegion"] == SOURCE_REGION
     assert copies_requested(emulator) == []
-    # Only reads, each signed and answered.
-    assert {r.operation for r in emulator.requests} == {"list"}
+    # Only reads, each signed and answered, and the sweep's counts posted to Monitoring.
+    assert {r.operation for r in emulator.requests} == {"list", "post_metrics"}
     assert all(r.status == 200 for r in emulator.requests)
 
 
@@ -152,6 +153,35 @@ def test_missing_copies_are_made_oldest_first_across_kinds(emulator: Emulator, f
     assert again["outcome"] == "already_copied"
     assert again["alreadyCopied"] == 10
     assert copies_requested(emulator) == made
+
+
+def test_the_sweep_posts_its_counts(emulator: Emulator, function: FunctionFactory) -> None:
+    compartment = new_compartment()
+    for i in range(5):
+        seed_backup(emulator, compartment, "volume", hours_ago=30 - i)
+    emulator.inject(Fault(operation="copy", status=400, code="InvalidParameter", count=1))
+
+    body = _sweep(function(), compartment, maxCopies=3)
+
+    assert (len(body["copied"]), len(body["failed"]), body["remaining"]) == (2, 1, 3)
+    assert (body["metricsPosted"], body["metricsFailed"]) == (3, 0)
+    posted = {m.name: (m.dimensions, m.datapoints[0]["value"]) for m in emulator.posted_metrics(compartment)}
+    region = {"sourceRegion": SOURCE_REGION}
+    assert posted == {
+        "sweep_copies_made": (region, 2),
+        "sweep_copies_failed": (region, 1),
+        "sweep_copies_remaining": (region, 3),
+    }
+
+
+def test_a_dry_run_posts_no_count(emulator: Emulator, function: FunctionFactory) -> None:
+    compartment = new_compartment()
+    seed_backup(emulator, compartment, "volume", hours_ago=3)
+
+    body = _sweep(function(), compartment, dryRun=True)
+
+    assert (body["metricsPosted"], body["metricsReasonCode"]) == (0, "DryRun")
+    assert emulator.posted_metrics(compartment) == []
 
 
 def test_dry_run_lists_the_plan_and_copies_nothing(emulator: Emulator, function: FunctionFactory) -> None:
@@ -338,6 +368,7 @@ def large(principal: ResourcePrincipal) -> Iterator[tuple[Emulator, FunctionProc
             **principal.environment(),
             "DESTINATION_REGION": DESTINATION_REGION,
             "BLOCKSTORAGE_ENDPOINT": own.endpoint_template,
+            "METRICS_ENDPOINT": own.metrics_endpoint_template,
         }
         with FunctionProcess(environment) as process:
             yield own, process

@@ -1,0 +1,146 @@
+"""What one report found, rendered as the answer and the log line.
+
+Totals count volumes by their worst region: `covered` (within RPO_TARGET_HOURS everywhere),
+`breaching` (a copy everywhere, but one older than the target) and `uncovered` (no AVAILABLE
+copy in some region); they add up to `volumes`. `byRegion` counts the same per region. The
+`volumes` list holds the 100 worst, so the answer stays a few tens of kilobytes for any tenancy.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..shared.kinds import BackupKind
+from ..shared.metrics import MetricsOutcome
+from ..shared.result import InvocationResult, Outcome
+from .coverage import Status, VolumeCoverage
+from .scan import Scan
+
+MAX_VOLUMES_LISTED = 100
+
+
+@dataclass
+class Tally:
+    by_volume: Counter[Status] = field(default_factory=Counter)
+    by_region: list[Counter[Status]] = field(default_factory=list)
+    worst: list[VolumeCoverage] = field(default_factory=list)
+
+
+@dataclass
+class ReportSummary:
+    compartment_id: str
+    source_region: str
+    destination_regions: tuple[str, ...]
+    kinds: tuple[BackupKind, ...]
+    since_hours: float
+    target_hours: float
+    scan: Scan
+    as_of: datetime
+    metrics: MetricsOutcome = field(default_factory=MetricsOutcome)
+
+    def tally(self) -> Tally:
+        tally = Tally(by_region=[Counter() for _ in self.destination_regions])
+        ranked = []
+        for order, volume in enumerate(self.scan.coverage.volumes.values()):
+            for position, counts in enumerate(tally.by_region):
+                counts[volume.region(position, self.as_of, self.target_hours).status] += 1
+            rank, hours = volume.worst(self.as_of, self.target_hours)
+            tally.by_volume[list(Status)[rank]] += 1
+            ranked.append((rank, hours, -order, volume))
+        # Worst first: uncovered, then breaching, then covered; the staler first within each.
+        tally.worst = [entry[3] for entry in heapq.nlargest(MAX_VOLUMES_LISTED, ranked, key=lambda e: e[:3])]
+        return tally
+
+    def result(self) -> InvocationResult:
+        tally = self.tally()
+        outcome, code, reason = self._verdict(tally)
+        result = InvocationResult(outcome, code, reason, source_region=self.source_region)
+        result.extra = self.to_json(tally)
+        return result
+
+    def to_json(self, tally: Tally) -> dict[str, Any]:
+        volumes = len(self.scan.coverage.volumes)
+        return {
+            "action": "report",
+            "compartmentId": self.compartment_id,
+            "destinationRegions": list(self.destination_regions),
+            "kinds": [kind.value for kind in self.kinds],
+            "sinceHours": self.since_hours,
+            "rpoTargetHours": self.target_hours,
+            "asOf": _time(self.as_of),
+            "scanned": self.scan.coverage.scanned,
+            "skippedByReason": dict(sorted(self.scan.coverage.skipped.items())),
+            "copiesScanned": self.scan.copies_read,
+            "scanComplete": self.scan.complete,
+            "totals": {"volumes": volumes, **{status.value: tally.by_volume[status] for status in Status}},
+            "byRegion": [
+                {"destinationRegion": region, **{status.value: counts[status] for status in Status}}
+                for region, counts in zip(self.destination_regions, tally.by_region, strict=True)
+            ],
+            "volumes": [self._volume(volume) for volume in tally.worst],
+            "volumesOmitted": volumes - len(tally.worst),
+            **self.metrics.to_json(),
+        }
+
+    def _volume(self, volume: VolumeCoverage) -> dict[str, Any]:
+        rank, _ = volume.worst(self.as_of, self.target_hours)
+        regions = []
+        for position, region in enumerate(self.destination_regions):
+            view = volume.region(position, self.as_of, self.target_hours)
+            regions.append(
+                {
+                    "destinationRegion": region,
+                    "status": view.status.value,
+                    "rpoHours": round(view.rpo_hours, 2),
+                    "newestCopiedBackupTime": _time(view.newest_copied) if view.newest_copied else None,
+                    "inFlight": volume.in_flight[position],
+                    "faulty": volume.faulty[position],
+                }
+            )
+        return {
+            "resourceId": volume.resource_id,
+            "kind": volume.kind.value,
+            "displayName": volume.display_name,
+            "status": list(Status)[rank].value,
+            "newestBackupId": volume.newest_backup_id,
+            "newestBackupTime": _time(volume.newest_backup_time),
+            "backups": volume.backups,
+            "regions": regions,
+        }
+
+    def _verdict(self, tally: Tally) -> tuple[Outcome, str | None, str | None]:
+        if self.scan.fatal is not None:
+            return Outcome.FAILED, *self.scan.fatal
+        if not self.scan.complete:
+            return (
+                Outcome.FAILED,
+                "DeadlineReached",
+                f"the timeout ended the report after {self.scan.coverage.scanned} backups and "
+                f"{self.scan.copies_read} copies were read, so no metric was posted; raise the function's timeout "
+                "(fn update function <app> <function> --timeout 300) or narrow sinceHours/kinds",
+            )
+        volumes = len(self.scan.coverage.volumes)
+        uncovered, breaching = tally.by_volume[Status.UNCOVERED], tally.by_volume[Status.BREACHING]
+        if not uncovered and not breaching:
+            return (
+                Outcome.REPORTED,
+                None,
+                f"all {volumes} volumes have a copy less than {self.target_hours:g} h old in every destination region",
+            )
+        worst = tally.worst[0]
+        rank, hours = worst.worst(self.as_of, self.target_hours)
+        return (
+            Outcome.AT_RISK,
+            "RecoveryPointAtRisk",
+            f"{uncovered + breaching} of {volumes} volumes are at risk: {uncovered} uncovered (no AVAILABLE copy in a "
+            f"destination region), {breaching} with a newest copy older than {self.target_hours:g} h. Worst: "
+            f"{worst.kind.value} {worst.resource_id}, {list(Status)[rank].value}, {hours:.1f} h",
+        )
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,24 @@
+"""`make demo` runs as the README shows: every answer 200, a report with a breaching volume, a copy expiring."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.helpers import PROJECT_ROOT
+
+
+def test_the_demo_shows_a_breaching_volume() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "local_runtime.demo"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^report\.json +200 +at_risk ", done.stdout, re.M), done.stdout
+    totals = re.search(r"(\d+) covered, (\d+) breaching, (\d+) uncovered; (\d+) metric streams posted", done.stdout)
+    assert totals is not None, done.stdout
+    assert int(totals[2]) >= 1
+    assert re.search(r"^  breaching  volume \S+: \d+\.\d h in us-ashburn-1", done.stdout, re.M), done.stdout
+    assert "is now TERMINATING; the older copy made by hand, unmarked, is still AVAILABLE" in done.stdout
+    assert "oldest first: yes" in done.stdout
