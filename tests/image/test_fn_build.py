@@ -17,7 +17,7 @@ import pytest
 from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal
 from local_runtime.fdk_process import FunctionProcess
-from local_runtime.fn_build import FUNCTION_FILES, installed_requirements, lay_out_function
+from local_runtime.fn_build import installed_requirements, lay_out_function
 from local_runtime.layout.run import LaidOut
 from tests.helpers import DESTINATION_REGION, event_for
 
@@ -36,17 +36,6 @@ def test_func_yaml_is_what_fn_init_writes_for_python_3_11(project_root: Path) ->
     assert spec["entrypoint"] == "/python/bin/fdk /function/func.py handler"
     assert 0 < int(spec["timeout"]) <= 300
     assert sys.version_info[:2] == (3, 11), "the interpreter tested must be the one deployed"
-
-
-def test_dockerignore_keeps_out_everything_but_the_function(project_root: Path) -> None:
-    ignored = {
-        line.strip().rstrip("/")
-        for line in (project_root / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    top_level = {path.name for path in project_root.iterdir() if not path.name.startswith(".")}
-    shipped = {name for name in top_level if name not in ignored and not name.endswith(".md")} - {"__pycache__"}
-    assert shipped <= set(FUNCTION_FILES), shipped - set(FUNCTION_FILES)
 
 
 def _environment(principal: ResourcePrincipal, emulator: Emulator) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from local_runtime.fn_build import installed_requirements
+from local_runtime.layout.build import cached_python_tree
 from local_runtime.layout.closure import ClosureBuilder, Root
 from local_runtime.layout.install_tree import InstallTree
 from local_runtime.layout.observe import base_interpreter, isolated_environment
@@ -159,6 +160,13 @@ def test_the_metadata_code_may_read_is_there_and_true(laid_out: LaidOut) -> None
     assert "oci/core/__init__.py" in listed
     assert not any(path.startswith("oci/database/") for path in listed)
     assert all((laid_out.python_dir / path).is_file() for path in listed)
+
+
+def test_the_variables_the_image_must_not_set_are_reported_and_documented() -> None:
+    _, report = cached_python_tree(PROJECT_ROOT)
+    assert "OCI_PYTHON_SDK_LAZY_IMPORTS_DISABLED" in report.assumes_unset
+    documented = (PROJECT_ROOT / "docs" / "image.md").read_text()
+    assert all(variable in documented for variable in report.assumes_unset)
 
 
 @pytest.mark.timeout(120)
