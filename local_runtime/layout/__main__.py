@@ -14,6 +14,7 @@ from .build import build_layout
 from .bytecode import CompileError
 from .check import UnresolvedImports
 from .closure import LayoutError
+from .python_tree import ScriptError
 from .sizes import tree_size
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{destination / part} exists already; the layout is written into an empty place")
     try:
         report = build_layout(arguments.project.resolve(), destination)
-    except (LayoutError, UnresolvedImports, CompileError) as error:
+    except (LayoutError, UnresolvedImports, CompileError, ScriptError) as error:
         print(f"layout failed: {error}", file=sys.stderr)
         return 1
     print(report.summary())

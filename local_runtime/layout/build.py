@@ -23,7 +23,7 @@ from .check import check_function_imports
 from .closure import ClosureBuilder, LayoutError, Root
 from .install_tree import InstallTree
 from .module_imports import read_imports
-from .observe import ObserveImports
+from .observe import ObserveImports, base_interpreter
 from .python_tree import copy_kept_modules, copy_metadata, copy_scripts, distributions, write_records
 from .reviewed import REVIEWED_COMPUTED_IMPORTS, REVIEWED_OPTIONAL_IMPORTS
 
@@ -107,7 +107,7 @@ def write_python_tree(
     kept = [module for name, module in closure.modules.items() if install.find(name) == module]
     destination.mkdir(parents=True)
     copy_kept_modules(install, kept, destination)
-    copy_scripts(installed, scripts, destination)
+    copy_scripts(installed, scripts, destination, base_interpreter())
     compile_tree(destination, shown_as)
     shipped = copy_metadata(installed, destination)
     write_records(destination, shipped)

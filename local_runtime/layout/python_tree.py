@@ -41,10 +41,26 @@ def copy_kept_modules(install: InstallTree, kept: list[Module], destination: Pat
             _copy_package_data(module.directory, destination / relative.parent)
 
 
-def copy_scripts(install: Path, scripts: list[str], destination: Path) -> None:
-    """The console scripts the image runs (func.yaml's entrypoint); pip wrote one per entry point."""
+class ScriptError(Exception):
+    """A console script is not the plain `#!python` file pip writes; the layout will not guess."""
+
+
+def copy_scripts(install: Path, scripts: list[str], destination: Path, interpreter: str) -> None:
+    """The console scripts the image runs (func.yaml's entrypoint), started with `interpreter -S`.
+
+    pip writes `#!<the interpreter that ran pip>`. Here that line names the interpreter that
+    built the layout, which the run image shares (as fn's own build assumes), with `-S`: no
+    site-packages of the base image on sys.path, so the image imports exactly what the tests
+    import, and a little faster.
+    """
     for script in scripts:
-        _copy_file(install / script, destination / script)
+        first, _, rest = (install / script).read_text(encoding="utf-8").partition("\n")
+        if not first.startswith("#!") or len(first.split()) != 1 or "python" not in first:
+            raise ScriptError(f"{script} starts with {first!r}, not a plain #!python line")
+        target = destination / script
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"#!{interpreter} -S\n{rest}", encoding="utf-8")
+        shutil.copymode(install / script, target)
 
 
 def distributions(install: Path) -> list[Distribution]:

@@ -1,9 +1,10 @@
 """The function started from a layout as the image's entrypoint starts it, for tests and the bench.
 
-`/python/bin/fdk /function/func.py handler` with PYTHONPATH=/function:/python: here the
-base interpreter runs the fdk script with `-S`, so neither this virtual environment nor any
-site-packages can answer an import the layout lacks. The run image's file system is
-read-only; PYTHONDONTWRITEBYTECODE keeps the layout as built, shared cache included.
+`/python/bin/fdk /function/func.py handler` with PYTHONPATH=/function:/python. The script's
+first line starts the base interpreter with `-S` (python_tree.copy_scripts), so neither this
+virtual environment nor any site-packages can answer an import the layout lacks. The run
+image's file system is read-only; PYTHONDONTWRITEBYTECODE keeps the layout as built, shared
+cache included.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ class LaidOut:
     script: str = "bin/fdk"
 
     def runtime(self, wrapper: tuple[str, ...] = ()) -> Runtime:
-        """How to start it: under `wrapper` (e.g. valgrind) if given."""
+        """How to start it: the entrypoint's script itself, or under `wrapper` (e.g. valgrind)."""
+        script = str(self.python_dir / self.script)
+        # A wrapper is given the interpreter the script's first line names, with the same -S.
+        command = [*wrapper, base_interpreter(), "-S", script] if wrapper else [script]
         return Runtime(
-            self.function_dir,
-            [self.function_dir, self.python_dir],
-            [*wrapper, base_interpreter(), "-S", str(self.python_dir / self.script)],
-            {"PYTHONDONTWRITEBYTECODE": "1"},
+            self.function_dir, [self.function_dir, self.python_dir], command, {"PYTHONDONTWRITEBYTECODE": "1"}
         )
 
     def process(self, environment: dict[str, str], wrapper: tuple[str, ...] = ()) -> FunctionProcess:

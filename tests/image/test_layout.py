@@ -117,6 +117,13 @@ def test_every_module_kept_imports_as_it_does_in_the_full_install(laid_out: Laid
     assert {name: error for name, error in only_in_layout.items() if not _left_out_on_purpose(error)} == {}
 
 
+def test_the_entrypoint_script_starts_python_without_site_packages(laid_out: LaidOut) -> None:
+    """So that the image, like the tests, imports from /function and /python only."""
+    first_line = (laid_out.python_dir / "bin" / "fdk").read_text().splitlines()[0]
+    assert first_line == f"#!{base_interpreter()} -S"
+    assert laid_out.runtime().fdk_command == [str(laid_out.python_dir / "bin" / "fdk")]
+
+
 def test_it_holds_no_test_or_build_tools_and_few_sdk_services(laid_out: LaidOut) -> None:
     python_dir = laid_out.python_dir
     assert [path.name for path in (python_dir / "bin").iterdir()] == ["fdk"]
