@@ -38,6 +38,7 @@ layout: $(READY)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Cold start, warm invocations, memory and install size, each next to its floor; see docs/performance.md.
+# Image size, cold start, warm invocations and memory: the image layout next to the plain install,
+# the naive handler and the floor, in one run; see docs/performance.md.
 bench: $(READY)
 	$(BIN)/python -m bench.run
