@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,8 +34,10 @@ FUNCTION_CODE = ("func.py", "backup_copier")
 _FUNCTION_PACKAGES = tuple(name.removesuffix(".py") for name in FUNCTION_CODE)
 IMAGE_PYTHON = "/python/"
 LAYOUT_CACHE = CACHE_ROOT.parent / "layout"
-# Each change to what the function imports makes a new tree of about 60 MB; older ones go.
+# Each change to what the function imports makes a new tree of about 60 MB: beyond the newest
+# few, trees go once no session has used them for an hour (a session touches its tree at start).
 CACHED_TREES_KEPT = 4
+CACHED_TREE_IDLE_SECONDS = 3600
 _LAYOUT_SOURCES = Path(__file__).resolve().parent
 
 
@@ -184,8 +187,10 @@ def _forget_old_trees() -> None:
         key=lambda path: path.stat().st_mtime,
         reverse=True,
     )
+    idle_since = time.time() - CACHED_TREE_IDLE_SECONDS
     for old in trees[CACHED_TREES_KEPT:]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.stat().st_mtime < idle_since:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _cache_key(project_root: Path, installed: Path) -> str:
