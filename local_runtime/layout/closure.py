@@ -135,6 +135,15 @@ class ClosureBuilder:
             prefix = ".".join(parts[: index + 1])
             module = self.find(prefix)
             if module is None:
+                if index == 0 and any(prefix in tree.namespace_packages for tree in self.trees):
+                    # None is installed today; following one needs its portions on every path entry.
+                    self._unreviewed.append(
+                        (
+                            importer,
+                            f"{importer} imports the namespace package {prefix}, "
+                            "which local_runtime/layout does not follow",
+                        )
+                    )
                 return False
             if prefix not in self.need or need < self.need[prefix]:
                 self.reached[prefix] = module

@@ -142,3 +142,8 @@ def _binary_suffix() -> str:
     import importlib.machinery
 
     return importlib.machinery.EXTENSION_SUFFIXES[0]
+
+
+def test_a_namespace_package_it_cannot_follow_fails_the_layout(tmp_path: Path) -> None:
+    closure = _closure(tmp_path, "import portions.mod\n", {**SDK, "portions/mod.py": ""})
+    assert any("imports the namespace package portions" in problem for problem in closure.problems)
