@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.requirements-installed
 
-.PHONY: demo test lint bench reliability clean
+.PHONY: demo test lint bench reliability layout clean
 
 $(READY): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required: the function runs on fnproject/python:3.11")'
@@ -30,9 +30,15 @@ test: lint
 reliability: $(READY)
 	$(BIN)/python -m pytest tests/reliability -q
 
+# The image's /python and /function, as the Dockerfile's build stage writes them; see docs/image.md.
+layout: $(READY)
+	@test -n "$(DEST)" || { echo "usage: make layout DEST=<folder without python/ or function/>"; exit 2; }
+	$(BIN)/python -m local_runtime.layout $(DEST)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Cold start, warm invocations, memory and install size, each next to its floor; see docs/performance.md.
+# Image size, cold start, warm invocations and memory: the image layout next to the plain install,
+# the naive handler and the floor, in one run; see docs/performance.md.
 bench: $(READY)
 	$(BIN)/python -m bench.run

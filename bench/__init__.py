@@ -1,1 +1,1 @@
-"""`make bench`: cold start, warm invocations, memory and install size, each next to its floor."""
+"""`make bench`: image size, cold start, warm invocations and memory: the image layout next to the plain install."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from local_runtime.fdk_process import FnResponse, FunctionProcess
 
-from .layout import FLOOR, FUNCTION, NAIVE, Layout
+from .layout import CONTENDERS, FLOOR, FUNCTION, NAIVE, PLAIN, Layout
 from .world import LongLivedClients, World
 
 FDK_ROUND_TRIP = "fdk round trip"
@@ -65,9 +65,11 @@ def cpu_seconds(pid: int | None) -> float:
 
 def cold_starts(layout: Layout, world: World, runs: int) -> dict[str, ColdStart]:
     """`runs` fresh processes of each function, interleaved so machine noise hits all alike."""
-    results = {name: ColdStart() for name in (FUNCTION, NAIVE, FLOOR)}
-    for _ in range(runs):
-        for name, result in results.items():
+    results = {name: ColdStart() for name in CONTENDERS}
+    for number in range(runs):
+        shift = number % len(CONTENDERS)  # each contender goes first as often as the others
+        for name in CONTENDERS[shift:] + CONTENDERS[:shift]:
+            result = results[name]
             body = world.event_for(world.new_backup())
             process = layout.process(name, world.function_environment())
             started = time.perf_counter()
@@ -98,7 +100,7 @@ def instructions_to_first_answer(layout: Layout, world: World, directory: Path) 
     environment = {**world.function_environment(), "PYTHONHASHSEED": "0"}
     running: dict[str, tuple[FunctionProcess, Path]] = {}
     try:
-        for name in (FUNCTION, NAIVE, FLOOR):
+        for name in CONTENDERS:
             counts = directory / f"cachegrind.{len(running)}"
             wrapper = ("valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={counts}")
             running[name] = (layout.process(name, environment, wrapper), counts)
@@ -126,6 +128,8 @@ def _instructions(counts: Path) -> int:
 
 def warm_rounds(layout: Layout, world: World, calls: int) -> Warm:
     """`calls` rounds; each round times one call of every contender, in rotating order.
+
+    The plain install is left out: once warm, the function runs the same code from either tree.
 
     The floor of an invocation is measured in the same rounds: the fdk's round trip of the
     constant function, and the function's Block Storage requests from long-lived clients.
@@ -181,6 +185,6 @@ def _check(name: str, answer: FnResponse, process: FunctionProcess) -> None:
     if name == FLOOR:
         return
     body = answer.json()
-    made_copy = body.get("outcome") == "copied" if name == FUNCTION else bool(body.get("copyId"))
+    made_copy = body.get("outcome") == "copied" if name in (FUNCTION, PLAIN) else bool(body.get("copyId"))
     if not made_copy:
         raise BenchmarkError(f"{name} made no copy: {body}")

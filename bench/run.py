@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         _say("fewer runs than issue 6 asks for (5 cold, 200 warm): a smoke run, not figures to publish")
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         workdir = Path(scratch)
-        _say("preparing the fn build layout (the first run installs requirements.txt)")
+        _say("laying out the image and the plain install (the first run installs requirements.txt)")
         layout = prepare(workdir / "layout")
         world = World.start(workdir / "principal")
         try:
@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         finally:
             world.stop()
-        size = installed_size(layout.python_dir)
-    table, verdicts = render(command, cold, warm, instructions, size, load_before)
+        sizes = {name: installed_size(folder) for name, folder in layout.python_dirs().items()}
+    table, verdicts = render(command, cold, warm, instructions, sizes, load_before)
     print(table)
     print()
     for verdict in verdicts:

@@ -1,4 +1,4 @@
-"""What `pip install --target` of requirements.txt puts into the image, and what takes the room."""
+"""What a /python tree puts into the image (the layout, or `pip install --target` whole), and what takes the room."""
 
 from __future__ import annotations
 

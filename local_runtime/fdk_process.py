@@ -19,13 +19,46 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_SERVICE = '"service":"backup-copier"'
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where a function process finds its code and its requirements, and how its fdk is started."""
+
+    function_dir: Path
+    python_path: list[Path]
+    fdk_command: list[str]
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+# The work tree itself, with this virtual environment's fdk and packages.
+WORK_TREE = Runtime(PROJECT_ROOT, [PROJECT_ROOT], [str(Path(sys.executable).parent / "fdk")])
+_default_runtime: Runtime | Callable[[], Runtime] = WORK_TREE
+
+
+def set_default_runtime(runtime: Runtime | Callable[[], Runtime]) -> None:
+    """What FunctionProcess runs when not told otherwise; a callable is called once, on first use.
+
+    The test session points this at the image's layout (tests/conftest.py), so that every
+    end-to-end test runs the function as the image holds it.
+    """
+    global _default_runtime
+    _default_runtime = runtime
+
+
+def default_runtime() -> Runtime:
+    global _default_runtime
+    if callable(_default_runtime):
+        _default_runtime = _default_runtime()
+    return _default_runtime
 
 
 @dataclass(frozen=True)
@@ -56,14 +89,15 @@ class FunctionProcess:
         self,
         environment: dict[str, str],
         *,
-        function_dir: Path = PROJECT_ROOT,
+        function_dir: Path | None = None,
         python_path: list[Path] | None = None,
         fdk_command: list[str] | None = None,
     ) -> None:
-        self.function_dir = function_dir
-        self.environment = environment
-        self.python_path = python_path if python_path is not None else [function_dir]
-        self.fdk_command = fdk_command or [str(Path(sys.executable).parent / "fdk")]
+        runtime = default_runtime() if function_dir is None else Runtime(function_dir, [function_dir], [])
+        self.function_dir = runtime.function_dir
+        self.environment = {**runtime.environment, **environment}
+        self.python_path = python_path if python_path is not None else runtime.python_path
+        self.fdk_command = fdk_command or runtime.fdk_command or WORK_TREE.fdk_command
         # Socket paths are limited to 107 bytes: keep the folder short and absolute.
         self.socket_dir = Path(tempfile.mkdtemp(prefix="fn", dir="/tmp"))
         self.socket_path = self.socket_dir / "lsnr.sock"

@@ -1,9 +1,11 @@
-"""The function laid out as `fn build` lays it out, without Docker.
+"""The function laid out as `fn build` lays it out without the Dockerfile, and without Docker.
 
-`fn build` for runtime python runs `pip install --target /python/ -r requirements.txt`,
-copies the function's folder to /function, and runs `/python/bin/fdk /function/func.py
-handler` with PYTHONPATH=/function:/python. The install is the slow part, so it is cached
-per (requirements.txt, Python version) outside the work tree, where fresh clones find it.
+This is the fallback build (delete the Dockerfile); the image the Dockerfile builds is laid
+out by local_runtime/layout, which starts from the same cached install. `fn build` for
+runtime python runs `pip install --target /python/ -r requirements.txt`, copies the
+function's folder to /function, and runs `/python/bin/fdk /function/func.py handler` with
+PYTHONPATH=/function:/python. The install is the slow part, so it is cached per
+(requirements.txt, Python version) outside the work tree, where fresh clones find it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "backup-copier" / "fn-build"
-# What the image gets; .dockerignore keeps everything else out.
+# What the fallback image runs from /function. .dockerignore keeps the rest out, except the
+# layout code the Dockerfile's build stage needs, which the fallback copies along unused.
 FUNCTION_FILES = ("func.py", "func.yaml", "requirements.txt", "backup_copier")
 
 

@@ -1,8 +1,18 @@
-"""Shared fixtures: generated resource-principal credentials, the emulator, fdk processes."""
+"""Shared fixtures: generated resource-principal credentials, the emulator, fdk processes.
+
+Every fdk process runs the function as the image holds it (local_runtime/layout): the
+layout's python tree, cached between sessions, and a fresh compiled copy of the work tree's
+code, built when the session first starts a process. FUNCTION_UNDER_TEST=worktree runs the
+work tree with this virtual environment's packages instead.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +21,29 @@ import pytest
 
 from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
-from local_runtime.fdk_process import FunctionProcess
+from local_runtime.fdk_process import FunctionProcess, Runtime, set_default_runtime
+from local_runtime.layout.run import LaidOut, lay_out_current_code
 from tests.helpers import COMPARTMENT_ID, DESTINATION_REGION, PROJECT_ROOT, SOURCE_REGION, FunctionFactory
+
+_LAYOUT_SCRATCH = Path(tempfile.mkdtemp(prefix="bc-layout-"))
+
+
+@functools.cache
+def _image_layout() -> LaidOut:
+    return lay_out_current_code(PROJECT_ROOT, _LAYOUT_SCRATCH)
+
+
+def _image_runtime() -> Runtime:
+    return _image_layout().runtime()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("FUNCTION_UNDER_TEST", "layout") == "layout":
+        set_default_runtime(_image_runtime)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_LAYOUT_SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +114,9 @@ def new_backup(emulator: Emulator) -> Callable[..., dict[str, Any]]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def laid_out() -> LaidOut:
+    """The function as the image holds it: /python (cached) and /function (this work tree's code)."""
+    return _image_layout()

@@ -1,7 +1,8 @@
-"""The function as `fn build` packages it: only requirements.txt installed, only the image's files.
+"""The function as `fn build` packages it: with the Dockerfile (the layout) and without it (the fallback).
 
 A runtime import missing from requirements.txt, or a module the image does not get,
-fails here instead of at deploy time.
+fails here instead of at deploy time. Both run with the base interpreter and `-S`, so this
+virtual environment's packages cannot hide a missing one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal
 from local_runtime.fdk_process import FunctionProcess
-from local_runtime.fn_build import FUNCTION_FILES, installed_requirements, lay_out_function
+from local_runtime.fn_build import installed_requirements, lay_out_function
+from local_runtime.layout.run import LaidOut
 from tests.helpers import DESTINATION_REGION, event_for
 
 
@@ -36,38 +38,45 @@ def test_func_yaml_is_what_fn_init_writes_for_python_3_11(project_root: Path) ->
     assert sys.version_info[:2] == (3, 11), "the interpreter tested must be the one deployed"
 
 
-def test_dockerignore_keeps_out_everything_but_the_function(project_root: Path) -> None:
-    ignored = {
-        line.strip().rstrip("/")
-        for line in (project_root / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
+def _environment(principal: ResourcePrincipal, emulator: Emulator) -> dict[str, str]:
+    return {
+        **principal.environment(),
+        "DESTINATION_REGION": DESTINATION_REGION,
+        "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
     }
-    top_level = {path.name for path in project_root.iterdir() if not path.name.startswith(".")}
-    shipped = {name for name in top_level if name not in ignored and not name.endswith(".md")} - {"__pycache__"}
-    assert shipped <= set(FUNCTION_FILES), shipped - set(FUNCTION_FILES)
+
+
+def test_function_runs_from_the_image_layout(
+    laid_out: LaidOut,
+    emulator: Emulator,
+    principal: ResourcePrincipal,
+    new_backup: Callable[..., dict[str, Any]],
+) -> None:
+    """What the Dockerfile builds: `make layout`'s python and function trees."""
+    backup = new_backup("boot_volume")
+    with laid_out.process(_environment(principal, emulator)) as process:
+        answer = process.invoke(event_for("boot_volume", backup["id"]))
+    assert answer.status == 200, process.stderr()
+    assert answer.json()["outcome"] == "copied"
+    assert len(emulator.copies_of(backup["id"], DESTINATION_REGION)) == 1
+    assert str(laid_out.python_dir) in process.fdk_command[-1]
 
 
 @pytest.mark.timeout(600)
-def test_function_runs_from_an_fn_build_layout(
+def test_function_runs_from_the_plain_fn_build_it_falls_back_to(
     tmp_path: Path,
     project_root: Path,
     emulator: Emulator,
     principal: ResourcePrincipal,
     new_backup: Callable[..., dict[str, Any]],
 ) -> None:
+    """Without the Dockerfile, `fn build` installs requirements.txt whole and copies the folder to /function."""
     python_dir = installed_requirements(project_root / "requirements.txt")
     function_dir = lay_out_function(project_root, tmp_path)
-    # The base interpreter with -S: only the standard library and PYTHONPATH, as in the run
-    # image; this venv's site-packages would otherwise hide a missing requirement.
     base_python = getattr(sys, "_base_executable", sys.executable)
-    environment = {
-        **principal.environment(),
-        "DESTINATION_REGION": DESTINATION_REGION,
-        "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
-    }
     backup = new_backup("boot_volume")
     with FunctionProcess(
-        environment,
+        _environment(principal, emulator),
         function_dir=function_dir,
         python_path=[function_dir, python_dir],
         fdk_command=[base_python, "-S", str(python_dir / "bin" / "fdk")],
