@@ -26,6 +26,13 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# fdk 0.1.x never updates the clock its keep-alive timer reads (fdk.async_http.protocol's
+# current_time stays None; server.py updates a global of its own), so a connection left open
+# past the 75 s keep-alive timeout makes the server re-arm that timer at zero delay and spin
+# its event loop at full speed until the connection closes. A dozen idle test containers
+# spinning would starve the machine, so a connection idle this long is closed; calls in quick
+# succession (the benchmark's warm rounds) still share one, as with the Fn agent.
+IDLE_CLOSE_SECONDS = 20.0
 LOG_SERVICE = '"service":"backup-copier"'
 
 
@@ -106,6 +113,7 @@ class FunctionProcess:
         self._connection: _UnixConnection | None = None
         # The Fn agent sends a container one call at a time; callers on several threads queue here.
         self._one_call_at_a_time = threading.Lock()
+        self._idle_closer: threading.Timer | None = None
 
     def start(self, timeout: float = 20.0) -> FunctionProcess:
         env = {
@@ -150,7 +158,19 @@ class FunctionProcess:
             "Content-Length": str(len(payload)),
         }
         with self._one_call_at_a_time:
-            return self._send(payload, headers, timeout or deadline_seconds + 10)
+            if self._idle_closer is not None:
+                self._idle_closer.cancel()
+            response = self._send(payload, headers, timeout or deadline_seconds + 10)
+            self._idle_closer = threading.Timer(IDLE_CLOSE_SECONDS, self._close_idle_connection)
+            self._idle_closer.daemon = True
+            self._idle_closer.start()
+            return response
+
+    def _close_idle_connection(self) -> None:
+        with self._one_call_at_a_time:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     def _send(self, payload: bytes, headers: dict[str, str], timeout: float) -> FnResponse:
         for attempt in range(2):
@@ -185,6 +205,8 @@ class FunctionProcess:
         return self._process is not None and self._process.poll() is None
 
     def stop(self) -> None:
+        if self._idle_closer is not None:
+            self._idle_closer.cancel()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
