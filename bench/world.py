@@ -72,8 +72,9 @@ class LongLivedClients:
     """The request floor: the function's Block Storage requests, from SDK clients built once.
 
     Same signer kind, same client settings (no client-level retries or circuit breaker) and
-    the same three requests as the function: get the backup in the source region, list its
-    copies in the destination region, copy it.
+    the same five requests as the function: get the backup in the source region, list its
+    copies in the destination region, copy it, record the copy on the source and mark the
+    copy (two tag updates, as backups/marker.py sends them, with If-Match).
     """
 
     def __init__(self, world: World) -> None:
@@ -104,6 +105,16 @@ class LongLivedClients:
         details = self._models.CopyVolumeBackupDetails(
             destination_region=DESTINATION_REGION, display_name=backup.display_name
         )
-        return source.copy_volume_backup(
+        copied = source.copy_volume_backup(
             backup.id, details, opc_retry_token=f"bench-floor-{call_number}", opc_request_id=f"BENCH{call_number}"
-        ).data
+        )
+        source.update_volume_backup(
+            backup.id,
+            self._models.UpdateVolumeBackupDetails(freeform_tags={"backup-copier-copy-in-x": copied.data.id}),
+        )
+        self._clients[DESTINATION_REGION].update_volume_backup(
+            copied.data.id,
+            self._models.UpdateVolumeBackupDetails(freeform_tags={"backup-copier-copy": copied.data.id}),
+            if_match=copied.headers.get("etag"),
+        )
+        return copied.data
