@@ -20,9 +20,8 @@ from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.errors import InvalidRequest, InvalidSetting
 from ..shared.kinds import SPECS
-from ..shared.ocids import parse_ocid
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
-from ..shared.request import Request, optional_regions, validated
+from ..shared.request import Request, compartment_ocid, optional_regions, validated
 from ..shared.result import InvocationResult
 from .deletion import Deleter
 from .plan import Candidate, RegionPlan
@@ -134,11 +133,8 @@ class ExpiryPass:
 
 def parse(document: dict[str, Any]) -> ExpireRequest:
     body = validated(ExpireBody, document)
-    compartment = parse_ocid(
-        body.compartment_id, field="compartmentId", types={"compartment", "tenancy"}, regional=False
-    )
     return ExpireRequest(
-        compartment_id=compartment.value,
+        compartment_id=compartment_ocid(body.compartment_id),
         destination_regions=optional_regions(body.destination_regions, "destinationRegions"),
         dry_run=body.dry_run,
         max_deletes=body.max_deletes,

@@ -29,18 +29,14 @@ def resource_principal_signer() -> Any:
         ) from None
 
 
-class BlockStorageClients:
+class _PerRegion:
+    """One client per region, built on first use and shared by the container's invocations."""
+
     def __init__(self, settings: Settings, signer: Any) -> None:
         self._settings = settings
         self.signer = signer
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-
-    @property
-    def home_region(self) -> str | None:
-        """The region the function runs in, as the signer reports it."""
-        region = getattr(self.signer, "region", None)
-        return str(region) if region else None
 
     def for_region(self, region: str) -> Any:
         with self._lock:
@@ -48,6 +44,17 @@ class BlockStorageClients:
             if client is None:
                 client = self._clients[region] = self._build(region)
             return client
+
+    def _build(self, region: str) -> Any:
+        raise NotImplementedError
+
+
+class BlockStorageClients(_PerRegion):
+    @property
+    def home_region(self) -> str | None:
+        """The region the function runs in, as the signer reports it."""
+        region = getattr(self.signer, "region", None)
+        return str(region) if region else None
 
     def _build(self, region: str) -> Any:
         # Deferred for cold start: oci.core is the SDK's largest service package, and an
@@ -77,21 +84,8 @@ def telemetry_ingestion_endpoint(region: str) -> str:
     return f"https://telemetry-ingestion.{region}.{sdk_regions.REALMS.get(realm, 'oraclecloud.com')}"
 
 
-class MonitoringClients:
-    """One Monitoring client per region, built on first use, for the operator actions that post metrics."""
-
-    def __init__(self, settings: Settings, signer: Any) -> None:
-        self._settings = settings
-        self.signer = signer
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def for_region(self, region: str) -> Any:
-        with self._lock:
-            client = self._clients.get(region)
-            if client is None:
-                client = self._clients[region] = self._build(region)
-            return client
+class MonitoringClients(_PerRegion):
+    """One Monitoring client per region, for the operator actions that post metrics."""
 
     def _build(self, region: str) -> Any:
         # Deferred for cold start: the event path never posts a metric, so it must never pay

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from .context import Invocation
 from .errors import InvalidRequest
+from .kinds import SPECS, BackupKind, KindSpec
+from .ocids import parse_ocid
 from .outcomes import verdict_for
 from .result import InvocationResult
 from .settings import parse_regions
@@ -66,3 +68,15 @@ def json_type(value: object) -> str:
     return {list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}.get(
         type(value), "value"
     )
+
+
+def compartment_ocid(value: str, field: str = "compartmentId") -> str:
+    """A compartment's (or the tenancy's) OCID, checked before it goes into a URL."""
+    return parse_ocid(value, field=field, types={"compartment", "tenancy"}, regional=False).value
+
+
+def chosen_specs(kinds: list[BackupKind] | None) -> tuple[KindSpec, ...]:
+    """The kinds a request names (all three when it names none), in the table's order whatever
+    the body's, so that answers list kinds the same way every time."""
+    wanted = set(kinds) if kinds else set(BackupKind)
+    return tuple(spec for kind, spec in SPECS.items() if kind in wanted)

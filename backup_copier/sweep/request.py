@@ -19,10 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 from ..shared import runtime
 from ..shared.context import Invocation
 from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
-from ..shared.kinds import SPECS, BackupKind, KindSpec
+from ..shared.kinds import BackupKind, KindSpec
 from ..shared.metrics import MetricsOutcome, publish
-from ..shared.ocids import parse_ocid
-from ..shared.request import Request, optional_regions, validated
+from ..shared.request import Request, chosen_specs, compartment_ocid, optional_regions, validated
 from ..shared.result import InvocationResult
 from .loop import Sweep
 from .summary import Summary
@@ -101,16 +100,11 @@ class ReconcileRequest(Request):
 
 def parse(document: dict[str, Any]) -> ReconcileRequest:
     body = validated(ReconcileBody, document)
-    compartment = parse_ocid(
-        body.compartment_id, field="compartmentId", types={"compartment", "tenancy"}, regional=False
-    )
     destinations = optional_regions(body.destination_regions, "destinationRegions")
-    # The table's order, whatever the body's: the answer lists kinds the same way every time.
-    wanted = set(body.kinds) if body.kinds else set(BackupKind)
     return ReconcileRequest(
-        compartment_id=compartment.value,
+        compartment_id=compartment_ocid(body.compartment_id),
         since_hours=body.since_hours,
-        specs=tuple(spec for kind, spec in SPECS.items() if kind in wanted),
+        specs=chosen_specs(body.kinds),
         destination_regions=destinations,
         dry_run=body.dry_run,
         max_copies=body.max_copies,
