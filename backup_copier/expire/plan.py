@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..backups.marks import read_mark
+from ..backups.marks import MarkReading, read_mark
 from ..backups.states import AVAILABLE
 from ..shared.kinds import KindSpec
 
@@ -51,11 +51,11 @@ class Candidate:
         }
 
 
-def kept_reason(copy: Any, spec: KindSpec, now: datetime) -> str | None:
+def kept_reason(copy: Any, spec: KindSpec, now: datetime, reading: MarkReading | None = None) -> str | None:
     """Why this copy is not deleted whatever else holds, or None if it may be (once expired)."""
     if getattr(copy, "volume_group_backup_id", None):
         return "VolumeGroupMember"
-    reading = read_mark(copy, spec)
+    reading = reading or read_mark(copy, spec)
     if reading.mark is None:
         return "MarkInvalid" if reading.problem else "NotMarked"
     if copy.lifecycle_state not in DELETABLE_STATES:
@@ -93,8 +93,8 @@ class RegionPlan:
     def consider(self, copy: Any, spec: KindSpec) -> None:
         if copy.lifecycle_state in GONE_STATES:
             return  # already being deleted: nothing to decide
-        reason = kept_reason(copy, spec, self.now)
         reading = read_mark(copy, spec)
+        reason = kept_reason(copy, spec, self.now, reading)
         if reading.mark is not None and copy.lifecycle_state == AVAILABLE:
             self._remember_newest(copy, spec, reading.mark.source_resource_id, reading.mark.source_created)
         if reason is not None:

@@ -18,10 +18,9 @@ from ..backups.listing import OutOfTime, check_time, pages
 from ..shared import runtime
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
-from ..shared.errors import InvalidRequest, InvalidSetting
 from ..shared.kinds import SPECS
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
-from ..shared.request import Request, compartment_ocid, optional_regions, validated
+from ..shared.request import Request, compartment_ocid, optional_regions, regions_for, validated
 from ..shared.result import InvocationResult
 from .deletion import Deleter
 from .plan import Candidate, RegionPlan
@@ -54,13 +53,12 @@ class ExpireRequest(Request):
     def execute(self, invocation: Invocation) -> InvocationResult:
         container = runtime.container()
         settings, clients = container.settings, container.clients
-        destinations = self.destination_regions or settings.destination_regions
-        home = clients.home_region
-        if home in destinations:
-            problem = f"{home} is the region the function runs in; copies live in the other regions"
-            if self.destination_regions:
-                raise InvalidRequest("destinationRegions", problem)
-            raise InvalidSetting("DESTINATION_REGION", problem)
+        _, destinations = regions_for(
+            clients.home_region,
+            self.destination_regions,
+            settings.destination_regions,
+            "is the region the function runs in; copies live in the other regions",
+        )
         summary = Summary(
             compartment_id=self.compartment_id,
             destination_regions=destinations,

@@ -16,10 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from ..shared import runtime
 from ..shared.context import Invocation
-from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.metrics import MetricsOutcome, publish
-from ..shared.request import Request, chosen_specs, compartment_ocid, optional_regions, validated
+from ..shared.request import Request, chosen_specs, compartment_ocid, optional_regions, regions_for, validated
 from ..shared.result import InvocationResult
 from .publish import report_metrics
 from .scan import scan
@@ -55,15 +54,12 @@ class ReportRequest(Request):
     def execute(self, invocation: Invocation) -> InvocationResult:
         container = runtime.container()
         settings, clients = container.settings, container.clients
-        source_region = clients.home_region
-        if not source_region:
-            raise CopierError("cannot tell which region the function runs in: the resource principal names none")
-        destinations = self.destination_regions or settings.destination_regions
-        if source_region in destinations:
-            problem = f"{source_region} is the region the report reads from; copies live in other regions"
-            if self.destination_regions:
-                raise InvalidRequest("destinationRegions", problem)
-            raise InvalidSetting("DESTINATION_REGION", problem)
+        source_region, destinations = regions_for(
+            clients.home_region,
+            self.destination_regions,
+            settings.destination_regions,
+            "is the region the report reads from; copies live in other regions",
+        )
         since = datetime.now(UTC) - timedelta(hours=self.since_hours)
         read = scan(clients, invocation, source_region, destinations, self.compartment_id, self.specs, since)
         summary = ReportSummary(

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .context import Invocation
-from .errors import InvalidRequest
+from .errors import CopierError, InvalidRequest, InvalidSetting
 from .kinds import SPECS, BackupKind, KindSpec
 from .ocids import parse_ocid
 from .outcomes import verdict_for
@@ -80,3 +80,18 @@ def chosen_specs(kinds: list[BackupKind] | None) -> tuple[KindSpec, ...]:
     the body's, so that answers list kinds the same way every time."""
     wanted = set(kinds) if kinds else set(BackupKind)
     return tuple(spec for kind, spec in SPECS.items() if kind in wanted)
+
+
+def regions_for(
+    home: str | None, requested: tuple[str, ...] | None, configured: tuple[str, ...], problem: str
+) -> tuple[str, tuple[str, ...]]:
+    """The region the function runs in, and the destination regions (the request's, else the
+    settings'), none of which may be the function's own: `problem` says why, after the region."""
+    if not home:
+        raise CopierError("cannot tell which region the function runs in: the resource principal names none")
+    destinations = requested or configured
+    if home in destinations:
+        if requested:
+            raise InvalidRequest("destinationRegions", f"{home} {problem}")
+        raise InvalidSetting("DESTINATION_REGION", f"{home} {problem}")
+    return home, destinations

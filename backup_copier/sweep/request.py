@@ -18,10 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from ..shared import runtime
 from ..shared.context import Invocation
-from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.metrics import MetricsOutcome, publish
-from ..shared.request import Request, chosen_specs, compartment_ocid, optional_regions, validated
+from ..shared.request import Request, chosen_specs, compartment_ocid, optional_regions, regions_for, validated
 from ..shared.result import InvocationResult
 from .loop import Sweep
 from .summary import Summary
@@ -62,15 +61,12 @@ class ReconcileRequest(Request):
     def execute(self, invocation: Invocation) -> InvocationResult:
         container = runtime.container()
         settings, clients = container.settings, container.clients
-        source_region = clients.home_region
-        if not source_region:
-            raise CopierError("cannot tell which region the function runs in: the resource principal names none")
-        destinations = self.destination_regions or settings.destination_regions
-        if source_region in destinations:
-            problem = f"{source_region} is the region the sweep reads from; a copy must go to another region"
-            if self.destination_regions:
-                raise InvalidRequest("destinationRegions", problem)
-            raise InvalidSetting("DESTINATION_REGION", problem)
+        source_region, destinations = regions_for(
+            clients.home_region,
+            self.destination_regions,
+            settings.destination_regions,
+            "is the region the sweep reads from; a copy must go to another region",
+        )
         summary = Summary(
             compartment_id=self.compartment_id,
             source_region=source_region,
