@@ -8,6 +8,10 @@ from typing import Any
 
 from .dispatch import Dispatcher, RecordedRequest
 from .faults import AccessPolicy, Denial, Fault, FaultPlan
+from .functions import INVOKE_PREFIX as FUNCTIONS_INVOKE_PREFIX
+from .functions import OPERATIONS as FUNCTIONS_OPERATIONS
+from .functions import PREFIX as FUNCTIONS_PREFIX
+from .functions import FunctionInvocation, FunctionsService, Runner
 from .models import Backend
 from .server import EmulatorHTTPServer
 from .signature import TrustStore
@@ -29,7 +33,10 @@ class Emulator:
         self._faults = FaultPlan()
         self._policy = AccessPolicy()
         self._telemetry = TelemetryIngestion(self._trust)
-        self._dispatcher = Dispatcher(self._backend, self._trust, self._faults, self._policy, (self._telemetry,))
+        self._functions = FunctionsService(self._trust)
+        self._dispatcher = Dispatcher(
+            self._backend, self._trust, self._faults, self._policy, (self._telemetry, self._functions)
+        )
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -75,6 +82,16 @@ class Emulator:
     def metrics_endpoint_template(self) -> str:
         """For METRICS_ENDPOINT: Monitoring's telemetry ingestion (telemetry.py), on the same port."""
         return f"http://127.0.0.1:{self.port}{TELEMETRY_PREFIX}{{region}}"
+
+    @property
+    def functions_endpoint_template(self) -> str:
+        """For FUNCTIONS_ENDPOINT: Functions management (functions.py), on the same port."""
+        return f"http://127.0.0.1:{self.port}{FUNCTIONS_PREFIX}{{region}}"
+
+    @property
+    def functions_invoke_endpoint_template(self) -> str:
+        """What GetFunction returns as invokeEndpoint, for a test that builds an invoke client itself."""
+        return f"http://127.0.0.1:{self.port}{FUNCTIONS_INVOKE_PREFIX}{{region}}"
 
     # Identity
 
@@ -136,21 +153,29 @@ class Emulator:
         self._dispatcher.clear_requests()
 
     def inject(self, fault: Fault) -> None:
+        if fault.operation in FUNCTIONS_OPERATIONS:
+            self._functions.faults.inject(fault)
+            return
         (self._telemetry.faults if fault.operation == POST_METRICS else self._faults).inject(fault)
 
     def faults_remaining(self) -> int:
-        return self._faults.remaining() + self._telemetry.faults.remaining()
+        return self._faults.remaining() + self._telemetry.faults.remaining() + self._functions.faults.remaining()
 
     def clear_faults(self) -> None:
         self._faults.clear()
         self._telemetry.faults.clear()
+        self._functions.faults.clear()
 
     def deny(self, operation: str, *, region: str | None = None, kind: str | None = None) -> None:
+        if operation in FUNCTIONS_OPERATIONS:
+            self._functions.policy.deny(Denial(operation, region, kind))
+            return
         (self._telemetry.policy if operation == POST_METRICS else self._policy).deny(Denial(operation, region, kind))
 
     def allow_all(self) -> None:
         self._policy.allow_all()
         self._telemetry.policy.allow_all()
+        self._functions.policy.allow_all()
 
     # Monitoring
 
@@ -164,3 +189,32 @@ class Emulator:
     @property
     def telemetry(self) -> TelemetryIngestion:
         return self._telemetry
+
+    # Functions (functions.py)
+
+    def add_function(self, region: str, compartment_id: str, **options: Any) -> dict[str, Any]:
+        """Seed a function, as GetFunction returns it (without invokeEndpoint, which depends on the
+        caller's host); the options are FunctionsService.add's (display_name, application_id,
+        function_id, timeout_in_seconds, detached_mode_timeout_in_seconds, failure_destination,
+        memory_in_mbs, config)."""
+        return self._functions.add(region, compartment_id, **options)
+
+    def update_function(self, function_id: str, **fields: Any) -> None:
+        """Change a function's API fields by their JSON names, e.g. detachedModeTimeoutInSeconds=None."""
+        self._functions.update(function_id, **fields)
+
+    def serve_function(self, function_id: str, runner: Runner) -> None:
+        """Who runs the function's invocations: `runner(FunctionCall)` returns its answer
+        (status, headers, body); the emulator never imports the function's code."""
+        self._functions.serve(function_id, runner)
+
+    def function_invocations(self, function_id: str | None = None) -> list[FunctionInvocation]:
+        """Every InvokeFunction call accepted so far, oldest first."""
+        return self._functions.invocations(function_id)
+
+    def wait_for_detached(self, timeout: float = 60.0) -> list[FunctionInvocation]:
+        """Wait until every detached run (those they start included) has finished; return them."""
+        return self._functions.wait_for_detached(timeout)
+
+    def clear_function_invocations(self) -> None:
+        self._functions.clear()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-# "*" is every Block Storage operation; post_metrics is Monitoring's (telemetry.py), named on its own.
-OPERATIONS = ("get", "list", "copy", "update", "delete", "post_metrics", "*")
+# "*" is every Block Storage operation; post_metrics is Monitoring's (telemetry.py), named on its own,
+# as are get_function and invoke_function (functions.py).
+OPERATIONS = ("get", "list", "copy", "update", "delete", "post_metrics", "get_function", "invoke_function", "*")
 
 
 @dataclass
