@@ -13,15 +13,36 @@ from typing import Any
 
 from .copy import parse as copy_parse
 from .copy.events import EVENT_ID
+from .shared.call_ids import parse_call_id
 from .shared.errors import InvalidRequest
 from .shared.request import Request, json_type
 
 # Backup events are a few kilobytes; anything near the Fn payload limit is not one.
 MAX_BODY_BYTES = 256 * 1024
+# The actions a coordinator splits over detached invocations of this function (FAN_OUT=on);
+# their children arrive with "fanOutOf": the coordinator's call id.
+FAN_OUT_FIELD = "fanOutOf"
+FANNED_OUT_ACTIONS = ("expire", "reconcile", "report")
 
 
 def parse_request(body: bytes) -> Request:
+    return _parse(_decode(body))
+
+
+def request_for(body: bytes) -> Request:
+    """The request to execute: a reconcile, expire or report that is not a fan-out's child is
+    coordinated (fan_out/request.py), so that FAN_OUT=on can split its scope."""
     document = _decode(body)
+    request = _parse(document)
+    if document.get("action") in FANNED_OUT_ACTIONS and request.fan_out_of is None:
+        # Deferred for cold start, as the actions themselves are.
+        from .fan_out.request import Coordinated
+
+        return Coordinated(request, document)
+    return request
+
+
+def _parse(document: dict[str, Any]) -> Request:
     if "eventType" in document:
         return copy_parse.from_event(document)
     if "backupId" in document:
@@ -61,7 +82,18 @@ def _parse_action(document: dict[str, Any]) -> Request:
         raise InvalidRequest(
             "action", f"unknown action {ascii(name)[:60]}; expected one of {sorted(parsers)}", "UnsupportedAction"
         )
-    return parsers[name](document)
+    if FAN_OUT_FIELD not in document:
+        return parsers[name](document)
+    # A child of a fan-out: the field is checked and kept here, so the actions' own bodies never
+    # see it, and a child is always run in place (it never fans out again).
+    if name not in FANNED_OUT_ACTIONS:
+        raise InvalidRequest(
+            FAN_OUT_FIELD, f"only {', '.join(FANNED_OUT_ACTIONS)} are fanned out, not {name}", "InvalidFanOutOf"
+        )
+    fan_out_of = parse_call_id(document[FAN_OUT_FIELD], field=FAN_OUT_FIELD)
+    request = parsers[name]({key: value for key, value in document.items() if key != FAN_OUT_FIELD})
+    request.fan_out_of = fan_out_of
+    return request
 
 
 def _decode(body: bytes) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
     invocation = Invocation(call_id, Deadline.from_header(deadline_header), AttemptLog())
     request: Request | None = None
     try:
-        request = dispatch.parse_request(body)
+        request = dispatch.request_for(body)
         result = request.execute(invocation)
     except Exception as error:  # the one net: every failure becomes an answer
         if request is not None:
@@ -37,6 +37,8 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
         if result.reason_code == "InternalError":
             result.extra["errorAt"] = _where(error)
     result.call_id = call_id
+    if request is not None:
+        result.fan_out_of = request.fan_out_of
     result.attempts = invocation.attempts.attempts
     result.retries = invocation.attempts.retries
     result.retried_errors = dict(invocation.attempts.retried_errors)

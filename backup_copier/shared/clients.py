@@ -100,3 +100,51 @@ class MonitoringClients(_PerRegion):
             circuit_breaker_strategy=circuit_breaker.NoCircuitBreakerStrategy(),
             service_endpoint=self._settings.metrics_endpoint_for(region) or telemetry_ingestion_endpoint(region),
         )
+
+
+class _FunctionsManagementClients(_PerRegion):
+    def _build(self, region: str) -> Any:
+        # Deferred for cold start: only a fan-out's coordinator and the check ever read the
+        # function itself; the event path never loads oci.functions.
+        from oci.functions import FunctionsManagementClient
+
+        kwargs: dict[str, Any] = {
+            "signer": self.signer,
+            # As for Block Storage: the per-invocation, deadline-aware strategy owns retries.
+            "retry_strategy": retry.NoneRetryStrategy(),
+            "circuit_breaker_strategy": circuit_breaker.NoCircuitBreakerStrategy(),
+        }
+        endpoint = self._settings.functions_endpoint_for(region)
+        if endpoint:
+            kwargs["service_endpoint"] = endpoint
+        return FunctionsManagementClient({"region": region}, **kwargs)
+
+
+class _FunctionsInvokeClients(_PerRegion):
+    """Keyed by invoke endpoint, not region: each function has its own, which GetFunction names."""
+
+    def _build(self, invoke_endpoint: str) -> Any:
+        # Deferred for cold start, as above.
+        from oci.functions import FunctionsInvokeClient
+
+        return FunctionsInvokeClient(
+            {},
+            signer=self.signer,
+            service_endpoint=invoke_endpoint,
+            retry_strategy=retry.NoneRetryStrategy(),
+            circuit_breaker_strategy=circuit_breaker.NoCircuitBreakerStrategy(),
+        )
+
+
+class FunctionsClients:
+    """OCI Functions for the fan-out: management (GetFunction) per region, invoke per endpoint."""
+
+    def __init__(self, settings: Settings, signer: Any) -> None:
+        self._management = _FunctionsManagementClients(settings, signer)
+        self._invoke = _FunctionsInvokeClients(settings, signer)
+
+    def management(self, region: str) -> Any:
+        return self._management.for_region(region)
+
+    def invoker(self, invoke_endpoint: str) -> Any:
+        return self._invoke.for_region(invoke_endpoint)

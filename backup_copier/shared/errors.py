@@ -42,3 +42,9 @@ class CredentialsUnavailable(CopierError):
     """The resource principal could not be loaded, so no request can be signed."""
 
     code = "ResourcePrincipalUnavailable"
+
+
+class OwnFunctionUnknown(CopierError):
+    """The function cannot name itself (FN_FN_ID missing or malformed), so it cannot fan out."""
+
+    code = "OwnFunctionUnknown"

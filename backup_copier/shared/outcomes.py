@@ -135,3 +135,42 @@ def metrics_verdict(error: BaseException, *, region: str, permission_fix: str) -
     return Verdict(
         Outcome.FAILED, "InternalError", f"{action}: unexpected {type(error).__name__}; see the function's log"
     )
+
+
+def fan_out_verdict(error: BaseException, *, step: str, permission_fix: str) -> Verdict:
+    """Why a coordinator could not read or invoke its own function (FAN_OUT=on), and what to do.
+
+    `step` says which call failed ("invoke this function detached for batch 3 of 10"), and
+    `permission_fix` is the statement that grants it, for a 404 or 403.
+    """
+    if isinstance(error, RetriesExhausted):
+        inner = fan_out_verdict(error.last_error, step=step, permission_fix=permission_fix)
+        return Verdict(
+            Outcome.FAILED,
+            inner.reason_code,
+            f"{inner.reason} Still failing after {error.attempts} attempts in {error.seconds:.1f} s.",
+        )
+    if isinstance(error, oci_exceptions.ServiceError):
+        status, code = error.status, str(error.code)
+        said = f"{step}: {status} {code} ({_message(error)})"
+        if status in (403, 404):
+            advice = f"The function's dynamic group may not do this; add: {permission_fix}"
+        elif status == 401:
+            advice = (
+                "The resource principal was refused; check the dynamic group's matching rule includes this function."
+            )
+        elif status == 429:
+            advice = "OCI Functions throttled the invocations; run the action again later, or raise FAN_OUT_BATCH to start fewer children."
+        elif status >= 500:
+            advice = "The Functions service failed; this is usually transient."
+        else:
+            advice = "The Functions service refused the request; see the message."
+        return Verdict(Outcome.FAILED, code if code and code != "None" else f"HTTP{status}", f"{said}. {advice}")
+    if isinstance(error, oci_exceptions.RequestException | oci_exceptions.ConnectTimeout):
+        return Verdict(
+            Outcome.FAILED,
+            "ConnectionFailed",
+            f"{step}: could not reach the Functions endpoint ({type(error).__name__}). Check the function's "
+            "subnet has a route to Oracle Services (service or NAT gateway).",
+        )
+    return verdict_for(error, action=step)

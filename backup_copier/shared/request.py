@@ -25,6 +25,8 @@ class Request:
     """One parsed body: an event's copy, or an operator's action."""
 
     event_id: str | None = None
+    # Set by dispatch.py on a child of a fan-out: the coordinator's call id (`fanOutOf`).
+    fan_out_of: str | None = None
 
     def execute(self, invocation: Invocation) -> InvocationResult:
         raise NotImplementedError

@@ -23,6 +23,9 @@ class Outcome(enum.StrEnum):
     # since the report itself worked; what it found is what needs attention.
     REPORTED = "reported"
     AT_RISK = "at_risk"
+    # Answer of a reconcile, expire or report whose scope was split over detached invocations of
+    # this function (FAN_OUT=on): the children were started; what they do, they log themselves.
+    FANNED_OUT = "fanned_out"
 
     @property
     def is_failure(self) -> bool:
@@ -80,6 +83,9 @@ class InvocationResult:
     retried_errors: dict[str, int] = field(default_factory=dict)
     duration_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # The coordinator's call id, when this invocation is a child of a fan-out: in the answer and
+    # the log line, so one Logging search for it finds the whole family.
+    fan_out_of: str | None = None
 
     @property
     def http_status(self) -> int:
@@ -101,6 +107,8 @@ class InvocationResult:
             "retriedErrors": self.retried_errors,
             "durationMs": round(self.duration_ms, 1),
         }
+        if self.fan_out_of:
+            body["fanOutOf"] = self.fan_out_of
         body.update(self.extra)
         return body
 

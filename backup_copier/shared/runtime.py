@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .clients import BlockStorageClients, MonitoringClients, resource_principal_signer
+from .clients import BlockStorageClients, FunctionsClients, MonitoringClients, resource_principal_signer
 from .settings import Settings, load_settings
 
 
@@ -19,6 +19,8 @@ class Container:
     clients: BlockStorageClients
     # Built empty: a Monitoring client is made only when an operator action posts metrics.
     metrics: MonitoringClients
+    # Built empty too: a Functions client is made only when a coordinator fans out, or the check runs.
+    functions: FunctionsClients
 
 
 _container: Container | None = None
@@ -29,5 +31,10 @@ def container() -> Container:
     if _container is None:
         settings = load_settings(os.environ)
         signer = resource_principal_signer()
-        _container = Container(settings, BlockStorageClients(settings, signer), MonitoringClients(settings, signer))
+        _container = Container(
+            settings,
+            BlockStorageClients(settings, signer),
+            MonitoringClients(settings, signer),
+            FunctionsClients(settings, signer),
+        )
     return _container

@@ -90,6 +90,14 @@ def _positive_hours(value: object) -> float:
     return hours
 
 
+def _parse_on_off(value: object) -> bool:
+    """FAN_OUT's two words: the issue and the docs say on and off, nothing else."""
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text in ("on", "off"):
+        return text == "on"
+    raise ValueError(f"expected on or off, got {ascii(value)[:40]}")
+
+
 def _parse_list(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -102,10 +110,15 @@ MAX_KEEP_LAST_COPIES = 1000
 MAX_RPO_TARGET_HOURS = 8760
 DEFAULT_RPO_TARGET_HOURS = 26.0
 DEFAULT_METRICS_NAMESPACE = "backup_copier"
+# Fan-out over detached invocations (docs/operations.md, "Large tenancies"): compartments per
+# child; 1,000 is the most a request's compartmentIds may hold.
+DEFAULT_FAN_OUT_BATCH = 100
+MAX_FAN_OUT_BATCH = 1000
 
 Regions = Annotated[tuple[str, ...], BeforeValidator(parse_regions)]
 Flag = Annotated[bool, BeforeValidator(_parse_flag)]
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_parse_list)]
+OnOff = Annotated[bool, BeforeValidator(_parse_on_off)]
 
 
 class Settings(BaseModel):
@@ -135,6 +148,14 @@ class Settings(BaseModel):
     metrics_enabled: Flag = Field(default=True, alias="METRICS")
     metrics_namespace: str = Field(default=DEFAULT_METRICS_NAMESPACE, alias="METRICS_NAMESPACE")
     metrics_endpoint: str | None = Field(default=None, alias="METRICS_ENDPOINT")
+    # Fan-out: a scope of many compartments split over detached invocations of this function.
+    fan_out: OnOff = Field(default=False, alias="FAN_OUT")
+    fan_out_batch: Annotated[int, _whole_number(1, MAX_FAN_OUT_BATCH)] = Field(
+        default=DEFAULT_FAN_OUT_BATCH, alias="FAN_OUT_BATCH"
+    )
+    # Tests only, as BLOCKSTORAGE_ENDPOINT: Functions management (GetFunction). Invocations go to
+    # the invoke endpoint GetFunction returns.
+    functions_endpoint: str | None = Field(default=None, alias="FUNCTIONS_ENDPOINT")
     # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names.
     kms_key_ids: dict[str, str] = Field(default_factory=dict, alias="kms_key_ids")
 
@@ -191,7 +212,7 @@ class Settings(BaseModel):
         namespace, _, key = self.mark_defined_tag.partition(".")
         return namespace, key
 
-    @field_validator("blockstorage_endpoint", "metrics_endpoint")
+    @field_validator("blockstorage_endpoint", "metrics_endpoint", "functions_endpoint")
     @classmethod
     def _endpoint(cls, url: str | None) -> str | None:
         if not url:
@@ -206,6 +227,9 @@ class Settings(BaseModel):
 
     def metrics_endpoint_for(self, region: str) -> str | None:
         return self.metrics_endpoint.replace("{region}", region) if self.metrics_endpoint else None
+
+    def functions_endpoint_for(self, region: str) -> str | None:
+        return self.functions_endpoint.replace("{region}", region) if self.functions_endpoint else None
 
     def required_tag(self) -> tuple[str, str | None] | None:
         if self.required_freeform_tag is None:

@@ -1,0 +1,1 @@
+"""Capability: a reconcile, expire or report over many compartments split over detached invocations of this function."""

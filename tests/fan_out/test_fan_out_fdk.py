@@ -1,0 +1,102 @@
+"""Fan-out through the fdk socket: bad settings and forged fanOutOf refused, children run in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from blockstorage_emulator import Emulator
+from blockstorage_emulator.functions import new_call_id
+from tests.helpers import SOURCE_REGION, FunctionFactory, new_compartment
+
+FUNCTION_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaafunctioncompartment"
+# One function OCID for the whole module, so that its tests share one fdk process.
+FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaafanoutfdktests"
+
+
+@pytest.fixture
+def fan_out_on(emulator: Emulator) -> dict[str, str]:
+    emulator.add_function(
+        SOURCE_REGION, FUNCTION_COMPARTMENT, function_id=FUNCTION_ID, detached_mode_timeout_in_seconds=3600
+    )
+    return {"FAN_OUT": "on", "FUNCTIONS_ENDPOINT": emulator.functions_endpoint_template, "FN_FN_ID": FUNCTION_ID}
+
+
+def _functions_calls(emulator: Emulator) -> list[str]:
+    return [request.operation for request in emulator.requests if request.operation.endswith("_function")]
+
+
+@pytest.mark.parametrize(("key", "value"), [("FAN_OUT", "yes"), ("FAN_OUT_BATCH", "5000")])
+def test_a_bad_setting_fails_naming_its_key_and_sends_nothing(
+    function: FunctionFactory, emulator: Emulator, key: str, value: str
+) -> None:
+    process = function(**{key: value})
+
+    for _ in range(2):  # and the process keeps serving
+        response = process.invoke({"action": "report", "compartmentId": new_compartment()})
+        answer = response.json()
+        assert (response.status, answer["outcome"], answer["reasonCode"]) == (502, "failed", "InvalidSetting")
+        assert (
+            answer["reason"].startswith(f"{key}: ") and f"fn config function <app> <function> {key}" in answer["reason"]
+        )
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "not-a-call-id",
+        "01J9ZQ8V7K3M5N6P8R9S0T1V2",  # 25 characters
+        "01J9ZQ8V7K3M5N6P8R9S0T1VIL",  # I and L are not Crockford base 32
+        '01J9ZQ8V7K3M5N6P8R9S0T1V2W\n{"level":"INFO"}',
+        42,
+        None,
+    ],
+)
+def test_a_forged_fan_out_of_is_refused_naming_the_field(
+    function: FunctionFactory, emulator: Emulator, fan_out_on: dict[str, str], forged: object
+) -> None:
+    body = {"action": "reconcile", "compartmentId": new_compartment(), "fanOutOf": forged}
+
+    response = function(**fan_out_on).invoke(body)
+
+    answer = response.json()
+    assert (response.status, answer["outcome"], answer["reasonCode"]) == (502, "rejected", "InvalidFanOutOf")
+    assert answer["reason"].startswith("fanOutOf: ")
+    assert "fanOutOf" not in answer  # a refused value is never echoed as the family's name
+    assert emulator.requests == []
+
+
+def test_fan_out_of_belongs_only_to_the_actions_that_fan_out(
+    function: FunctionFactory, emulator: Emulator, fan_out_on: dict[str, str]
+) -> None:
+    response = function(**fan_out_on).invoke({"action": "check", "fanOutOf": new_call_id()})
+
+    assert response.json()["reasonCode"] == "InvalidFanOutOf"
+    assert "only expire, reconcile, report are fanned out" in response.json()["reason"]
+
+
+def test_a_child_runs_in_place_and_its_answer_and_log_line_name_the_coordinator(
+    function: FunctionFactory, emulator: Emulator, fan_out_on: dict[str, str]
+) -> None:
+    coordinator = new_call_id()
+    process = function(**fan_out_on)
+
+    response = process.invoke({"action": "report", "compartmentId": new_compartment(), "fanOutOf": coordinator})
+
+    answer = response.json()
+    assert answer["outcome"] == "reported" and answer["fanOutOf"] == coordinator
+    [line] = [line for line in process.log_lines() if line["callId"] == answer["callId"]]
+    assert line["fanOutOf"] == coordinator
+    # Run in place: the child never looked for itself, let alone invoked anything.
+    assert _functions_calls(emulator) == []
+
+
+@pytest.mark.parametrize("action", ["reconcile", "expire", "report"])
+def test_one_compartment_runs_in_place_even_with_fan_out_on(
+    function: FunctionFactory, emulator: Emulator, fan_out_on: dict[str, str], action: str
+) -> None:
+    response = function(**fan_out_on).invoke({"action": action, "compartmentId": new_compartment()})
+
+    assert response.json()["outcome"] not in ("fanned_out", "failed", "rejected")
+    assert "fanOutOf" not in response.json()
+    assert _functions_calls(emulator) == []
