@@ -13,11 +13,12 @@ from urllib.parse import parse_qsl, urlsplit
 import oci.regions
 
 from . import errors
-from .faults import AccessPolicy, Fault, FaultPlan
+from .faults import AccessPolicy, CompartmentDenials, Fault, FaultPlan, LatencyPlan
 from .models import Backend
 from .operations import Call, Reply
 from .routes import Resolution, resolve
 from .signature import TrustStore, verify_request
+from .throttle import CallRate
 
 REDACTED = "<redacted>"
 DROPPED = 0  # RecordedRequest.status of a request answered by closing the socket
@@ -70,12 +71,23 @@ class Dispatcher:
         faults: FaultPlan,
         policy: AccessPolicy,
         others: tuple[OtherService, ...] = (),
+        *,
+        latency: LatencyPlan | None = None,
+        compartments: CompartmentDenials | None = None,
     ) -> None:
         self.backend = backend
         self.others = others
         self.trust = trust
         self.faults = faults
         self.policy = policy
+        self.latency = latency or LatencyPlan()
+        self.compartments = compartments or CompartmentDenials()
+        # Block Storage publishes no calls-a-second number: off until a test switches it on.
+        self.rate = CallRate()
+        # Requests being answered right now, on every service: proof, without a stopwatch,
+        # that a slow request does not hold up another.
+        self._in_flight = 0
+        self._in_flight_changed = threading.Condition()
         self._log_lock = threading.Lock()
         self._log: list[RecordedRequest] = []
         # Set, and replaced, when the log is cleared: a request from before that moment stops
@@ -94,8 +106,29 @@ class Dispatcher:
             self._cleared.set()
             self._cleared = threading.Event()
 
+    @property
+    def in_flight(self) -> int:
+        with self._in_flight_changed:
+            return self._in_flight
+
+    def wait_for_in_flight(self, count: int, timeout: float) -> bool:
+        """Whether `count` requests were being answered at once before `timeout` seconds passed."""
+        with self._in_flight_changed:
+            return self._in_flight_changed.wait_for(lambda: self._in_flight >= count, timeout)
+
     def handle(self, incoming: Incoming) -> Response | None:
         """The answer to send, or None to close the connection unanswered."""
+        with self._in_flight_changed:
+            self._in_flight += 1
+            self._in_flight_changed.notify_all()
+        try:
+            return self._handle(incoming)
+        finally:
+            with self._in_flight_changed:
+                self._in_flight -= 1
+                self._in_flight_changed.notify_all()
+
+    def _handle(self, incoming: Incoming) -> Response | None:
         with self._log_lock:
             cleared = self._cleared
         for other in self.others:
@@ -117,6 +150,8 @@ class Dispatcher:
             verify_request(incoming.method, incoming.target, incoming.headers, incoming.body, self.trust)
             if region not in oci.regions.REGIONS:
                 raise errors.NotAuthorizedOrNotFound()
+            self.rate.count()
+            cleared.wait(self.latency.seconds(resolution.operation))
             fault = self.faults.take(resolution.operation, kind_name, region)
             if fault is not None:
                 cleared.wait(fault.delay_seconds)
@@ -149,11 +184,14 @@ class Dispatcher:
             ),
             cleared,
         )
-        return _response(reply, incoming.headers.get("opc-request-id")) if reply else None
+        return respond(reply, incoming.headers.get("opc-request-id")) if reply else None
 
     def _serve(self, incoming: Incoming, region: str, query: dict[str, str], resolution: Resolution) -> Reply:
         kind_name = resolution.kind.name if resolution.kind else None
         if self.policy.denies(resolution.operation, kind_name, region):
+            raise errors.NotAuthorizedOrNotFound()
+        if resolution.operation == "list" and self.compartments.denies(query.get("compartmentId")):
+            # No policy in that compartment: OCI answers as if it did not exist.
             raise errors.NotAuthorizedOrNotFound()
         if resolution.handler is None or resolution.kind is None:
             raise resolution.error or errors.NotAuthorizedOrNotFound()
@@ -181,7 +219,7 @@ def _split_region(path: str) -> tuple[str, str]:
     return region, slash + rest
 
 
-def _response(reply: Reply, client_request_id: str | None) -> Response:
+def respond(reply: Reply, client_request_id: str | None) -> Response:
     # OCI appends its own id to the client's, so both sides can find the request.
     generated = secrets.token_hex(16).upper()
     request_id = f"{client_request_id}/{generated}" if client_request_id else generated

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from .dispatch import Dispatcher, RecordedRequest
-from .faults import AccessPolicy, Denial, Fault, FaultPlan
+from .faults import AccessPolicy, CompartmentDenials, Denial, Fault, FaultPlan, LatencyPlan
+from .functions import GET_FUNCTION, INVOKE_FUNCTION, FunctionInvocation, FunctionsService, Runner
 from .functions import INVOKE_PREFIX as FUNCTIONS_INVOKE_PREFIX
-from .functions import OPERATIONS as FUNCTIONS_OPERATIONS
 from .functions import PREFIX as FUNCTIONS_PREFIX
-from .functions import FunctionInvocation, FunctionsService, Runner
+from .identity import DEFAULT_TENANCY_ID, IdentityService
+from .identity import OPERATION as LIST_COMPARTMENTS
+from .identity import PREFIX as IDENTITY_PREFIX
 from .models import Backend
 from .server import EmulatorHTTPServer
 from .signature import TrustStore
 from .telemetry import OPERATION as POST_METRICS
 from .telemetry import PREFIX as TELEMETRY_PREFIX
 from .telemetry import PostedMetric, TelemetryIngestion
+from .throttle import CallRate
 
 
 class Emulator:
@@ -27,15 +31,26 @@ class Emulator:
     prefix stands in for the per-region endpoints of the real service.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tenancy_id: str = DEFAULT_TENANCY_ID) -> None:
         self._backend = Backend()
         self._trust = TrustStore()
         self._faults = FaultPlan()
         self._policy = AccessPolicy()
-        self._telemetry = TelemetryIngestion(self._trust)
+        self._latency = LatencyPlan()
+        self._denied_compartments = CompartmentDenials()
+        self._telemetry = TelemetryIngestion(self._trust, latency=self._latency)
+        self._identity = IdentityService(
+            self._trust, tenancy_id, latency=self._latency, compartments=self._denied_compartments
+        )
         self._functions = FunctionsService(self._trust)
         self._dispatcher = Dispatcher(
-            self._backend, self._trust, self._faults, self._policy, (self._telemetry, self._functions)
+            self._backend,
+            self._trust,
+            self._faults,
+            self._policy,
+            (self._telemetry, self._identity, self._functions),
+            latency=self._latency,
+            compartments=self._denied_compartments,
         )
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -82,6 +97,11 @@ class Emulator:
     def metrics_endpoint_template(self) -> str:
         """For METRICS_ENDPOINT: Monitoring's telemetry ingestion (telemetry.py), on the same port."""
         return f"http://127.0.0.1:{self.port}{TELEMETRY_PREFIX}{{region}}"
+
+    @property
+    def identity_endpoint_template(self) -> str:
+        """For IDENTITY_ENDPOINT: Identity's ListCompartments (identity.py), on the same port."""
+        return f"http://127.0.0.1:{self.port}{IDENTITY_PREFIX}{{region}}"
 
     @property
     def functions_endpoint_template(self) -> str:
@@ -153,29 +173,120 @@ class Emulator:
         self._dispatcher.clear_requests()
 
     def inject(self, fault: Fault) -> None:
-        if fault.operation in FUNCTIONS_OPERATIONS:
-            self._functions.faults.inject(fault)
-            return
-        (self._telemetry.faults if fault.operation == POST_METRICS else self._faults).inject(fault)
+        self._faults_of(fault.operation).inject(fault)
 
     def faults_remaining(self) -> int:
-        return self._faults.remaining() + self._telemetry.faults.remaining() + self._functions.faults.remaining()
+        return (
+            self._faults.remaining()
+            + self._telemetry.faults.remaining()
+            + self._identity.faults.remaining()
+            + self._functions.faults.remaining()
+        )
 
     def clear_faults(self) -> None:
+        """Every injected fault, latency and switched-on calls-a-second limit goes."""
         self._faults.clear()
         self._telemetry.faults.clear()
+        self._identity.faults.clear()
         self._functions.faults.clear()
+        self._latency.clear()
+        self._dispatcher.rate.limit = None
+        self._identity.rate.limit = None
 
     def deny(self, operation: str, *, region: str | None = None, kind: str | None = None) -> None:
-        if operation in FUNCTIONS_OPERATIONS:
-            self._functions.policy.deny(Denial(operation, region, kind))
-            return
-        (self._telemetry.policy if operation == POST_METRICS else self._policy).deny(Denial(operation, region, kind))
+        policy = {
+            POST_METRICS: self._telemetry.policy,
+            LIST_COMPARTMENTS: self._identity.policy,
+            GET_FUNCTION: self._functions.policy,
+            INVOKE_FUNCTION: self._functions.policy,
+        }.get(operation)
+        (policy or self._policy).deny(Denial(operation, region, kind))
+
+    def deny_compartment(self, compartment_id: str) -> None:
+        """No policy in this compartment: listing its child compartments (Identity) and its
+        backups (Block Storage) answers 404 NotAuthorizedOrNotFound, as OCI does."""
+        self._denied_compartments.deny(compartment_id)
 
     def allow_all(self) -> None:
         self._policy.allow_all()
         self._telemetry.policy.allow_all()
+        self._identity.policy.allow_all()
         self._functions.policy.allow_all()
+        self._denied_compartments.clear()
+
+    def set_latency(self, operation: str, seconds: float) -> None:
+        """Every request of `operation` ("list", "get", ..., "*" for every Block Storage one,
+        "list_compartments", "post_metrics") takes `seconds` longer; 0 removes it."""
+        self._latency.set(operation, seconds)
+
+    def limit_call_rate(self, service: str, calls_per_second: int | None) -> None:
+        """Switch on (or off, None) a calls-a-second limit past which `service` ("blockstorage"
+        or "identity") answers 429 TooManyRequests. Monitoring's 50 is always on."""
+        self.call_rate(service).limit = calls_per_second
+
+    def call_rate(self, service: str) -> CallRate:
+        """A service's call counter, whose clock a test may hold still."""
+        rates = {
+            "blockstorage": self._dispatcher.rate,
+            "identity": self._identity.rate,
+            "monitoring": self._telemetry.rate,
+        }
+        if service not in rates:
+            raise ValueError(f"service must be one of {sorted(rates)}, not {service!r}")
+        return rates[service]
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being answered right now, on every service."""
+        return self._dispatcher.in_flight
+
+    def wait_for_in_flight(self, count: int, timeout: float = 10.0) -> bool:
+        """Whether `count` requests were being answered at once before `timeout` seconds passed."""
+        return self._dispatcher.wait_for_in_flight(count, timeout)
+
+    def _faults_of(self, operation: str) -> FaultPlan:
+        return {
+            POST_METRICS: self._telemetry.faults,
+            LIST_COMPARTMENTS: self._identity.faults,
+            GET_FUNCTION: self._functions.faults,
+            INVOKE_FUNCTION: self._functions.faults,
+        }.get(operation, self._faults)
+
+    # Identity: the tenancy's compartments
+
+    @property
+    def tenancy_id(self) -> str:
+        return self._identity.directory.tenancy_id
+
+    def add_compartment(
+        self,
+        parent_id: str,
+        name: str | None = None,
+        *,
+        lifecycle_state: str = "ACTIVE",
+        description: str | None = None,
+        time_created: datetime | None = None,
+        freeform_tags: dict[str, str] | None = None,
+    ) -> str:
+        """A compartment under `parent_id` (the tenancy or another compartment); its OCID."""
+        return self._identity.directory.add(
+            parent_id,
+            name,
+            lifecycle_state=lifecycle_state,
+            description=description,
+            time_created=time_created,
+            freeform_tags=freeform_tags,
+        )
+
+    def set_compartment_state(self, compartment_id: str, lifecycle_state: str) -> None:
+        self._identity.directory.set_state(compartment_id, lifecycle_state)
+
+    def compartment(self, compartment_id: str) -> dict[str, Any]:
+        return self._identity.directory.get(compartment_id)
+
+    @property
+    def identity(self) -> IdentityService:
+        return self._identity
 
     # Monitoring
 

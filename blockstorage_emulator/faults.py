@@ -10,9 +10,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-# "*" is every Block Storage operation; post_metrics is Monitoring's (telemetry.py), named on its own,
-# as are get_function and invoke_function (functions.py).
-OPERATIONS = ("get", "list", "copy", "update", "delete", "post_metrics", "get_function", "invoke_function", "*")
+# "*" is every Block Storage operation; post_metrics is Monitoring's (telemetry.py),
+# list_compartments Identity's (identity.py), get_function and invoke_function OCI Functions'
+# (functions.py), each named on its own.
+BLOCK_STORAGE_OPERATIONS = ("get", "list", "copy", "update", "delete")
+OPERATIONS = (
+    *BLOCK_STORAGE_OPERATIONS,
+    "post_metrics",
+    "list_compartments",
+    "get_function",
+    "invoke_function",
+    "*",
+)
 
 
 @dataclass
@@ -117,3 +126,56 @@ class AccessPolicy:
     def denies(self, operation: str, kind: str | None, region: str) -> bool:
         with self._lock:
             return any(denial.matches(operation, kind, region) for denial in self._denials)
+
+
+class CompartmentDenials:
+    """Compartments the caller has no policy in: Identity will not list their children and Block
+    Storage will not list their backups; OCI answers both as 404 NotAuthorizedOrNotFound."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._denied: set[str] = set()
+
+    def deny(self, compartment_id: str) -> None:
+        with self._lock:
+            self._denied.add(compartment_id)
+
+    def denies(self, compartment_id: str | None) -> bool:
+        with self._lock:
+            return compartment_id in self._denied
+
+    def clear(self) -> None:
+        with self._lock:
+            self._denied.clear()
+
+
+class LatencyPlan:
+    """Service time added to every request of an operation, as a real region takes tens of
+    milliseconds where loopback takes microseconds. Each request waits on its own server thread,
+    so a slow request never delays another."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seconds: dict[str, float] = {}
+
+    def set(self, operation: str, seconds: float) -> None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {OPERATIONS}, not {operation!r}")
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        with self._lock:
+            if seconds:
+                self._seconds[operation] = seconds
+            else:
+                self._seconds.pop(operation, None)
+
+    def seconds(self, operation: str) -> float:
+        """The latency of one request; "*" stands for every Block Storage operation."""
+        with self._lock:
+            if operation in self._seconds:
+                return self._seconds[operation]
+            return self._seconds.get("*", 0.0) if operation in BLOCK_STORAGE_OPERATIONS else 0.0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seconds.clear()

@@ -136,11 +136,19 @@ class Backend:
         self.lock = threading.RLock()
         self.copy_limit: int | None = 10
         self._stores: dict[str, dict[str, Backup]] = {}
+        # (region, compartment) -> its backups: a List names one compartment, and scanning a
+        # region of a million backups for each page would make a tenancy-wide listing crawl.
+        self._by_compartment: dict[tuple[str, str], dict[str, Backup]] = {}
         self._kms_keys: dict[str, set[str]] = {}
         self._retry_tokens: dict[str, _RetryRecord] = {}
 
     def _store(self, region: str) -> dict[str, Backup]:
         return self._stores.setdefault(region, {})
+
+    def _put(self, backup: Backup) -> None:
+        """Store a new backup; its region and compartment never change afterwards."""
+        self._store(backup.region)[backup.id] = backup
+        self._by_compartment.setdefault((backup.region, backup.compartment_id), {})[backup.id] = backup
 
     def add_backup(
         self,
@@ -186,7 +194,7 @@ class Backend:
                 source_type=source_type,
                 expiration_time=expiration_time,
             )
-            self._store(region)[backup.id] = backup
+            self._put(backup)
             if backup_kind is VOLUME_GROUP:
                 for _ in range(DEFAULT_GROUP_MEMBERS if members is None else members):
                     member = replace(
@@ -200,7 +208,7 @@ class Backend:
                         freeform_tags=dict(backup.freeform_tags),
                         member_ids=[],
                     )
-                    self._store(region)[member.id] = member
+                    self._put(member)
                     backup.member_ids.append(member.id)
             return backup.to_json()
 
@@ -224,7 +232,12 @@ class Backend:
         whether more follow. Filtered and sorted on the objects, rendered a page at a time:
         rendering a whole large region for every page would make listing quadratic."""
         with self.lock:
-            found = [b for b in self._store(region).values() if b.kind is kind and _matches(b, filters)]
+            candidates = (
+                self._by_compartment.get((region, filters["compartmentId"]), {})
+                if "compartmentId" in filters
+                else self._store(region)
+            )
+            found = [b for b in candidates.values() if b.kind is kind and _matches(b, filters)]
             # The id tie-break keeps pages stable when sort keys repeat.
             found.sort(
                 key=lambda b: (b.time_created if sort_by == "TIMECREATED" else b.display_name, b.id),
@@ -271,7 +284,7 @@ class Backend:
                 backup_type=source.backup_type,
                 source_type=source.source_type,
             )
-            self._store(destination)[copy.id] = copy
+            self._put(copy)
             for member_id in source.member_ids:
                 # OCI copies a volume group backup with each of its volume backups.
                 member = self._store(source_region)[member_id]
@@ -288,7 +301,7 @@ class Backend:
                     expiration_time=None,
                     etag=secrets.token_hex(16),
                 )
-                self._store(destination)[member_copy.id] = member_copy
+                self._put(member_copy)
                 copy.member_ids.append(member_copy.id)
             if request.retry_token:
                 self._retry_tokens[request.retry_token] = _RetryRecord(

@@ -18,6 +18,16 @@ from . import errors
 from .kinds import Kind
 from .models import Backend, CopyRequest
 
+# The page size every List operation here accepts, Identity's ListCompartments included: 1 to 1000,
+# 100 when absent. Oracle's Private Cloud Appliance API reference, which documents the same Core
+# and Identity 20160918 operations, states "1 is the minimum, 1000 is the maximum. Default Value:
+# 100" for ListVolumeBackups, ListBootVolumeBackups, ListVolumeGroupBackups and ListCompartments
+# (docs.oracle.com/en/engineered-systems/private-cloud-appliance/3.0-latest/ceapi/
+# op-20160918-volumebackups-get.html, -bootvolumebackups-get.html, -volumegroupbackups-get.html,
+# -compartments-get.html). OCI's own reference (docs.oracle.com/iaas/api/) renders its ranges in
+# the browser and could not be read: the same range there is *unconfirmed*, and so is the answer
+# to a larger limit (400 InvalidParameter, the code OCI uses for a bad query parameter; the
+# message is the emulator's own).
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_RETRY_TOKEN_LENGTH = 64
@@ -57,8 +67,8 @@ def list_backups(backend: Backend, call: Call) -> Reply:
     compartment_id = call.query.get("compartmentId")
     if not compartment_id:
         raise errors.MissingParameter("Missing required parameter: compartmentId")
-    limit = _page_size(call.query.get("limit"))
-    offset = _decode_page(call.query["page"]) if "page" in call.query else 0
+    limit = page_size(call.query.get("limit"))
+    offset = decode_page(call.query["page"]) if "page" in call.query else 0
     sort_by = call.query.get("sortBy", "TIMECREATED")
     if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
         raise errors.InvalidParameter(f"Invalid sortBy: {sort_by}")
@@ -75,7 +85,7 @@ def list_backups(backend: Backend, call: Call) -> Reply:
     page, more = backend.page(call.region, call.kind, filters, sort_by, sort_order == "DESC", offset, limit)
     headers = {}
     if more:
-        headers["opc-next-page"] = _encode_page(offset + limit)
+        headers["opc-next-page"] = encode_page(offset + limit)
     return Reply(200, page, headers)
 
 
@@ -111,7 +121,7 @@ def delete_backup(backend: Backend, call: Call) -> Reply:
     return Reply(204, None)
 
 
-def _page_size(raw: str | None) -> int:
+def page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
     try:
@@ -123,11 +133,11 @@ def _page_size(raw: str | None) -> int:
     return size
 
 
-def _encode_page(offset: int) -> str:
+def encode_page(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode("ascii")
 
 
-def _decode_page(token: str) -> int:
+def decode_page(token: str) -> int:
     try:
         prefix, _, number = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition(":")
         if prefix == "offset" and number.isdigit():

@@ -21,7 +21,6 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,8 +32,9 @@ import oci.regions
 
 from . import errors
 from .dispatch import DROPPED, REDACTED, Incoming, RecordedRequest, Response
-from .faults import AccessPolicy, Fault, FaultPlan
+from .faults import AccessPolicy, Fault, FaultPlan, LatencyPlan
 from .signature import TrustStore, verify_request
+from .throttle import CallRate
 
 PREFIX = "/telemetry-ingestion/"
 API_PATH = "/20180401/metrics"
@@ -69,15 +69,18 @@ class PostedMetric:
 class TelemetryIngestion:
     """PostMetricData for every region; faults and denials of its own, apart from Block Storage's."""
 
-    def __init__(self, trust: TrustStore, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, trust: TrustStore, clock: Callable[[], float] = time.monotonic, latency: LatencyPlan | None = None
+    ) -> None:
         self.trust = trust
         self.faults = FaultPlan()
         self.policy = AccessPolicy()
-        # Replaceable, so a test can hold time still and count calls a second on any machine.
-        self.clock = clock
+        self.latency = latency or LatencyPlan()
+        # Oracle's 50 calls a second per tenancy (the emulator serves one tenancy); its clock is
+        # replaceable, so a test can hold time still and count calls a second on any machine.
+        self.rate = CallRate(CALLS_PER_SECOND, clock)
         self._lock = threading.Lock()
         self._posted: list[PostedMetric] = []
-        self._recent_calls: deque[float] = deque()
 
     @property
     def posted(self) -> list[PostedMetric]:
@@ -87,7 +90,7 @@ class TelemetryIngestion:
     def clear(self) -> None:
         with self._lock:
             self._posted.clear()
-            self._recent_calls.clear()
+        self.rate.reset()
 
     def serves(self, target: str) -> bool:
         return urlsplit(target).path.startswith(PREFIX)
@@ -106,6 +109,7 @@ class TelemetryIngestion:
                 raise errors.NotAuthorizedOrNotFound()
             if incoming.method != "POST":
                 raise errors.MethodNotAllowed()
+            cleared.wait(self.latency.seconds(OPERATION))
             fault = self.faults.take(OPERATION, None, region)
             if fault is not None:
                 cleared.wait(fault.delay_seconds)
@@ -116,7 +120,7 @@ class TelemetryIngestion:
             else:
                 if self.policy.denies(OPERATION, None, region):
                     raise errors.NotAuthorizedOrNotFound()
-                self._count_call()
+                self.rate.count()
                 status, body = 200, self._ingest(region, incoming.body)
         except errors.ServiceError as service_error:
             error = service_error
@@ -138,16 +142,6 @@ class TelemetryIngestion:
         if status is None:
             return None, recorded
         return _response(status, body, incoming.headers.get("opc-request-id")), recorded
-
-    def _count_call(self) -> None:
-        """Oracle's 50 calls a second per tenancy (the emulator serves one tenancy)."""
-        now = self.clock()
-        with self._lock:
-            while self._recent_calls and now - self._recent_calls[0] >= 1.0:
-                self._recent_calls.popleft()
-            if len(self._recent_calls) >= CALLS_PER_SECOND:
-                raise errors.TooManyRequests()
-            self._recent_calls.append(now)
 
     def _ingest(self, region: str, raw: bytes) -> dict[str, Any]:
         document = _json_object(raw)

@@ -44,6 +44,14 @@ class CredentialsUnavailable(CopierError):
     code = "ResourcePrincipalUnavailable"
 
 
+class ScopeUnreadable(CopierError):
+    """The tenancy's compartments could not be listed, so no compartment of the scope is known."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class OwnFunctionUnknown(CopierError):
     """The function cannot name itself (FN_FN_ID missing or malformed), so it cannot fan out."""
 

@@ -9,8 +9,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .clients import BlockStorageClients, FunctionsClients, MonitoringClients, resource_principal_signer
+from .clients import (
+    BlockStorageClients,
+    FunctionsClients,
+    IdentityClients,
+    MonitoringClients,
+    resource_principal_signer,
+)
 from .settings import Settings, load_settings
+from .workers import Workers
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,10 @@ class Container:
     clients: BlockStorageClients
     # Built empty: a Monitoring client is made only when an operator action posts metrics.
     metrics: MonitoringClients
+    # Built empty too: only an action over a subtree lists compartments.
+    identity: IdentityClients
+    # No thread is started until an action reads compartments.
+    workers: Workers
     # Built empty too: a Functions client is made only when a coordinator fans out, or the check runs.
     functions: FunctionsClients
 
@@ -35,6 +46,8 @@ def container() -> Container:
             settings,
             BlockStorageClients(settings, signer),
             MonitoringClients(settings, signer),
+            IdentityClients(settings, signer),
+            Workers(settings.max_concurrency),
             FunctionsClients(settings, signer),
         )
     return _container

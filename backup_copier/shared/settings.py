@@ -108,6 +108,10 @@ def _parse_list(value: object) -> tuple[str, ...]:
 MAX_RETENTION_DAYS = 3660
 MAX_KEEP_LAST_COPIES = 1000
 MAX_RPO_TARGET_HOURS = 8760
+# Worker threads that read compartments at once. Each holds one page in memory and its own
+# clients; 32 is far more than Block Storage's per-tenancy request rate rewards.
+DEFAULT_MAX_CONCURRENCY = 8
+MAX_MAX_CONCURRENCY = 32
 DEFAULT_RPO_TARGET_HOURS = 26.0
 DEFAULT_METRICS_NAMESPACE = "backup_copier"
 # Fan-out over detached invocations (docs/operations.md, "Large tenancies"): compartments per
@@ -148,6 +152,11 @@ class Settings(BaseModel):
     metrics_enabled: Flag = Field(default=True, alias="METRICS")
     metrics_namespace: str = Field(default=DEFAULT_METRICS_NAMESPACE, alias="METRICS_NAMESPACE")
     metrics_endpoint: str | None = Field(default=None, alias="METRICS_ENDPOINT")
+    identity_endpoint: str | None = Field(default=None, alias="IDENTITY_ENDPOINT")
+    # Reading a whole tenancy: how many compartments are read at once (shared/workers.py).
+    max_concurrency: Annotated[int, _whole_number(1, MAX_MAX_CONCURRENCY)] = Field(
+        default=DEFAULT_MAX_CONCURRENCY, alias="MAX_CONCURRENCY"
+    )
     # Fan-out: a scope of many compartments split over detached invocations of this function.
     fan_out: OnOff = Field(default=False, alias="FAN_OUT")
     fan_out_batch: Annotated[int, _whole_number(1, MAX_FAN_OUT_BATCH)] = Field(
@@ -212,7 +221,7 @@ class Settings(BaseModel):
         namespace, _, key = self.mark_defined_tag.partition(".")
         return namespace, key
 
-    @field_validator("blockstorage_endpoint", "metrics_endpoint", "functions_endpoint")
+    @field_validator("blockstorage_endpoint", "metrics_endpoint", "identity_endpoint", "functions_endpoint")
     @classmethod
     def _endpoint(cls, url: str | None) -> str | None:
         if not url:
@@ -227,6 +236,9 @@ class Settings(BaseModel):
 
     def metrics_endpoint_for(self, region: str) -> str | None:
         return self.metrics_endpoint.replace("{region}", region) if self.metrics_endpoint else None
+
+    def identity_endpoint_for(self, region: str) -> str | None:
+        return self.identity_endpoint.replace("{region}", region) if self.identity_endpoint else None
 
     def functions_endpoint_for(self, region: str) -> str | None:
         return self.functions_endpoint.replace("{region}", region) if self.functions_endpoint else None

@@ -11,7 +11,7 @@ from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal
 from tests.helpers import SOURCE_REGION
 
-from .support import ClientFactory
+from .support import ClientFactory, IdentityFactory
 
 
 @pytest.fixture
@@ -42,6 +42,21 @@ def client(emulator: Emulator) -> ClientFactory:
             config={"region": region},
             signer=oci.auth.signers.get_resource_principals_signer(),
             service_endpoint=emulator.endpoint_template.format(region=region),
+            retry_strategy=oci.retry.NoneRetryStrategy(),
+        )
+
+    return build
+
+
+@pytest.fixture
+def identity(emulator: Emulator) -> IdentityFactory:
+    """An IdentityClient built the way the function builds one from IDENTITY_ENDPOINT."""
+
+    def build(region: str = SOURCE_REGION) -> oci.identity.IdentityClient:
+        return oci.identity.IdentityClient(
+            config={"region": region},
+            signer=oci.auth.signers.get_resource_principals_signer(),
+            service_endpoint=emulator.identity_endpoint_template.format(region=region),
             retry_strategy=oci.retry.NoneRetryStrategy(),
         )
 

@@ -17,6 +17,7 @@ from tests.helpers import SOURCE_REGION
 COMPARTMENT_ID = "ocid1.compartment.oc1..aaaaaaaatestcompartment"
 
 ClientFactory = Callable[..., oci.core.BlockstorageClient]
+IdentityFactory = Callable[..., oci.identity.IdentityClient]
 
 
 def signed_request(
