@@ -33,7 +33,7 @@ from ..shared.request import Request
 from ..shared.result import InvocationResult, Outcome
 from ..shared.retries import RetriesExhausted
 from ..shared.settings import Settings, kms_key_setting, load_settings
-from . import iam
+from . import fan_out, iam
 
 MAX_COMPARTMENTS = 10
 _FIELDS = frozenset({"action", "compartmentIds"})
@@ -94,6 +94,8 @@ class CheckRequest(Request):
             # Metrics first: one quick post, which the list calls below could otherwise leave no time for.
             _check_metrics(checks, settings, signer, source_region, self._compartments(settings, signer), invocation)
             _check_regions(checks, settings, clients, self._compartments(settings, signer), invocation)
+        if settings is not None and settings.fan_out and signer is not None:
+            checks += _fan_out_checks(settings, signer, source_region, invocation)
         if settings is not None:
             checks.append(_retention(settings))
         failed = [check.name for check in checks if not check.ok]
@@ -123,6 +125,16 @@ class CheckRequest(Request):
                 '{"action": "check", "compartmentIds": [...]} to check the backups\' compartments'
             )
         return (), "no compartment: the resource principal names none"
+
+
+def _fan_out_checks(settings: Settings, signer: Any, region: str | None, invocation: Invocation) -> list[Check]:
+    """FAN_OUT=on: the function can read itself and gives children more time; invoking is not tried."""
+    ok, detail, fix = fan_out.check_own_function(settings, signer, region, invocation, os.environ)
+    note, statement = fan_out.invoke_note(_claim(signer, "res_compartment"))
+    return [
+        Check("fan-out: the function reads itself", ok, detail, fix),
+        Check("fan-out: the function invokes itself", True, note, statement, verified=False),
+    ]
 
 
 def _settings(checks: list[Check]) -> Settings | None:
