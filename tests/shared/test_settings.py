@@ -107,6 +107,10 @@ def test_full_settings() -> None:
         ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "oci_backup"}, "METRICS_NAMESPACE"),
         ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "Oracle_backup"}, "METRICS_NAMESPACE"),
         ({"DESTINATION_REGION": "iad", "METRICS_ENDPOINT": "not a url"}, "METRICS_ENDPOINT"),
+        ({"DESTINATION_REGION": "iad", "IDENTITY_ENDPOINT": "not a url"}, "IDENTITY_ENDPOINT"),
+        ({"DESTINATION_REGION": "iad", "MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY"),
+        ({"DESTINATION_REGION": "iad", "MAX_CONCURRENCY": "33"}, "MAX_CONCURRENCY"),
+        ({"DESTINATION_REGION": "iad", "MAX_CONCURRENCY": "eight"}, "MAX_CONCURRENCY"),
     ],
 )
 def test_bad_settings_name_the_key(environment: dict[str, str], key: str) -> None:
