@@ -16,6 +16,7 @@ from typing import Any
 
 from backup_copier.backups import marks
 from backup_copier.shared.kinds import SPECS, BackupKind
+from backup_copier.shared.retention import RetentionRule
 from blockstorage_emulator import Emulator
 from blockstorage_emulator.ocids import new_ocid
 from local_runtime import samples
@@ -162,7 +163,8 @@ def _seed_copies_made_last_month(emulator: Emulator) -> tuple[str, str]:
             expiration_time=now + timedelta(days=expires_in_days),
         )
         copy_id = new_ocid("volumebackup", DESTINATION_REGION)
-        mark = marks.mark_for(copy_id, _Backup(source), SPECS[BackupKind.VOLUME], retention_days=None)
+        rule = RetentionRule(DESTINATION_REGION, region_retention=None, default_days=None)
+        mark = marks.mark_for(copy_id, _Backup(source), SPECS[BackupKind.VOLUME], rule)
         emulator.add_backup(
             "volume",
             DESTINATION_REGION,
