@@ -147,12 +147,11 @@ def _settings(checks: list[Check]) -> Settings | None:
 
 def _retention(settings: Settings) -> Check:
     """What the expiry pass will do with these settings; the permissions only show when it runs."""
-    if settings.copy_retention_days is None:
-        manual = "copies of manual backups never expire (set COPY_RETENTION_DAYS to let them)"
-    else:
-        manual = f"copies of manual backups expire {settings.copy_retention_days} days after their source was made"
+    rules = "; ".join(
+        f"into {region}, {settings.retention_for(region).describe()}" for region in settings.destination_regions
+    )
     detail = (
-        f"each copy is marked with its expiry when made: copies of policy backups expire with their source; {manual}. "
+        f"each copy is marked with its expiry when made, by its destination region's rule: {rules}. "
         f'The expiry pass ({{"action": "expire"}}, on a schedule: docs/retention.md) deletes only marked copies past '
         f"their expiry, and always keeps the newest {settings.keep_last_copies} AVAILABLE "
         f"cop{'y' if settings.keep_last_copies == 1 else 'ies'} of each volume in each region"
