@@ -73,6 +73,7 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
     running.clear_metrics()
     running.clear_faults()
     running.allow_all()
+    running.clear_function_invocations()
     yield
     running.copy_limit = 10
 

@@ -133,7 +133,12 @@ class ExpiryPass:
                 return
             deletion = deleter.delete(candidate)
             if deletion.verdict in ("deleted", "already_gone"):
-                self.summary.deleted.append(candidate.to_json())
+                # Both count, so that concurrent passes (a fan-out's two families) converge; the
+                # entry says which pass deleted the copy and which found it already going.
+                entry: dict[str, Any] = dict(candidate.to_json())
+                if deletion.verdict == "already_gone":
+                    entry["alreadyGone"] = True
+                self.summary.deleted.append(entry)
             elif deletion.verdict == "changed":
                 self.summary.kept["ChangedSinceListed"] += 1
             else:

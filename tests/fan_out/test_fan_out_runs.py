@@ -1,0 +1,226 @@
+"""Issue 17 through the fdk socket: a coordinator fans out, its children run detached, each in a
+container of its own (tests/fan_out/support.py), and together they do what one unsplit run does."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from blockstorage_emulator import Emulator, Fault, PostedMetric
+from blockstorage_emulator.functions import new_call_id
+from tests.helpers import (
+    NOW,
+    FunctionFactory,
+    assert_one_copy_each,
+    copies_requested,
+    new_compartment,
+    seed_backup,
+    seed_copy,
+)
+
+from .support import FUNCTION_COMPARTMENT, children, containers, fan_out_settings, invoke
+
+VOLUME_ONLY = {"kinds": ["volume"]}
+
+
+def _streams(posted: list[PostedMetric]) -> dict[tuple[str, str, tuple[tuple[str, str], ...]], list[float]]:
+    """Each stream Monitoring received (compartment, metric, dimensions), with every value posted to it."""
+    streams: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[float]] = {}
+    for metric in posted:
+        key = (metric.compartment_id, metric.name, tuple(sorted(metric.dimensions.items())))
+        streams.setdefault(key, []).extend(point["value"] for point in metric.datapoints)
+    return streams
+
+
+def _seed_world(emulator: Emulator, compartments: list[str], every: int) -> dict[str, list[dict[str, Any]]]:
+    """Every `every`-th compartment holds an expired marked copy with a newer marked copy of the
+    same volume (so keep-last does not protect the old one); every other one of those, a volume
+    backup without its copy: fewer than the copy limit, so that the limit does not decide which."""
+    world: dict[str, list[dict[str, Any]]] = {"missing": [], "expired": []}
+    for position, compartment in enumerate(compartments[::every]):
+        if position % 2 == 0:
+            world["missing"].append(seed_backup(emulator, compartment, "volume", hours_ago=10 + position))
+        volume = f"ocid1.volume.oc1.phx.{'f' * 40}{position:020d}"
+        _, expired = seed_copy(emulator, compartment, hours_ago=72, expires=NOW - timedelta(days=1), volume_id=volume)
+        seed_copy(emulator, compartment, hours_ago=24, volume_id=volume)
+        world["expired"].append(expired)
+    return world
+
+
+def test_a_thousand_compartments_become_ten_children_that_do_what_one_unsplit_run_does(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    compartments = [new_compartment() for _ in range(1000)]
+    world = _seed_world(emulator, compartments, every=50)
+    settings = fan_out_settings(emulator, batch=100)
+    coordinator = function(**settings)
+    pool = containers(emulator, function, settings, count=3)
+    unsplit = function(**{**settings, "FAN_OUT": "off"})
+    scope = {"compartmentIds": compartments, **VOLUME_ONLY}
+
+    # The report: ten children posting at once post exactly the streams one unsplit run posts.
+    alone = invoke(unsplit, {"action": "report", **scope})
+    posted_alone = _streams(emulator.posted_metrics())
+    emulator.clear_metrics()
+    answer = invoke(coordinator, {"action": "report", **scope})
+    assert (answer["outcome"], answer["batches"], answer["batchesStarted"]) == ("fanned_out", 10, 10)
+    assert [child["compartments"] for child in answer["children"]] == [100] * 10
+    reports = children(emulator)
+    assert len(reports) == 10 and {report["fanOutOf"] for report in reports} == {answer["callId"]}
+    assert sum(report["compartmentsScanned"] for report in reports) == alone["compartmentsScanned"] == 1000
+    assert sum(report["totals"]["volumes"] for report in reports) == alone["totals"]["volumes"]
+    posted_split = _streams(emulator.posted_metrics())
+    assert posted_split.keys() == posted_alone.keys()
+    # Each stream got one value from one child: no child wrote another's stream.
+    assert all(len(values) == 1 for values in posted_split.values())
+    for key, values in posted_split.items():
+        assert values[0] == pytest.approx(posted_alone[key][0], abs=0.01), key
+
+    # The sweep and the expiry pass: the children copy and delete exactly what one run over the
+    # whole scope would (what that is, tests/scope/test_tenancy_wide.py shows for an unsplit run;
+    # running one here too would double this test's time).
+    emulator.clear_function_invocations()
+    emulator.clear_requests()
+    invoke(coordinator, {"action": "reconcile", **scope})
+    sweeps = children(emulator)
+    assert len(sweeps) == 10 and {sweep["outcome"] for sweep in sweeps} <= {"copied", "already_copied", "skipped"}
+    assert sum(len(sweep["copied"]) for sweep in sweeps) == len(world["missing"])
+    assert sorted(copies_requested(emulator)) == sorted(backup["id"] for backup in world["missing"])
+    assert_one_copy_each(emulator, [backup["id"] for backup in world["missing"]])
+
+    emulator.clear_function_invocations()
+    invoke(coordinator, {"action": "expire", "compartmentIds": compartments})
+    passes = children(emulator)
+    deleted = [entry["copyId"] for expiry in passes for entry in expiry["deleted"]]
+    assert sorted(deleted) == sorted(copy["id"] for copy in world["expired"])
+    # One search by fanOutOf finds each family's log lines, and only theirs.
+    family = [line for line in pool.log_lines() if line.get("fanOutOf") == answer["callId"]]
+    assert len(family) == 10
+    assert Counter(line["outcome"] for line in family) == Counter(report["outcome"] for report in reports)
+    assert {line["callId"] for line in family} == {report["callId"] for report in reports}
+
+
+def test_a_child_never_fans_out(emulator: Emulator, function: FunctionFactory) -> None:
+    settings = fan_out_settings(emulator, batch=2)
+    compartments = [new_compartment() for _ in range(5)]
+    coordinator = new_call_id()
+
+    answer = invoke(
+        function(**settings),
+        {"action": "report", "compartmentIds": compartments, "fanOutOf": coordinator, **VOLUME_ONLY},
+    )
+
+    assert answer["outcome"] == "reported" and answer["fanOutOf"] == coordinator
+    assert answer["compartmentsScanned"] == 5
+    assert [request for request in emulator.requests if request.operation.endswith("_function")] == []
+    assert emulator.function_invocations() == []
+
+
+def test_invoke_denied_fails_naming_the_statement(emulator: Emulator, function: FunctionFactory) -> None:
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function, settings, count=1)
+    emulator.deny("invoke_function")
+    compartments = [new_compartment() for _ in range(5)]
+
+    answer = invoke(function(**settings), {"action": "reconcile", "compartmentIds": compartments, **VOLUME_ONLY})
+
+    assert (answer["outcome"], answer["reasonCode"]) == ("failed", "NotAuthorizedOrNotFound")
+    assert f"to use fn-invocation in compartment id {FUNCTION_COMPARTMENT}" in answer["reason"]
+    assert answer["compartmentsRemaining"] == {"count": 5, "compartmentIds": compartments}
+    assert answer["batchesStarted"] == 0 and emulator.function_invocations() == []
+    # Nothing was read either: the coordinator does not fall back to doing the scope itself.
+    assert [request for request in emulator.requests if request.operation == "list"] == []
+
+
+def test_throttled_then_accepted(emulator: Emulator, function: FunctionFactory) -> None:
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function, settings, count=1)
+    emulator.inject(Fault(operation="invoke_function", status=429, code="TooManyRequests", count=3))
+    compartments = [new_compartment() for _ in range(5)]
+
+    answer = invoke(function(**settings), {"action": "report", "compartmentIds": compartments, **VOLUME_ONLY})
+
+    assert (answer["outcome"], answer["batchesStarted"], answer["retries"]) == ("fanned_out", 3, 3)
+    assert answer["retriedErrors"] == {"429 TooManyRequests": 3}
+    assert sorted(c for report in children(emulator) for c in [report["compartmentsScanned"]]) == [1, 2, 2]
+
+
+def test_two_coordinators_at_once_copy_once_and_delete_once(emulator: Emulator, function: FunctionFactory) -> None:
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function, settings, count=3)
+    compartments = [new_compartment() for _ in range(6)]
+    missing = [seed_backup(emulator, c, "volume", hours_ago=5 + n) for n, c in enumerate(compartments)]
+    expired = []
+    for n, compartment in enumerate(compartments):
+        volume = f"ocid1.volume.oc1.phx.{'e' * 40}{n:020d}"
+        expired.append(
+            seed_copy(emulator, compartment, hours_ago=72, expires=NOW - timedelta(days=1), volume_id=volume)[1]
+        )
+        seed_copy(emulator, compartment, hours_ago=24, volume_id=volume)
+    coordinators = [function(**settings, COORDINATOR=str(n)) for n in range(2)]
+
+    def both(body: dict[str, Any]) -> list[dict[str, Any]]:
+        answers: list[dict[str, Any]] = []
+        threads = [threading.Thread(target=lambda p=p: answers.append(invoke(p, body))) for p in coordinators]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return answers
+
+    started = both({"action": "reconcile", "compartmentIds": compartments, **VOLUME_ONLY})
+    assert [answer["outcome"] for answer in started] == ["fanned_out", "fanned_out"]
+    assert len({answer["callId"] for answer in started}) == 2
+    sweeps = children(emulator)
+    assert len(sweeps) == 6
+    # Each backup copied once: the second family found the copy, or its request met the same retry token.
+    assert_one_copy_each(emulator, [backup["id"] for backup in missing])
+
+    emulator.clear_function_invocations()
+    emulator.clear_requests()
+    both({"action": "expire", "compartmentIds": compartments})
+    passes = children(emulator)
+    entries = [entry for expiry in passes for entry in expiry["deleted"]]
+    # Each due copy deleted by exactly one pass; a pass of the other family found it already going.
+    deleted_by = Counter(entry["copyId"] for entry in entries if not entry.get("alreadyGone"))
+    assert sorted(deleted_by) == sorted(copy["id"] for copy in expired) and set(deleted_by.values()) == {1}
+    assert {entry["copyId"] for entry in entries} == set(deleted_by)
+    accepted = Counter(
+        r.path.rsplit("/", 1)[1] for r in emulator.requests if r.operation == "delete" and r.status < 300
+    )
+    assert set(accepted.values()) == {1}
+
+
+def test_the_copy_limit_exceeded_across_children_loses_nothing(emulator: Emulator, function: FunctionFactory) -> None:
+    """Children count only their own compartments' copies in flight, so together they ask for more
+    than the 10 Oracle allows; the service's LimitExceeded defers the rest to the next sweep."""
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function, settings, count=2)
+    compartments = [new_compartment() for _ in range(4)]
+    missing = [
+        seed_backup(emulator, compartment, "volume", hours_ago=20 - n - 5 * position)
+        for position, compartment in enumerate(compartments)
+        for n in range(4)
+    ]
+    body = {"action": "reconcile", "compartmentIds": compartments, **VOLUME_ONLY}
+
+    invoke(function(**settings), body)
+    first = children(emulator)
+
+    made = copies_requested(emulator)
+    assert len(made) == 10  # the service's limit, reached by two children together
+    refused = [r for r in emulator.requests if r.operation == "copy" and r.error_code == "LimitExceeded"]
+    assert refused, "each child saw room for its own eight: together they met the service's limit"
+    assert {sweep["outcome"] for sweep in first} <= {"copied"}  # deferred, not failed
+    deferred = sum(sweep["remainingByReason"].get("CopyLimit", 0) for sweep in first)
+    assert deferred == len(missing) - 10
+
+    emulator.complete_copies()
+    emulator.clear_function_invocations()
+    invoke(function(**settings), body)
+    children(emulator)
+    assert_one_copy_each(emulator, [backup["id"] for backup in missing])
