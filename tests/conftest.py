@@ -43,8 +43,10 @@ def _image_runtime() -> Runtime:
 
 @functools.cache
 def _code_only_archive() -> Path:
-    """This machine's code-only archive, built as `make archive` builds it."""
-    return build_archive(PROJECT_ROOT, _LAYOUT_SCRATCH / "dist", parse_target(PROJECT_ROOT, None, None)).path
+    """This machine's code-only archive, built as `make archive` builds it, from the session's layout."""
+    target = parse_target(PROJECT_ROOT, None, None)
+    dist = _LAYOUT_SCRATCH / "dist"
+    return build_archive(PROJECT_ROOT, dist, target, checked_function_dir=_image_layout().function_dir).path
 
 
 @functools.cache

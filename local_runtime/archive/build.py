@@ -80,12 +80,22 @@ def archive_name(project_root: Path, target: Target) -> str:
     return f"{PREFIX}-{version}-py{target.python}-{target.arch}.zip"
 
 
-def build_archive(project_root: Path, dist: Path, target: Target, interpreter: str | None = None) -> ArchiveReport:
-    """Write the target's archive into `dist`, replacing older ones for the same target."""
+def build_archive(
+    project_root: Path,
+    dist: Path,
+    target: Target,
+    interpreter: str | None = None,
+    checked_function_dir: Path | None = None,
+) -> ArchiveReport:
+    """Write the target's archive into `dist`, replacing older ones for the same target.
+
+    `checked_function_dir`: a function tree of the current code that lay_out_current_code has
+    already written and checked (the test session's), zipped instead of writing another.
+    """
     checker = checking_interpreter(target, interpreter)  # refuses before anything is installed or written
     with tempfile.TemporaryDirectory(prefix="archive-") as scratch:
         if target.is_this_interpreter() and interpreter is None:
-            function_dir, python_dir = _lay_out_here(project_root, Path(scratch))
+            function_dir, python_dir = _lay_out_here(project_root, Path(scratch), checked_function_dir)
         else:
             function_dir, python_dir = _lay_out_under(checker, project_root, target, Path(scratch))
         entries = archive_entries([("function", function_dir), ("python", python_dir)])
@@ -104,8 +114,10 @@ def build_archive(project_root: Path, dist: Path, target: Target, interpreter: s
     return ArchiveReport(path, target, size, sha256_of(path), len(entries))
 
 
-def _lay_out_here(project_root: Path, scratch: Path) -> tuple[Path, Path]:
+def _lay_out_here(project_root: Path, scratch: Path, checked_function_dir: Path | None) -> tuple[Path, Path]:
     python_dir, _ = cached_python_tree(project_root)
+    if checked_function_dir is not None:
+        return checked_function_dir, python_dir
     function_dir = write_function_tree(project_root, scratch / "function", shown_as=IMAGE_ROOT / "function")
     check_function_imports(function_dir, python_dir)
     return function_dir, python_dir

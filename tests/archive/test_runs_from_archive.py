@@ -8,7 +8,7 @@ the path of a `-S` interpreter. `FUNCTION_UNDER_TEST=archive` runs every end-to-
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from blockstorage_emulator import Emulator
 from local_runtime import samples
 from local_runtime.archive.run import Unzipped
 from local_runtime.credentials import ResourcePrincipal
+from local_runtime.fdk_process import FunctionProcess
 from tests.helpers import DESTINATION_REGION, KINDS, event_for
 
 
@@ -29,29 +30,34 @@ def _environment(principal: ResourcePrincipal, emulator: Emulator) -> dict[str, 
     }
 
 
+@pytest.fixture(scope="module")
+def archive_process(
+    unzipped_archive: Unzipped, emulator: Emulator, principal: ResourcePrincipal
+) -> Iterator[FunctionProcess]:
+    """One container of the archive, serving the module's calls one after another, as the Fn agent would."""
+    with unzipped_archive.process(_environment(principal, emulator)) as process:
+        yield process
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_is_copied_by_the_archive(
     kind: str,
+    archive_process: FunctionProcess,
     unzipped_archive: Unzipped,
     emulator: Emulator,
-    principal: ResourcePrincipal,
     new_backup: Callable[..., dict[str, Any]],
 ) -> None:
     backup = new_backup(kind)
-    with unzipped_archive.process(_environment(principal, emulator)) as process:
-        answer = process.invoke(event_for(kind, backup["id"]))
-    assert answer.status == 200, process.stderr()
+    answer = archive_process.invoke(event_for(kind, backup["id"]))
+    assert answer.status == 200, archive_process.stderr()
     assert answer.json()["outcome"] == "copied"
     assert len(emulator.copies_of(backup["id"], DESTINATION_REGION)) == 1
-    assert str(unzipped_archive.root) in " ".join(process.fdk_command)
+    assert str(unzipped_archive.root) in " ".join(archive_process.fdk_command)
 
 
-def test_the_check_is_ready_from_the_archive(
-    unzipped_archive: Unzipped, emulator: Emulator, principal: ResourcePrincipal
-) -> None:
-    with unzipped_archive.process(_environment(principal, emulator)) as process:
-        answer = process.invoke(samples.load("check.json"))
-    assert answer.status == 200, process.stderr()
+def test_the_check_is_ready_from_the_archive(archive_process: FunctionProcess, emulator: Emulator) -> None:
+    answer = archive_process.invoke(samples.load("check.json"))
+    assert answer.status == 200, archive_process.stderr()
     body = answer.json()
     assert body["outcome"] == "ready", [check for check in body["checks"] if not check["ok"]]
     assert not [r for r in emulator.requests if r.operation == "copy"]
