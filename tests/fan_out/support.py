@@ -53,8 +53,12 @@ def fan_out_settings(emulator: Emulator, batch: int) -> dict[str, str]:
     }
 
 
-def containers(emulator: Emulator, function: FunctionFactory, settings: dict[str, str], count: int) -> Containers:
-    """`count` child containers with `settings`, serving the function's detached calls from now on."""
+def containers(emulator: Emulator, function: FunctionFactory, count: int = 2) -> Containers:
+    """`count` child containers, serving the function's detached calls from now on.
+
+    A child never fans out, so its batch size does not matter: every test shares these processes.
+    """
+    settings = fan_out_settings(emulator, batch=2)
     # CONTAINER is no setting of the function: it only keeps the fixture from reusing one process.
     pool = Containers([function(**settings, CONTAINER=str(number)) for number in range(count)])
     emulator.serve_function(FUNCTION_ID, pool)

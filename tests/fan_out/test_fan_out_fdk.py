@@ -6,19 +6,14 @@ import pytest
 
 from blockstorage_emulator import Emulator
 from blockstorage_emulator.functions import new_call_id
-from tests.helpers import SOURCE_REGION, FunctionFactory, new_compartment
+from tests.helpers import FunctionFactory, new_compartment
 
-FUNCTION_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaafunctioncompartment"
-# One function OCID for the whole module, so that its tests share one fdk process.
-FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaafanoutfdktests"
+from .support import fan_out_settings
 
 
 @pytest.fixture
 def fan_out_on(emulator: Emulator) -> dict[str, str]:
-    emulator.add_function(
-        SOURCE_REGION, FUNCTION_COMPARTMENT, function_id=FUNCTION_ID, detached_mode_timeout_in_seconds=3600
-    )
-    return {"FAN_OUT": "on", "FUNCTIONS_ENDPOINT": emulator.functions_endpoint_template, "FN_FN_ID": FUNCTION_ID}
+    return fan_out_settings(emulator, batch=2)
 
 
 def _functions_calls(emulator: Emulator) -> list[str]:

@@ -58,7 +58,7 @@ def test_a_thousand_compartments_become_ten_children_that_do_what_one_unsplit_ru
     world = _seed_world(emulator, compartments, every=50)
     settings = fan_out_settings(emulator, batch=100)
     coordinator = function(**settings)
-    pool = containers(emulator, function, settings, count=3)
+    pool = containers(emulator, function)
     unsplit = function(**{**settings, "FAN_OUT": "off"})
     scope = {"compartmentIds": compartments, **VOLUME_ONLY}
 
@@ -122,7 +122,7 @@ def test_a_child_never_fans_out(emulator: Emulator, function: FunctionFactory) -
 
 def test_invoke_denied_fails_naming_the_statement(emulator: Emulator, function: FunctionFactory) -> None:
     settings = fan_out_settings(emulator, batch=2)
-    containers(emulator, function, settings, count=1)
+    containers(emulator, function)
     emulator.deny("invoke_function")
     compartments = [new_compartment() for _ in range(5)]
 
@@ -138,7 +138,7 @@ def test_invoke_denied_fails_naming_the_statement(emulator: Emulator, function: 
 
 def test_throttled_then_accepted(emulator: Emulator, function: FunctionFactory) -> None:
     settings = fan_out_settings(emulator, batch=2)
-    containers(emulator, function, settings, count=1)
+    containers(emulator, function)
     emulator.inject(Fault(operation="invoke_function", status=429, code="TooManyRequests", count=3))
     compartments = [new_compartment() for _ in range(5)]
 
@@ -151,7 +151,7 @@ def test_throttled_then_accepted(emulator: Emulator, function: FunctionFactory) 
 
 def test_two_coordinators_at_once_copy_once_and_delete_once(emulator: Emulator, function: FunctionFactory) -> None:
     settings = fan_out_settings(emulator, batch=2)
-    containers(emulator, function, settings, count=3)
+    containers(emulator, function)
     compartments = [new_compartment() for _ in range(6)]
     missing = [seed_backup(emulator, c, "volume", hours_ago=5 + n) for n, c in enumerate(compartments)]
     expired = []
@@ -161,7 +161,7 @@ def test_two_coordinators_at_once_copy_once_and_delete_once(emulator: Emulator, 
             seed_copy(emulator, compartment, hours_ago=72, expires=NOW - timedelta(days=1), volume_id=volume)[1]
         )
         seed_copy(emulator, compartment, hours_ago=24, volume_id=volume)
-    coordinators = [function(**settings, COORDINATOR=str(n)) for n in range(2)]
+    coordinators = [function(**settings), function(**settings, COORDINATOR="1")]
 
     def both(body: dict[str, Any]) -> list[dict[str, Any]]:
         answers: list[dict[str, Any]] = []
@@ -199,7 +199,7 @@ def test_the_copy_limit_exceeded_across_children_loses_nothing(emulator: Emulato
     """Children count only their own compartments' copies in flight, so together they ask for more
     than the 10 Oracle allows; the service's LimitExceeded defers the rest to the next sweep."""
     settings = fan_out_settings(emulator, batch=2)
-    containers(emulator, function, settings, count=2)
+    containers(emulator, function)
     compartments = [new_compartment() for _ in range(4)]
     missing = [
         seed_backup(emulator, compartment, "volume", hours_ago=20 - n - 5 * position)
