@@ -224,3 +224,25 @@ def test_the_copy_limit_exceeded_across_children_loses_nothing(emulator: Emulato
     invoke(function(**settings), body)
     children(emulator)
     assert_one_copy_each(emulator, [backup["id"] for backup in missing])
+
+
+def test_a_subtree_is_expanded_by_the_coordinator_and_an_unlistable_compartment_named(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function)
+    root = emulator.add_compartment(emulator.tenancy_id, f"fan-out-{new_call_id()[-8:]}")
+    kids = [emulator.add_compartment(root, f"kid{n}") for n in range(3)]
+    emulator.add_compartment(kids[2], "grandchild")
+    emulator.deny_compartment(kids[2])  # its children cannot be listed, so its subtree is unknown
+
+    answer = invoke(function(**settings), {"action": "report", "compartmentId": root, "subtree": True, **VOLUME_ONLY})
+
+    assert (answer["outcome"], answer["compartments"], answer["batches"]) == ("fanned_out", 3, 2)
+    assert [failure["compartmentId"] for failure in answer["compartmentsFailed"]] == [kids[2]]
+    assert "Not split, so not run" in answer["reason"]
+    bodies = [call.body for call in emulator.function_invocations()]
+    assert all(b'"subtree"' not in body and b'"compartmentId"' not in body for body in bodies)
+    reports = children(emulator)
+    assert sum(report["compartmentsScanned"] for report in reports) == 3
+    assert {report["fanOutOf"] for report in reports} == {answer["callId"]}
