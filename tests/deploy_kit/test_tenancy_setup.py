@@ -1,0 +1,337 @@
+"""`tenancy-setup`: the printed text run in bash, every command held against the real oci CLI's help.
+
+The text runs as an operator would paste it, in a real bash, with a stand-in `oci` first on
+PATH that records each command's arguments (and answers a schedule OCID where one is asked
+for). So the test sees exactly what the shell hands oci-cli: quoting, here-documents and the
+schedule OCIDs the shell puts into the last policy. Each command is then checked against
+`oci <command> --help` of oci-cli 3.95.1, run from its own cached virtual environment
+(local_runtime/oci_cli.py, shared with the code-only deployment's test): the subcommands
+exist, every option is one the command (or the CLI itself) takes, with a value exactly when it
+takes one and one of its choices when it has choices, and every [required] option is given.
+Every body a schedule sends goes through the function's own parser.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from backup_copier.deploy_kit import cli as deploy
+from backup_copier.deploy_kit import iam, tenancy_setup
+from backup_copier.dispatch import parse_request
+from backup_copier.expire.request import ExpireRequest
+from backup_copier.report.request import ReportRequest
+from backup_copier.shared.errors import InvalidRequest
+from backup_copier.shared.metrics import RPO_HOURS, VOLUMES_BREACHING
+from backup_copier.sweep.request import ReconcileRequest
+from local_runtime.oci_cli import oci_cli
+
+TENANCY = "ocid1.tenancy.oc1..aaaaaaaaexampletenancyexampletenancy"
+FUNCTION = deploy.EXAMPLE_FUNCTION_ID  # in phx
+FUNCTION_COMPARTMENT = deploy.EXAMPLE_FUNCTION_COMPARTMENT
+TOPIC = "ocid1.onstopic.oc1.phx.aaaaaaaaexampletopicexampletopic"
+KEY = deploy.EXAMPLE_KMS_KEY  # in iad
+OPTIONS = {
+    "--tenancy": TENANCY,
+    "--function-id": FUNCTION,
+    "--function-compartment": FUNCTION_COMPARTMENT,
+    "--source-region": "us-phoenix-1",
+    "--destination": "iad,eu-frankfurt-1",
+    "--topic": TOPIC,
+    "--kms-key": KEY,
+}
+REQUESTS = {"reconcile": ReconcileRequest, "expire": ExpireRequest, "report": ReportRequest}
+# The stand-in oci: records its arguments, one JSON list a line, and answers `--query data.id` with an OCID.
+_STAND_IN = """#!{python}
+import json, os, sys
+arguments = sys.argv[1:]
+with open(os.environ["OCI_CALLS"], "a") as calls:
+    calls.write(json.dumps(arguments) + "\\n")
+if "--query" in arguments:
+    name = arguments[arguments.index("--display-name") + 1]
+    print("ocid1.resourceschedule.oc1.phx." + name.replace("-", ""))
+"""
+# An option line of click's help: its names, then TEXT / INTEGER / COMPLEX TYPE / [A|B] when it takes a value
+# (the same reading as tests/deploy_kit/test_code_only.py on the archive branch).
+_OPTION = re.compile(r"^  (-[\w?-]+(?:, -[\w?-]+)*)(?: (\[[^\]]*\]|[A-Z][A-Z ]*[A-Z]))?(?= {2,}|$)")
+
+
+@dataclass(frozen=True)
+class Option:
+    takes_value: bool
+    choices: tuple[str, ...]
+    required: bool
+    # Every spelling of the option ("-c", "--compartment-id"): giving any one of them gives it.
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    path: tuple[str, ...]
+    options: dict[str, str | None]
+
+
+@functools.cache
+def _help(oci: Path, path: tuple[str, ...]) -> tuple[str, dict[str, Option]]:
+    """The usage line and the options of `oci <path> --help` (about a second each: read once)."""
+    completed = subprocess.run([str(oci), *path, "--help"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    options: dict[str, tuple[str | None, list[str], tuple[str, ...]]] = {}
+    names: list[str] = []
+    for line in completed.stdout.splitlines():
+        match = _OPTION.match(line)
+        if match:
+            names = [name.strip() for name in match[1].split(",")]
+            for name in names:
+                options[name] = (match[2], [line], tuple(names))
+        elif names and line.startswith("   "):
+            for name in names:
+                options[name][1].append(line)
+        elif line.strip():
+            names = []
+    parsed = {}
+    for name, (metavar, text, spellings) in options.items():
+        choices = tuple(metavar[1:-1].split("|")) if metavar and metavar.startswith("[") else ()
+        parsed[name] = Option(metavar is not None, choices, "[required]" in " ".join(text), spellings)
+    return completed.stdout.splitlines()[0], parsed
+
+
+@pytest.fixture(scope="module")
+def oci() -> Path:
+    return oci_cli()
+
+
+def _argv(**changes: str | None) -> list[str]:
+    options = {**OPTIONS, **changes}
+    return ["tenancy-setup", *[part for name, value in options.items() if value is not None for part in (name, value)]]
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[list[str]], Path]:
+    """The printed text run by bash in an empty folder: every oci command's arguments, and the folder."""
+    folder = tmp_path_factory.mktemp("tenancy-setup")
+    bin_folder = folder / "bin"
+    bin_folder.mkdir()
+    stand_in = bin_folder / "oci"
+    stand_in.write_text(_STAND_IN.format(python=sys.executable))
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
+    script = folder / "setup.sh"
+    script.write_text(deploy.render(_argv()))
+    environment = {**os.environ, "PATH": f"{bin_folder}:{os.environ['PATH']}", "OCI_CALLS": str(folder / "calls")}
+    done = subprocess.run(
+        ["bash", "-eu", str(script)], cwd=folder, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # every OCID asked for went into its variable
+    calls = [json.loads(line) for line in (folder / "calls").read_text().splitlines()]
+    return calls, folder
+
+
+def _parse(oci: Path, arguments: list[str]) -> Call:
+    """Arguments as oci-cli reads them: the subcommands, then options, a value after each that takes one."""
+    split = next(i for i, part in enumerate(arguments) if part.startswith("-"))
+    path = tuple(arguments[:split])
+    _, known = _help(oci, path)
+    global_options = _help(oci, ())[1]
+    options: dict[str, str | None] = {}
+    rest = arguments[split:]
+    while rest:
+        name = rest.pop(0)
+        option = known.get(name) or global_options.get(name)
+        assert option is not None, f"oci {' '.join(path)} takes no {name}"
+        options[name] = rest.pop(0) if option.takes_value else None
+    return Call(path, options)
+
+
+@pytest.fixture(scope="module")
+def calls(oci: Path, ran: tuple[list[list[str]], Path]) -> list[Call]:
+    return [_parse(oci, arguments) for arguments in ran[0]]
+
+
+@pytest.mark.timeout(900)  # the first run on a machine installs oci-cli (about a minute)
+def test_every_command_is_one_the_real_cli_takes(oci: Path, calls: list[Call]) -> None:
+    global_options = _help(oci, ())[1]
+    for call in calls:
+        usage, options = _help(oci, call.path)
+        assert usage.startswith("Usage: oci " + " ".join(call.path)), usage
+        for name, value in call.options.items():
+            option = options.get(name) or global_options[name]
+            assert option.takes_value == (value is not None), f"{name} {value}"
+            if option.choices:
+                assert value is not None and value.upper() in {c.upper() for c in option.choices}, (name, value)
+        missing = {o.names for o in options.values() if o.required and not set(o.names) & set(call.options)}
+        assert missing == set(), f"oci {' '.join(call.path)} requires {missing}"
+        assert len(call.options) >= 4, call  # the help was read: a command with no options would prove nothing
+
+
+def test_the_steps_come_in_order(calls: list[Call]) -> None:
+    assert [" ".join(call.path) for call in calls] == [
+        "iam dynamic-group create",
+        "iam policy create",
+        "events rule create",
+        *["resource-scheduler schedule create"] * 3,
+        "iam policy create",
+        *["monitoring alarm create"] * 3,  # one per destination region, then the absence alarm
+    ]
+
+
+def test_the_dynamic_group_matches_the_function(calls: list[Call]) -> None:
+    group = calls[0].options
+    assert group["--compartment-id"] == TENANCY
+    assert group["--name"] == iam.DEFAULT_DYNAMIC_GROUP
+    assert group["--matching-rule"] == iam.dynamic_group_rule(function_id=FUNCTION)
+
+
+def test_the_policy_is_the_kit_s_at_tenancy_level_with_compartments_and_metrics(
+    calls: list[Call], ran: tuple[list[list[str]], Path]
+) -> None:
+    policy = calls[1].options
+    assert policy["--compartment-id"] == TENANCY
+    file = policy["--statements"]
+    assert file is not None and file.startswith("file://")
+    statements = json.loads((ran[1] / file.removeprefix("file://")).read_text())
+    kit = json.loads(
+        deploy.render(
+            [
+                "policies",
+                "--source-region",
+                "phx",
+                "--destination",
+                "iad,fra",
+                "--kms-key",
+                KEY,
+                "--function-compartment",
+                FUNCTION_COMPARTMENT,
+                "--json",
+            ]
+        )
+    )
+    metrics = (
+        "Allow dynamic-group backup-copier to use metrics in tenancy where target.metrics.namespace = 'backup_copier'"
+    )
+    assert statements == [*kit, metrics]
+    assert "Allow dynamic-group backup-copier to inspect compartments in tenancy" in statements
+    # Everything the function does, it may do in every compartment; only the Events service is narrowed.
+    narrowed = [line for line in statements if " in tenancy" not in line]
+    assert narrowed == [iam.events_statement(FUNCTION_COMPARTMENT)]
+
+
+def test_one_events_rule_in_the_root_compartment(calls: list[Call]) -> None:
+    rule = calls[2].options
+    assert (rule["--compartment-id"], rule["--region"], rule["--is-enabled"]) == (TENANCY, "us-phoenix-1", "true")
+    # No compartment filter: the root compartment's rule covers every compartment below it.
+    assert json.loads(rule["--condition"] or "") == deploy.rule_condition()
+    assert json.loads(rule["--actions"] or "") == {
+        "actions": [{"actionType": "FAAS", "isEnabled": True, "functionId": FUNCTION}]
+    }
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_each_schedule_s_body_is_a_tenancy_wide_request_the_function_accepts(calls: list[Call], position: int) -> None:
+    schedule = calls[3 + position].options
+    expected = tenancy_setup.SCHEDULES[position]
+    assert (schedule["--action"], schedule["--recurrence-type"]) == ("START_RESOURCE", "CRON")
+    assert schedule["--region"] == "us-phoenix-1"
+    assert schedule["--compartment-id"] == FUNCTION_COMPARTMENT
+    [resource] = json.loads(schedule["--resources"] or "")
+    assert resource["id"] == FUNCTION
+    [parameter] = resource["parameters"]
+    assert parameter["parameterType"] == "BODY"
+    assert parameter["value"] == {"action": expected.action, "compartmentId": TENANCY, "subtree": True}
+    request = parse_request(json.dumps(parameter["value"]).encode())
+    assert isinstance(request, REQUESTS[expected.action])
+    assert request.scope.compartment_ids == (TENANCY,)
+    assert request.scope.is_tenancy
+
+
+def test_the_sweep_and_report_run_hourly_and_the_expiry_daily(calls: list[Call]) -> None:
+    crons = {
+        call.options["--display-name"]: (call.options["--recurrence-details"] or "").split() for call in calls[3:6]
+    }
+    minute, hour, *rest = crons["backup-copier-sweep"]
+    assert (minute.isdigit(), hour, rest) == (True, "*", ["*", "*", "*"])
+    minute, hour, *rest = crons["backup-copier-report"]
+    assert (minute.isdigit(), hour, rest) == (True, "*", ["*", "*", "*"])
+    minute, hour, *rest = crons["backup-copier-expiry"]
+    assert (minute.isdigit(), hour.isdigit(), rest) == (True, True, ["*", "*", "*"])
+
+
+def test_only_the_three_schedules_may_invoke_the_function(calls: list[Call], ran: tuple[list[list[str]], Path]) -> None:
+    policy = calls[6].options
+    assert policy["--compartment-id"] == FUNCTION_COMPARTMENT
+    file = (policy["--statements"] or "").removeprefix("file://")
+    [statement] = json.loads((ran[1] / file).read_text())
+    # The shell put in the OCIDs the schedule commands printed (the stand-in's, made from their names).
+    ids = ", ".join(
+        f"request.principal.id='ocid1.resourceschedule.oc1.phx.{name}'"
+        for name in ("backupcopiersweep", "backupcopierexpiry", "backupcopierreport")
+    )
+    assert statement == (
+        f"Allow any-user to use fn-invocation in compartment id {FUNCTION_COMPARTMENT} "
+        f"where all {{request.principal.type='resourceschedule', any {{{ids}}}}}"
+    )
+
+
+def test_the_alarms_watch_every_compartment_of_the_tenancy(calls: list[Call]) -> None:
+    alarms = [call.options for call in calls[7:]]
+    for alarm in alarms:
+        assert alarm["--metric-compartment-id"] == TENANCY
+        assert alarm["--metric-compartment-id-in-subtree"] == "true"
+        assert alarm["--compartment-id"] == FUNCTION_COMPARTMENT
+        assert alarm["--region"] == "us-phoenix-1"
+        assert json.loads(alarm["--destinations"] or "") == [TOPIC]
+    queries = [alarm["--query-text"] or "" for alarm in alarms]
+    assert [q.split("[")[0] for q in queries] == [RPO_HOURS, RPO_HOURS, VOLUMES_BREACHING]
+    assert 'destinationRegion = "us-ashburn-1"' in queries[0]
+    assert 'destinationRegion = "eu-frankfurt-1"' in queries[1]
+
+
+def test_the_alarm_creators_iam_is_printed() -> None:
+    printed = deploy.render(_argv())
+    assert f"Allow group <alarm-creators> to manage alarms in compartment id {FUNCTION_COMPARTMENT}" in printed
+    assert "Allow group <alarm-creators> to read metrics in tenancy" in printed
+    assert "requires the user to have tenancy-level permissions" in printed
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--tenancy", FUNCTION_COMPARTMENT),
+        ("--function-id", "ocid1.volume.oc1.phx.aaaaaaaaexample"),
+        ("--function-id", "ocid1.fnfunc.oc1.iad.aaaaaaaaexample"),  # not in the source region
+        ("--function-compartment", "ocid1.volume.oc1..aaaa"),
+        ("--source-region", "atlantis"),
+        ("--source-region", "phx,iad"),
+        ("--destination", "atlantis"),
+        ("--destination", "iad,phx"),  # the source region
+        ("--topic", FUNCTION_COMPARTMENT),
+        ("--kms-key", "ocid1.key.oc1.ap-tokyo-1.bbpsaxx6aaeug.abuwcljsexamplekey"),  # not a destination's
+        ("--kms-key", "ocid1.volume.oc1.iad.aaaa"),
+        ("--namespace", "oci_copies"),
+    ],
+)
+def test_every_bad_option_is_named_and_nothing_is_printed(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        deploy.render(_argv(**{option: value}))
+    assert raised.value.field == option
+    assert deploy.main(_argv(**{option: value})) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"error: {option}: ")
+
+
+def test_the_optional_options_can_be_left_out() -> None:
+    printed = deploy.render(_argv(**{"--kms-key": None}))
+    assert "key-delegate" not in printed
+    assert "target.metrics.namespace = 'dr_copies'" in deploy.render(_argv(**{"--namespace": "dr_copies"}))
