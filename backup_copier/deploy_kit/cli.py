@@ -161,6 +161,11 @@ def _metrics_policy(args: argparse.Namespace) -> str:
 
 def _report_schedule(args: argparse.Namespace) -> str:
     function_id = parse_ocid(args.function_id, field="--function-id", types={"fnfunc"}, regional=True).value
+    if args.since_hours is not None and args.action == "expire":
+        # The expire body has no sinceHours: the function would reject every run of the schedule.
+        raise InvalidRequest("--since-hours", "the expire action takes no sinceHours; leave it out")
+    if args.since_hours is not None and not args.since_hours > 0:
+        raise InvalidRequest("--since-hours", f"expected more than 0 hours, got {args.since_hours:g}")
     resources = recovery_point.report_schedule_resources(
         function_id,
         _compartment(args.compartment, "--compartment"),
