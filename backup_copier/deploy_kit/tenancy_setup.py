@@ -6,8 +6,8 @@ compartment. Every part is rendered by the code the other subcommands use (iam.p
 recovery_point.py, cli.py's rule condition), so this page of commands cannot drift from them.
 
 The option names are oci-cli's own (3.95.1; Oracle's CLI reference, cited above each command);
-tests/deploy_kit/test_tenancy_setup.py runs the printed text in bash with a stand-in `oci`
-and holds every command it receives against the real CLI's `--help`.
+tests/deploy_kit/test_tenancy_setup.py runs the printed text in bash with the real CLI against a
+local server that records each request, and holds every command against the CLI's `--help`.
 """
 
 from __future__ import annotations

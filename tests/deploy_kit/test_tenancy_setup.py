@@ -1,14 +1,15 @@
-"""`tenancy-setup`: the printed text run in bash, every command held against the real oci CLI's help.
+"""`tenancy-setup`: the printed text run in bash by the real oci CLI, against a local recording server.
 
-The text runs as an operator would paste it, in a real bash, with a stand-in `oci` first on
-PATH that records each command's arguments (and answers a schedule OCID where one is asked
-for). So the test sees exactly what the shell hands oci-cli: quoting, here-documents and the
-schedule OCIDs the shell puts into the last policy. Each command is then checked against
-`oci <command> --help` of oci-cli 3.95.1, run from its own cached virtual environment
-(local_runtime/oci_cli.py, shared with the code-only deployment's test): the subcommands
-exist, every option is one the command (or the CLI itself) takes, with a value exactly when it
-takes one and one of its choices when it has choices, and every [required] option is given.
-Every body a schedule sends goes through the function's own parser.
+The text runs as an operator would paste it, in a real bash. `oci` on its PATH is oci-cli
+3.95.1 itself, from its own cached virtual environment (local_runtime/oci_cli.py, shared with
+the code-only deployment's test), given a generated API key and `--endpoint` a local HTTP server
+that records each request and answers with an OCID. So the test sees what the shell hands the
+CLI (quoting, here-documents, the schedule OCIDs `--query data.id --raw-output` put into the
+last policy) and what the CLI makes of it: the JSON bodies it would send to OCI. Each command is
+also held against `oci <command> --help`: the subcommands exist, every option is one the command
+(or the CLI itself) takes, with a value exactly when it takes one and one of its choices when it
+has choices, and every [required] option is given. Every body a schedule sends goes through the
+function's own parser.
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ import re
 import stat
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backup_copier.deploy_kit import cli as deploy
 from backup_copier.deploy_kit import iam, tenancy_setup
@@ -50,16 +57,40 @@ OPTIONS = {
     "--kms-key": KEY,
 }
 REQUESTS = {"reconcile": ReconcileRequest, "expire": ExpireRequest, "report": ReportRequest}
-# The stand-in oci: records its arguments, one JSON list a line, and answers `--query data.id` with an OCID.
-_STAND_IN = """#!{python}
-import json, os, sys
-arguments = sys.argv[1:]
-with open(os.environ["OCI_CALLS"], "a") as calls:
-    calls.write(json.dumps(arguments) + "\\n")
-if "--query" in arguments:
-    name = arguments[arguments.index("--display-name") + 1]
-    print("ocid1.resourceschedule.oc1.phx." + name.replace("-", ""))
+# What `oci` runs: records its arguments, one JSON list a line, then the real CLI against the recording server.
+_WRAPPER = """#!/bin/sh
+{python} -c 'import json, os, sys; open(os.environ["OCI_CALLS"], "a").write(json.dumps(sys.argv[1:]) + "\\n")' "$@"
+exec {oci} --config-file {config} --endpoint {endpoint} "$@"
 """
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request the real CLI sent: its path and JSON body."""
+
+    path: str
+    body: dict[str, Any]
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    sent: list[Sent]
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        self.sent.append(Sent(self.path, body))
+        # A schedule's OCID made from its name, so the test can find it in the policy the shell wrote.
+        name = str(body.get("displayName", "resource")).replace("-", "")
+        answer = json.dumps({"id": f"ocid1.resourceschedule.oc1.phx.{name}"}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 # An option line of click's help: its names, then TEXT / INTEGER / COMPLEX TYPE / [A|B] when it takes a value
 # (the same reading as tests/deploy_kit/test_code_only.py on the archive branch).
 _OPTION = re.compile(r"^  (-[\w?-]+(?:, -[\w?-]+)*)(?: (\[[^\]]*\]|[A-Z][A-Z ]*[A-Z]))?(?= {2,}|$)")
@@ -115,25 +146,62 @@ def _argv(**changes: str | None) -> list[str]:
     return ["tenancy-setup", *[part for name, value in options.items() if value is not None for part in (name, value)]]
 
 
-@pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[list[str]], Path]:
-    """The printed text run by bash in an empty folder: every oci command's arguments, and the folder."""
-    folder = tmp_path_factory.mktemp("tenancy-setup")
-    bin_folder = folder / "bin"
-    bin_folder.mkdir()
-    stand_in = bin_folder / "oci"
-    stand_in.write_text(_STAND_IN.format(python=sys.executable))
-    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
-    script = folder / "setup.sh"
-    script.write_text(deploy.render(_argv()))
-    environment = {**os.environ, "PATH": f"{bin_folder}:{os.environ['PATH']}", "OCI_CALLS": str(folder / "calls")}
-    done = subprocess.run(
-        ["bash", "-eu", str(script)], cwd=folder, env=environment, capture_output=True, text=True, timeout=60
+@dataclass(frozen=True)
+class Run:
+    arguments: list[list[str]]  # each oci command's arguments, as the shell handed them over
+    sent: list[Sent]  # each request the real CLI made of them
+    folder: Path
+
+
+def _api_key(folder: Path) -> Path:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = folder / "key.pem"
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == ""  # every OCID asked for went into its variable
-    calls = [json.loads(line) for line in (folder / "calls").read_text().splitlines()]
-    return calls, folder
+    config = folder / "config"
+    config.write_text(
+        "[DEFAULT]\nuser=ocid1.user.oc1..aaaaaaaaexampleuser\n"
+        "fingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\n"
+        f"key_file={pem}\ntenancy={TENANCY}\nregion=us-phoenix-1\n"
+    )
+    pem.chmod(0o600)
+    config.chmod(0o600)
+    return config
+
+
+@pytest.fixture(scope="module")
+def ran(oci: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """The printed text run by bash in an empty folder, `oci` being the real CLI sending to a local server."""
+    folder = tmp_path_factory.mktemp("tenancy-setup")
+    sent: list[Sent] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Recorder", (_Recorder,), {"sent": sent}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        bin_folder = folder / "bin"
+        bin_folder.mkdir()
+        wrapper = bin_folder / "oci"
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        wrapper.write_text(_WRAPPER.format(python=sys.executable, oci=oci, config=_api_key(folder), endpoint=endpoint))
+        wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+        script = folder / "setup.sh"
+        script.write_text(deploy.render(_argv()))
+        environment = {
+            **os.environ,
+            "PATH": f"{bin_folder}:{os.environ['PATH']}",
+            "OCI_CALLS": str(folder / "calls"),
+            "SUPPRESS_LABEL_WARNING": "True",
+        }
+        done = subprocess.run(
+            ["bash", "-eu", str(script)], cwd=folder, env=environment, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        arguments = [json.loads(line) for line in (folder / "calls").read_text().splitlines()]
+        yield Run(arguments, sent, folder)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _parse(oci: Path, arguments: list[str]) -> Call:
@@ -153,8 +221,8 @@ def _parse(oci: Path, arguments: list[str]) -> Call:
 
 
 @pytest.fixture(scope="module")
-def calls(oci: Path, ran: tuple[list[list[str]], Path]) -> list[Call]:
-    return [_parse(oci, arguments) for arguments in ran[0]]
+def calls(oci: Path, ran: Run) -> list[Call]:
+    return [_parse(oci, arguments) for arguments in ran.arguments]
 
 
 @pytest.mark.timeout(900)  # the first run on a machine installs oci-cli (about a minute)
@@ -184,21 +252,26 @@ def test_the_steps_come_in_order(calls: list[Call]) -> None:
     ]
 
 
-def test_the_dynamic_group_matches_the_function(calls: list[Call]) -> None:
-    group = calls[0].options
-    assert group["--compartment-id"] == TENANCY
-    assert group["--name"] == iam.DEFAULT_DYNAMIC_GROUP
-    assert group["--matching-rule"] == iam.dynamic_group_rule(function_id=FUNCTION)
+def test_the_cli_sent_one_request_per_command(ran: Run) -> None:
+    assert [sent.path for sent in ran.sent] == [
+        "/20160918/dynamicGroups",
+        "/20160918/policies",
+        "/20181201/rules",
+        *["/20240430/schedules"] * 3,
+        "/20160918/policies",
+        *["/20180401/alarms"] * 3,
+    ]
 
 
-def test_the_policy_is_the_kit_s_at_tenancy_level_with_compartments_and_metrics(
-    calls: list[Call], ran: tuple[list[list[str]], Path]
-) -> None:
-    policy = calls[1].options
-    assert policy["--compartment-id"] == TENANCY
-    file = policy["--statements"]
-    assert file is not None and file.startswith("file://")
-    statements = json.loads((ran[1] / file.removeprefix("file://")).read_text())
+def test_the_dynamic_group_matches_the_function(ran: Run) -> None:
+    group = ran.sent[0].body
+    assert (group["compartmentId"], group["name"]) == (TENANCY, iam.DEFAULT_DYNAMIC_GROUP)
+    assert group["matchingRule"] == iam.dynamic_group_rule(function_id=FUNCTION)
+
+
+def test_the_policy_is_the_kit_s_at_tenancy_level_with_compartments_and_metrics(ran: Run) -> None:
+    policy = ran.sent[1].body
+    assert policy["compartmentId"] == TENANCY
     kit = json.loads(
         deploy.render(
             [
@@ -218,45 +291,45 @@ def test_the_policy_is_the_kit_s_at_tenancy_level_with_compartments_and_metrics(
     metrics = (
         "Allow dynamic-group backup-copier to use metrics in tenancy where target.metrics.namespace = 'backup_copier'"
     )
-    assert statements == [*kit, metrics]
-    assert "Allow dynamic-group backup-copier to inspect compartments in tenancy" in statements
+    assert policy["statements"] == [*kit, metrics]
+    assert "Allow dynamic-group backup-copier to inspect compartments in tenancy" in policy["statements"]
     # Everything the function does, it may do in every compartment; only the Events service is narrowed.
-    narrowed = [line for line in statements if " in tenancy" not in line]
+    narrowed = [line for line in policy["statements"] if " in tenancy" not in line]
     assert narrowed == [iam.events_statement(FUNCTION_COMPARTMENT)]
 
 
-def test_one_events_rule_in_the_root_compartment(calls: list[Call]) -> None:
-    rule = calls[2].options
-    assert (rule["--compartment-id"], rule["--region"], rule["--is-enabled"]) == (TENANCY, "us-phoenix-1", "true")
+def test_one_events_rule_in_the_root_compartment(ran: Run, calls: list[Call]) -> None:
+    rule = ran.sent[2].body
+    assert (rule["compartmentId"], rule["isEnabled"]) == (TENANCY, True)
     # No compartment filter: the root compartment's rule covers every compartment below it.
-    assert json.loads(rule["--condition"] or "") == deploy.rule_condition()
-    assert json.loads(rule["--actions"] or "") == {
-        "actions": [{"actionType": "FAAS", "isEnabled": True, "functionId": FUNCTION}]
-    }
+    assert json.loads(rule["condition"]) == deploy.rule_condition()
+    assert rule["actions"] == {"actions": [{"actionType": "FAAS", "isEnabled": True, "functionId": FUNCTION}]}
+    assert calls[2].options["--region"] == "us-phoenix-1"
 
 
 @pytest.mark.parametrize("position", [0, 1, 2])
-def test_each_schedule_s_body_is_a_tenancy_wide_request_the_function_accepts(calls: list[Call], position: int) -> None:
-    schedule = calls[3 + position].options
+def test_each_schedule_s_body_is_a_tenancy_wide_request_the_function_accepts(
+    ran: Run, calls: list[Call], position: int
+) -> None:
+    schedule = ran.sent[3 + position].body
     expected = tenancy_setup.SCHEDULES[position]
-    assert (schedule["--action"], schedule["--recurrence-type"]) == ("START_RESOURCE", "CRON")
-    assert schedule["--region"] == "us-phoenix-1"
-    assert schedule["--compartment-id"] == FUNCTION_COMPARTMENT
-    [resource] = json.loads(schedule["--resources"] or "")
+    assert (schedule["action"], schedule["recurrenceType"]) == ("START_RESOURCE", "CRON")
+    assert (schedule["compartmentId"], schedule["displayName"]) == (FUNCTION_COMPARTMENT, expected.display_name)
+    assert calls[3 + position].options["--region"] == "us-phoenix-1"
+    [resource] = schedule["resources"]
     assert resource["id"] == FUNCTION
     [parameter] = resource["parameters"]
     assert parameter["parameterType"] == "BODY"
     assert parameter["value"] == {"action": expected.action, "compartmentId": TENANCY, "subtree": True}
     request = parse_request(json.dumps(parameter["value"]).encode())
     assert isinstance(request, REQUESTS[expected.action])
+    assert isinstance(request, ReconcileRequest | ExpireRequest | ReportRequest)
     assert request.scope.compartment_ids == (TENANCY,)
     assert request.scope.is_tenancy
 
 
-def test_the_sweep_and_report_run_hourly_and_the_expiry_daily(calls: list[Call]) -> None:
-    crons = {
-        call.options["--display-name"]: (call.options["--recurrence-details"] or "").split() for call in calls[3:6]
-    }
+def test_the_sweep_and_report_run_hourly_and_the_expiry_daily(ran: Run) -> None:
+    crons = {sent.body["displayName"]: sent.body["recurrenceDetails"].split() for sent in ran.sent[3:6]}
     minute, hour, *rest = crons["backup-copier-sweep"]
     assert (minute.isdigit(), hour, rest) == (True, "*", ["*", "*", "*"])
     minute, hour, *rest = crons["backup-copier-report"]
@@ -265,31 +338,29 @@ def test_the_sweep_and_report_run_hourly_and_the_expiry_daily(calls: list[Call])
     assert (minute.isdigit(), hour.isdigit(), rest) == (True, True, ["*", "*", "*"])
 
 
-def test_only_the_three_schedules_may_invoke_the_function(calls: list[Call], ran: tuple[list[list[str]], Path]) -> None:
-    policy = calls[6].options
-    assert policy["--compartment-id"] == FUNCTION_COMPARTMENT
-    file = (policy["--statements"] or "").removeprefix("file://")
-    [statement] = json.loads((ran[1] / file).read_text())
-    # The shell put in the OCIDs the schedule commands printed (the stand-in's, made from their names).
+def test_only_the_three_schedules_may_invoke_the_function(ran: Run) -> None:
+    policy = ran.sent[6].body
+    assert policy["compartmentId"] == FUNCTION_COMPARTMENT
+    # The OCIDs the server answered the schedule commands with, through --query data.id and the shell.
     ids = ", ".join(
         f"request.principal.id='ocid1.resourceschedule.oc1.phx.{name}'"
         for name in ("backupcopiersweep", "backupcopierexpiry", "backupcopierreport")
     )
-    assert statement == (
+    assert policy["statements"] == [
         f"Allow any-user to use fn-invocation in compartment id {FUNCTION_COMPARTMENT} "
         f"where all {{request.principal.type='resourceschedule', any {{{ids}}}}}"
-    )
+    ]
 
 
-def test_the_alarms_watch_every_compartment_of_the_tenancy(calls: list[Call]) -> None:
-    alarms = [call.options for call in calls[7:]]
+def test_the_alarms_watch_every_compartment_of_the_tenancy(ran: Run, calls: list[Call]) -> None:
+    alarms = [sent.body for sent in ran.sent[7:]]
     for alarm in alarms:
-        assert alarm["--metric-compartment-id"] == TENANCY
-        assert alarm["--metric-compartment-id-in-subtree"] == "true"
-        assert alarm["--compartment-id"] == FUNCTION_COMPARTMENT
-        assert alarm["--region"] == "us-phoenix-1"
-        assert json.loads(alarm["--destinations"] or "") == [TOPIC]
-    queries = [alarm["--query-text"] or "" for alarm in alarms]
+        assert (alarm["metricCompartmentId"], alarm["metricCompartmentIdInSubtree"]) == (TENANCY, True)
+        assert alarm["compartmentId"] == FUNCTION_COMPARTMENT
+        assert alarm["destinations"] == [TOPIC]
+        assert alarm["namespace"] == "backup_copier"
+    assert [call.options["--region"] for call in calls[7:]] == ["us-phoenix-1"] * 3
+    queries = [alarm["query"] for alarm in alarms]
     assert [q.split("[")[0] for q in queries] == [RPO_HOURS, RPO_HOURS, VOLUMES_BREACHING]
     assert 'destinationRegion = "us-ashburn-1"' in queries[0]
     assert 'destinationRegion = "eu-frankfurt-1"' in queries[1]
