@@ -228,38 +228,18 @@ def _tenancy_setup(args: argparse.Namespace) -> str:
         raise InvalidRequest(option, exc.message) from None
     if source_region in settings.destination_regions:
         raise InvalidRequest("--destination", f"includes {source_region}, the source region; copies go elsewhere")
-    dynamic_group = iam.DEFAULT_DYNAMIC_GROUP
-    sections = iam.policy(
+    return tenancy_setup.setup(
+        tenancy_id=tenancy,
+        function_id=function.value,
+        function_compartment_id=function_compartment,
         source_region=source_region,
         destination_regions=settings.destination_regions,
-        compartment_ids=(),
         kms_key_ids=[settings.kms_key_ids[r] for r in settings.destination_regions if r in settings.kms_key_ids],
-        function_compartment_id=function_compartment,
-        dynamic_group=dynamic_group,
+        topic_id=topic,
+        namespace=namespace,
+        condition=rule_condition(),
+        argv=args.argv,
     )
-    regenerate = " ".join(
-        ["python -m backup_copier.deploy_kit policies", "--source-region", source_region]
-        + ["--destination", ",".join(settings.destination_regions)]
-        + [part for key in args.kms_key for part in ("--kms-key", key)]
-        + ["--function-compartment", function_compartment]
-    )
-    alarms = recovery_point.alarm_commands(
-        recovery_point.alarms(settings.destination_regions),
-        namespace,
-        tenancy,
-        function_compartment,
-        topic,
-        subtree=True,
-        region=source_region,
-    )
-    steps = [
-        tenancy_setup.dynamic_group_step(tenancy, function.value, dynamic_group),
-        tenancy_setup.policy_step(tenancy, sections, namespace, dynamic_group, regenerate),
-        tenancy_setup.events_rule_step(tenancy, function.value, source_region, rule_condition()),
-        *tenancy_setup.schedule_steps(function.value, function_compartment, tenancy, source_region),
-        tenancy_setup.alarms_step(alarms, namespace, function_compartment),
-    ]
-    return tenancy_setup.render(steps, args.argv)
 
 
 def _one_region(value: str, option: str) -> str:

@@ -28,13 +28,13 @@ INVOKE_ACCESS_DOC = "https://docs.oracle.com/iaas/Content/Functions/Tasks/functi
 MONITORING_POLICY_DOC = "https://docs.oracle.com/en-us/iaas/Content/Identity/Reference/monitoringpolicyreference.htm"
 FILTER_EVENTS_DOC = "https://docs.oracle.com/iaas/Content/Events/Concepts/filterevents.htm"
 
+# The statements go through files (oci-cli's file:// for a COMPLEX TYPE): one statement a line.
+POLICY_FILE = "backup-copier-policy.json"
+SCHEDULES_POLICY_FILE = "backup-copier-schedules-policy.json"
 # The sweep every hour at :17 (docs/sweep.md), the report at :23 (recovery_point.REPORT_CRON),
 # the expiry pass once a day at 03:47: half an hour after a sweep, so the newest copies it
 # keeps have had time to become AVAILABLE, and away from the top of the hour when backup
 # policies start (docs/retention.md, "Scheduling: two schedules").
-# The statements go through files (oci-cli's file:// for a COMPLEX TYPE): one statement a line.
-POLICY_FILE = "backup-copier-policy.json"
-SCHEDULES_POLICY_FILE = "backup-copier-schedules-policy.json"
 SWEEP_CRON = "17 * * * *"
 EXPIRY_CRON = "47 3 * * *"
 
@@ -310,3 +310,51 @@ def render(steps: Sequence[Step], argv: Sequence[str]) -> str:
         "# Then run the preflight check: fn invoke <app> backup-copier < events/check.json",
     ]
     return "\n\n".join(["\n".join(head), *(step.render(n) for n, step in enumerate(steps, 1))]) + "\n"
+
+
+def setup(
+    *,
+    tenancy_id: str,
+    function_id: str,
+    function_compartment_id: str,
+    source_region: str,
+    destination_regions: tuple[str, ...],
+    kms_key_ids: Sequence[str],
+    topic_id: str,
+    namespace: str,
+    condition: dict[str, object],
+    argv: Sequence[str],
+    dynamic_group: str = iam.DEFAULT_DYNAMIC_GROUP,
+) -> str:
+    """The six steps, from values cli.py has validated."""
+    sections = iam.policy(
+        source_region=source_region,
+        destination_regions=destination_regions,
+        compartment_ids=(),
+        kms_key_ids=kms_key_ids,
+        function_compartment_id=function_compartment_id,
+        dynamic_group=dynamic_group,
+    )
+    regenerate = " ".join(
+        ["python -m backup_copier.deploy_kit policies --source-region", source_region]
+        + ["--destination", ",".join(destination_regions)]
+        + [part for key in kms_key_ids for part in ("--kms-key", key)]
+        + ["--function-compartment", function_compartment_id]
+    )
+    alarm_commands = recovery_point.alarm_commands(
+        recovery_point.alarms(destination_regions),
+        namespace,
+        tenancy_id,
+        function_compartment_id,
+        topic_id,
+        subtree=True,
+        region=source_region,
+    )
+    steps = [
+        dynamic_group_step(tenancy_id, function_id, dynamic_group),
+        policy_step(tenancy_id, sections, namespace, dynamic_group, regenerate),
+        events_rule_step(tenancy_id, function_id, source_region, condition),
+        *schedule_steps(function_id, function_compartment_id, tenancy_id, source_region),
+        alarms_step(alarm_commands, namespace, function_compartment_id),
+    ]
+    return render(steps, argv)

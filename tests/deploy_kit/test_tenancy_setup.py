@@ -15,6 +15,7 @@ function's own parser.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -204,14 +206,18 @@ def ran(oci: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         server.server_close()
 
 
+def _command_path(arguments: list[str]) -> tuple[str, ...]:
+    """`iam policy create` of `iam policy create --name ...`."""
+    return tuple(itertools.takewhile(lambda word: not word.startswith("-"), arguments))
+
+
 def _parse(oci: Path, arguments: list[str]) -> Call:
     """Arguments as oci-cli reads them: the subcommands, then options, a value after each that takes one."""
-    split = next(i for i, part in enumerate(arguments) if part.startswith("-"))
-    path = tuple(arguments[:split])
+    path = _command_path(arguments)
     _, known = _help(oci, path)
     global_options = _help(oci, ())[1]
     options: dict[str, str | None] = {}
-    rest = arguments[split:]
+    rest = arguments[len(path) :]
     while rest:
         name = rest.pop(0)
         option = known.get(name) or global_options.get(name)
@@ -222,6 +228,10 @@ def _parse(oci: Path, arguments: list[str]) -> Call:
 
 @pytest.fixture(scope="module")
 def calls(oci: Path, ran: Run) -> list[Call]:
+    # Each help takes the CLI's second or two to start: read them side by side, once.
+    paths = {(), *(_command_path(arguments) for arguments in ran.arguments)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda path: _help(oci, path), paths))
     return [_parse(oci, arguments) for arguments in ran.arguments]
 
 
