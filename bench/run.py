@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .archive import archive_sizes
 from .layout import prepare
 from .measure import BenchmarkError, cold_starts, instructions_to_first_answer, warm_rounds
 from .report import render
@@ -54,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             world.stop()
         sizes = {name: installed_size(folder) for name, folder in layout.python_dirs().items()}
-    table, verdicts = render(command, cold, warm, instructions, sizes, load_before)
+        _say("the code-only archives: make archive's, and the plain install zipped the same way")
+        archives = archive_sizes(layout, workdir / "archives")
+    table, verdicts = render(command, cold, warm, instructions, sizes, load_before, archives)
     print(table)
     print()
     for verdict in verdicts:

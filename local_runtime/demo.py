@@ -50,7 +50,6 @@ def main() -> int:
             "DESTINATION_REGION": DESTINATION_REGION,
             "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
             "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
-            # The check lists the tenancy's compartments (for "subtree": true): the emulator's Identity.
             "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
         }
         print(f"Emulator on 127.0.0.1:{emulator.port}; function copies {SOURCE_REGION} -> {DESTINATION_REGION}\n")

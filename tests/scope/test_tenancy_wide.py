@@ -251,3 +251,36 @@ def test_a_deadline_cut_leaves_whole_compartments_for_the_next_run(
     resumed = _invoke(process, {"action": "reconcile", "compartmentIds": compartments, "maxCopies": 20})
     assert resumed["outcome"] == "copied" and resumed["compartmentsRemaining"]["count"] == 0
     assert_one_copy_each(emulator, [backup["id"] for backup in missing.values()])
+
+
+def test_throttling_is_retried_and_every_compartment_is_read(emulator: Emulator, function: FunctionFactory) -> None:
+    compartments = [emulator.add_compartment(emulator.tenancy_id) for _ in range(8)]
+    for compartment in compartments:
+        seed_backup(emulator, compartment, "volume", hours_ago=3, copy_state="AVAILABLE")
+    emulator.limit_call_rate("blockstorage", 15)
+
+    result = _invoke(
+        function(MAX_CONCURRENCY="8"), {"action": "reconcile", "compartmentIds": compartments, "dryRun": True}, 60.0
+    )
+
+    assert result["compartmentsScanned"] == len(compartments), result["reason"]
+    assert result["alreadyCopied"] == len(compartments)
+    assert result["retriedErrors"].get("429 TooManyRequests", 0) > 0, "the limit was never reached: nothing tested"
+
+
+def test_a_boot_volume_is_never_copied_twice_at_once_across_compartments(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Its backups were moved: one compartment holds the older, another the newer. One copy starts."""
+    compartments = [emulator.add_compartment(emulator.tenancy_id) for _ in range(2)]
+    boot_volume = "ocid1.bootvolume.oc1.phx." + uuid.uuid4().hex * 2
+    older, newer = (
+        seed_backup(emulator, compartment, "boot_volume", hours_ago=hours, volume_id=boot_volume)
+        for compartment, hours in zip(compartments, (6, 3), strict=True)
+    )
+
+    result = _invoke(function(), {"action": "reconcile", "compartmentIds": compartments})
+
+    assert copies_requested(emulator) == [older["id"]]
+    assert result["remainingByReason"] == {"BootVolumeBusy": 1}
+    assert emulator.copies_of(newer["id"]) == []
