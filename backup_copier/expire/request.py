@@ -1,42 +1,48 @@
-"""The expiry pass: `{"action": "expire", "compartmentId": ..., "destinationRegions": [...], "dryRun": false, "maxDeletes": 50}`.
+"""The expiry pass: `{"action": "expire", "compartmentId": ..., "subtree": true, "dryRun": false, "maxDeletes": 50}`.
 
-For each destination region it lists the compartment's copies of the three kinds, keeps
-every copy a rule protects (plan.py), and deletes the marked copies whose expiry has
-passed, oldest expiry first, until maxDeletes or the deadline; the next run goes on from
-there. It keeps no state: every run recomputes from what exists in OCI.
+For each compartment of its scope (shared/scope.py), several at once, and each destination
+region, it lists the copies of the three kinds and keeps every copy a rule protects (plan.py).
+Then it deletes the marked copies whose expiry has passed, oldest expiry first across the
+scope, until maxDeletes or the deadline; the next run goes on from there. It keeps no state:
+every run recomputes from what exists in OCI.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from ..backups.compartments import compartments_in
 from ..backups.listing import OutOfTime, check_time, pages
+from ..backups.per_compartment import Step, read_each, scan_invocation
 from ..shared import runtime
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import SPECS
-from ..shared.outcomes import SERVICE_FAILURES, verdict_for
-from ..shared.request import Request, compartment_ocid, optional_regions, regions_for, validated
+from ..shared.request import Request, optional_regions, regions_for, validated
 from ..shared.result import InvocationResult
+from ..shared.scope import Scope, ScopeFields, scope_of
+from ..shared.workers import Workers
 from .deletion import Deleter
 from .plan import Candidate, RegionPlan
 from .summary import Summary
 
 DEFAULT_MAX_DELETES = 50
 MAX_DELETES = 1000
+# Listing takes at most this share of the time left; the rest deletes (one read and one delete each).
+SCAN_SHARE = 0.7
 
 
-class ExpireBody(BaseModel):
+class ExpireBody(ScopeFields):
     """The body as sent. Unknown fields are refused: an operator's typo must not be ignored."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     action: Literal["expire"]
-    compartment_id: str = Field(alias="compartmentId")
     destination_regions: list[str] | None = Field(default=None, alias="destinationRegions")
     dry_run: bool | None = Field(default=None, alias="dryRun")
     max_deletes: int = Field(default=DEFAULT_MAX_DELETES, ge=1, le=MAX_DELETES, alias="maxDeletes")
@@ -44,7 +50,7 @@ class ExpireBody(BaseModel):
 
 @dataclass
 class ExpireRequest(Request):
-    compartment_id: str
+    scope: Scope
     destination_regions: tuple[str, ...] | None
     dry_run: bool | None
     max_deletes: int
@@ -53,20 +59,23 @@ class ExpireRequest(Request):
     def execute(self, invocation: Invocation) -> InvocationResult:
         container = runtime.container()
         settings, clients = container.settings, container.clients
-        _, destinations = regions_for(
+        home, destinations = regions_for(
             clients.home_region,
             self.destination_regions,
             settings.destination_regions,
             "is the region the function runs in; copies live in the other regions",
         )
         summary = Summary(
-            compartment_id=self.compartment_id,
+            scope=self.scope,
             destination_regions=destinations,
             dry_run=settings.dry_run if self.dry_run is None else self.dry_run,
             max_deletes=self.max_deletes,
             keep_last=settings.keep_last_copies,
         )
-        ExpiryPass(summary, clients, invocation, datetime.now(UTC)).run()
+        compartments = compartments_in(
+            self.scope, container.identity, home, container.workers, invocation, summary.progress
+        )
+        ExpiryPass(summary, clients, container.workers, invocation, datetime.now(UTC)).run(compartments)
         return summary.result()
 
 
@@ -74,40 +83,44 @@ class ExpireRequest(Request):
 class ExpiryPass:
     summary: Summary
     clients: BlockStorageClients
+    workers: Workers
     invocation: Invocation
     now: datetime
 
-    def run(self) -> None:
-        due: list[Candidate] = []
-        region = ""
-        try:
+    def run(self, compartments: list[str]) -> None:
+        """Plan every compartment in the pool, then delete the due copies oldest expiry first.
+
+        A compartment's copies are candidates only once every region's listing of it completed
+        (per_compartment.py hands over whole compartments only): keep-last needs the whole picture.
+        """
+        due = DueCopies(keep=2 * self.summary.max_deletes)
+        reading = scan_invocation(self.invocation, SCAN_SHARE)
+
+        def plan(compartment_id: str, step: Step) -> tuple[list[Candidate], Counter[str]]:
+            found: list[Candidate] = []
+            kept: Counter[str] = Counter()
             for region in self.summary.destination_regions:
-                due += self._plan(region)
-        except OutOfTime:
-            return  # scan incomplete: nothing is deleted on a partial picture
-        except SERVICE_FAILURES as error:
-            verdict = verdict_for(error, action="list the copies", region=region)
-            self.summary.fatal = (verdict.reason_code, verdict.reason)
-            return
-        self.summary.scan_complete = True
-        due.sort(key=lambda candidate: (candidate.expires, candidate.copy_id))
-        self._delete(due)
+                step.doing("list the copies", region)
+                region_plan = RegionPlan(region, self.summary.keep_last, self.now)
+                for spec in SPECS.values():
+                    for copy in pages(self.clients, reading, region, spec, compartment_id, "DESC"):
+                        region_plan.consider(copy, spec)
+                found += region_plan.finish()
+                kept.update(region_plan.kept)
+            return found, kept
 
-    def _plan(self, region: str) -> list[Candidate]:
-        plan = RegionPlan(region, self.summary.keep_last, self.now)
-        for spec in SPECS.values():
-            for copy in pages(self.clients, self.invocation, region, spec, self.summary.compartment_id, "DESC"):
-                plan.consider(copy, spec)
-        due = plan.finish()
-        self.summary.kept.update(plan.kept)
-        return due
+        for _, (found, kept) in read_each(compartments, plan, self.workers, reading, self.summary.progress):
+            self.summary.kept.update(kept)
+            due.add(found)
+        self.summary.scan_complete = self.summary.progress.complete
+        self._delete(due.oldest_first(), due.count)
 
-    def _delete(self, due: list[Candidate]) -> None:
+    def _delete(self, due: list[Candidate], count: int) -> None:
         deleter = Deleter(self.clients, self.invocation, self.now)
         for index, candidate in enumerate(due):
             if len(self.summary.deleted) + len(self.summary.planned) >= self.summary.max_deletes:
                 self.summary.stopped_early = "max_deletes"
-                self.summary.remaining = len(due) - index
+                self.summary.remaining = count - index
                 return
             if self.summary.dry_run:
                 self.summary.planned.append(candidate.to_json())
@@ -116,7 +129,7 @@ class ExpiryPass:
                 check_time(self.invocation)
             except OutOfTime:
                 self.summary.stopped_early = "deadline"
-                self.summary.remaining = len(due) - index
+                self.summary.remaining = count - index
                 return
             deletion = deleter.delete(candidate)
             if deletion.verdict in ("deleted", "already_gone"):
@@ -127,12 +140,38 @@ class ExpiryPass:
                 self.summary.failed.append(
                     {**candidate.to_json(), "reasonCode": deletion.reason_code or "", "reason": deletion.reason or ""}
                 )
+        # Due copies beyond those kept in memory (DueCopies) wait for the next run.
+        self.summary.remaining = count - len(due)
+        if self.summary.remaining and self.summary.stopped_early is None:
+            self.summary.stopped_early = "max_deletes"
+
+
+@dataclass
+class DueCopies:
+    """The due copies with the oldest expiry, at most `keep` of them, and how many were due in all.
+
+    A run deletes at most maxDeletes; keeping twice that leaves room for copies that changed
+    since they were listed or failed, while a first run over thousands of due copies stays small.
+    """
+
+    keep: int
+    count: int = 0
+    _held: list[Candidate] = field(default_factory=list)
+
+    def add(self, candidates: list[Candidate]) -> None:
+        self.count += len(candidates)
+        self._held += candidates
+        if len(self._held) > 2 * self.keep:
+            self._held = self.oldest_first()[: self.keep]
+
+    def oldest_first(self) -> list[Candidate]:
+        return sorted(self._held, key=lambda candidate: (candidate.expires, candidate.copy_id))[: self.keep]
 
 
 def parse(document: dict[str, Any]) -> ExpireRequest:
     body = validated(ExpireBody, document)
     return ExpireRequest(
-        compartment_id=compartment_ocid(body.compartment_id),
+        scope=scope_of(body),
         destination_regions=optional_regions(body.destination_regions, "destinationRegions"),
         dry_run=body.dry_run,
         max_deletes=body.max_deletes,

@@ -11,14 +11,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..backups.per_compartment import ScopeProgress
 from ..shared.result import InvocationResult, Outcome
+from ..shared.scope import Scope
 
 StopReason = Literal["max_deletes", "deadline"]
 
 
 @dataclass
 class Summary:
-    compartment_id: str
+    scope: Scope
     destination_regions: tuple[str, ...]
     dry_run: bool
     max_deletes: int
@@ -30,8 +32,7 @@ class Summary:
     remaining: int = 0
     stopped_early: StopReason | None = None
     scan_complete: bool = False
-    # A failure that ended the whole pass (a list call refused), as (code, sentence).
-    fatal: tuple[str, str] | None = None
+    progress: ScopeProgress = field(default_factory=ScopeProgress)
 
     def result(self) -> InvocationResult:
         outcome, code, reason = self._verdict()
@@ -42,7 +43,7 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": "expire",
-            "compartmentId": self.compartment_id,
+            **self.scope.to_json(),
             "destinationRegions": list(self.destination_regions),
             "dryRun": self.dry_run,
             "maxDeletes": self.max_deletes,
@@ -54,11 +55,10 @@ class Summary:
             "remaining": self.remaining,
             "stoppedEarly": self.stopped_early,
             "scanComplete": self.scan_complete,
+            **self.progress.to_json(),
         }
 
     def _verdict(self) -> tuple[Outcome, str | None, str | None]:
-        if self.fatal is not None:
-            return Outcome.FAILED, *self.fatal
         if self.failed:
             first = self.failed[0]
             return (
@@ -67,13 +67,19 @@ class Summary:
                 f"{len(self.failed)} deletions failed; the next run tries them again. First: "
                 f"{first['copyId']} in {first['destinationRegion']}: {first['reason']}",
             )
-        if not self.scan_complete:
+        if self.progress.failed:
+            incomplete = self.progress.incomplete_verdict()
+            assert incomplete is not None  # there are failures
+            code, reason = incomplete
+            return Outcome.FAILED, code, f"{reason} Nothing was deleted in a compartment not listed whole."
+        if self.progress.remaining:
             return (
                 Outcome.FAILED,
                 "DeadlineReached",
-                "the timeout ended the listing before every copy was seen, so nothing was deleted (keep-last needs "
-                "the whole picture); raise the function's timeout (fn update function <app> <function> --timeout "
-                "300) or name fewer destinationRegions",
+                f"the timeout ended the listing before {len(self.progress.remaining)} of {len(self.progress.order)} "
+                "compartments were seen whole (compartmentsRemaining), so nothing was deleted in them (keep-last "
+                "needs the whole picture); raise the function's timeout (fn update function <app> <function> "
+                "--timeout 300), raise MAX_CONCURRENCY, or name fewer destinationRegions",
             )
         if self.dry_run:
             return Outcome.DRY_RUN, None, None

@@ -53,6 +53,8 @@ class RegionView:
 @dataclass(slots=True)
 class VolumeCoverage:
     resource_id: str
+    # Where its backups live: its metrics are posted there, so each team can alarm on its own.
+    compartment_id: str
     kind: BackupKind
     display_name: str
     newest_backup_id: str
@@ -77,15 +79,44 @@ class VolumeCoverage:
         views = [self.region(index, now, target_hours) for index in range(len(self.newest_copied))]
         return max((view.status.rank, view.rpo_hours) for view in views)
 
+    def absorb(self, other: VolumeCoverage) -> None:
+        """The same volume seen in another compartment (its backups were moved): one volume, both halves."""
+        if other.newest_backup_time > self.newest_backup_time:
+            self.newest_backup_id, self.newest_backup_time = other.newest_backup_id, other.newest_backup_time
+            self.display_name, self.compartment_id = other.display_name, other.compartment_id
+            self.in_flight = other.in_flight
+        self.oldest_backup_time = min(self.oldest_backup_time, other.oldest_backup_time)
+        self.backups += other.backups
+        self.newest_copied = [
+            max(filter(None, pair), default=None) for pair in zip(self.newest_copied, other.newest_copied, strict=True)
+        ]
+        self.faulty = [mine + theirs for mine, theirs in zip(self.faulty, other.faulty, strict=True)]
+
 
 class Coverage:
-    """Every volume seen in the source backups, with its recovery point per destination region."""
+    """Every volume seen in the source backups, with its recovery point per destination region.
 
-    def __init__(self, indexes: list[CopyIndex]) -> None:
+    One per compartment while it is read (with that compartment's copy indexes), merged into
+    the scope's with absorb(), after which the indexes are dropped: memory keeps the volumes only.
+    """
+
+    def __init__(self, indexes: list[CopyIndex], compartment_id: str = "") -> None:
         self.indexes = indexes
+        self.compartment_id = compartment_id
         self.volumes: dict[tuple[BackupKind, str], VolumeCoverage] = {}
         self.scanned = 0
         self.skipped: Counter[str] = Counter()
+
+    def absorb(self, other: Coverage) -> None:
+        """Another compartment's volumes and counts, added to these."""
+        self.scanned += other.scanned
+        self.skipped.update(other.skipped)
+        for key, volume in other.volumes.items():
+            mine = self.volumes.get(key)
+            if mine is None:
+                self.volumes[key] = volume
+            else:
+                mine.absorb(volume)
 
     def add(self, spec: KindSpec, backup: Any) -> None:
         """One source backup; callers give each kind's backups newest first."""
@@ -100,6 +131,7 @@ class Coverage:
         if entry is None:
             entry = self.volumes[spec.kind, volume_id] = VolumeCoverage(
                 resource_id=volume_id,
+                compartment_id=self.compartment_id or getattr(backup, "compartment_id", "") or "",
                 kind=spec.kind,
                 display_name=backup.display_name or "",
                 newest_backup_id=backup.id,

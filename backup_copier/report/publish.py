@@ -1,13 +1,21 @@
 """The report's metrics: one recovery point per (volume, destination region), and two counts per region.
 
 `copy_rpo_hours` (dimensions resourceId, destinationRegion, kind) is rpoHours, a lower bound for
-an uncovered volume; `volumes_breaching` and `volumes_uncovered` (dimension destinationRegion)
-are the byRegion counts, posted even when zero, so an absence alarm on them means the report
-stopped running, not that every volume is fine.
+an uncovered volume, posted into the volume's own compartment; `volumes_breaching` and
+`volumes_uncovered` (dimension destinationRegion) count each compartment's volumes, posted into
+that compartment. Streams of different compartments never overlap, so runs over different
+compartments (a fanned-out run's children) can post at once without overwriting each other,
+and an alarm over the tenancy with --metric-compartment-id-in-subtree sees every one.
+
+The counts are posted even when zero for the compartment a body names (and for today's
+one-compartment body), so an absence alarm on them means the report stopped running, not that
+every volume is fine. Only compartments read whole post anything: a partial count would tell an
+alarm that volumes are fine when they were only not read.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from ..shared.metrics import RPO_HOURS, VOLUMES_BREACHING, VOLUMES_UNCOVERED, Metric
@@ -17,14 +25,20 @@ from .summary import ReportSummary
 
 def report_metrics(summary: ReportSummary) -> Iterator[Metric]:
     """A generator: shared/metrics.py holds each stream as a small tuple until its batch is sent."""
-    counts = [{Status.BREACHING: 0, Status.UNCOVERED: 0} for _ in summary.destination_regions]
+    regions = summary.destination_regions
+    counts: dict[str, list[Counter[Status]]] = {}
+    root = summary.scope.root
+    if root is not None and summary.was_read(root):
+        counts[root] = [Counter() for _ in regions]
     for volume in summary.scan.coverage.volumes.values():
-        for position, region in enumerate(summary.destination_regions):
+        per_region = counts.setdefault(volume.compartment_id, [Counter() for _ in regions])
+        for position, region in enumerate(regions):
             view = volume.region(position, summary.as_of, summary.target_hours)
-            if view.status in counts[position]:
-                counts[position][view.status] += 1
+            per_region[position][view.status] += 1
             dimensions = {"resourceId": volume.resource_id, "destinationRegion": region, "kind": volume.kind.value}
-            yield Metric(RPO_HOURS, dimensions, round(view.rpo_hours, 3))
-    for region, count in zip(summary.destination_regions, counts, strict=True):
-        yield Metric(VOLUMES_BREACHING, {"destinationRegion": region}, count[Status.BREACHING])
-        yield Metric(VOLUMES_UNCOVERED, {"destinationRegion": region}, count[Status.UNCOVERED])
+            yield Metric(RPO_HOURS, dimensions, round(view.rpo_hours, 3), compartment_id=volume.compartment_id)
+    for compartment_id, per_region in sorted(counts.items()):
+        for region, count in zip(regions, per_region, strict=True):
+            dimensions = {"destinationRegion": region}
+            yield Metric(VOLUMES_BREACHING, dimensions, count[Status.BREACHING], compartment_id=compartment_id)
+            yield Metric(VOLUMES_UNCOVERED, dimensions, count[Status.UNCOVERED], compartment_id=compartment_id)

@@ -1,7 +1,9 @@
 """The report's reads, page by page within the deadline: what each destination holds, then the sources.
 
-Destinations first: each copy of a backup in the window leaves only its source's id (a few
-dozen bytes), in a set per region. Then each kind's source backups, newest first, each folded
+Each compartment is read by a worker (backups/per_compartment.py), and its per-volume
+aggregates join the scope's once it is read whole. Within a compartment, destinations first:
+each copy of a backup in the window leaves only its source's id (a few dozen bytes), in a set
+per region. Then each kind's source backups, newest first, each folded
 into its volume's aggregate (coverage.py) and dropped: one page of backups is in memory at a time.
 """
 
@@ -11,54 +13,59 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..backups.listing import OutOfTime, pages
+from ..backups.listing import pages
+from ..backups.per_compartment import ScopeProgress, Step, read_each
 from ..backups.states import AVAILABLE, COPY_CLOCK_SKEW, FAULTY, NOT_YET_STATES
 from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
-from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.workers import Workers
 from .coverage import CopyIndex, Coverage
 
 
 @dataclass
 class Scan:
     coverage: Coverage
-    copies_read: int
-    complete: bool
-    # What ended the scan when a read was refused: (reason code, sentence).
-    fatal: tuple[str, str] | None = None
+    progress: ScopeProgress
+    copies_read: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.progress.complete
 
 
 def scan(
     clients: Any,
+    workers: Workers,
     invocation: Invocation,
     source_region: str,
     destination_regions: tuple[str, ...],
-    compartment_id: str,
+    compartments: list[str],
+    progress: ScopeProgress,
     specs: tuple[KindSpec, ...],
     since: datetime,
 ) -> Scan:
-    # Filled region by region; the coverage reads it only once the sources are read.
-    indexes: list[CopyIndex] = []
-    result = Scan(Coverage(indexes), 0, complete=False)
-    doing = ("", "")
-    try:
+    """Every compartment read in the worker pool, each folded into the scope's coverage once read whole."""
+    result = Scan(Coverage([CopyIndex() for _ in destination_regions]), progress)
+
+    def read(compartment_id: str, step: Step) -> tuple[Coverage, int]:
+        indexes = []
         for region in destination_regions:
-            doing = (f"list the copies in {region}", region)
+            step.doing(f"list the copies in {region}", region)
             indexes.append(index_copies(clients, invocation, region, compartment_id, specs, since))
-            result.copies_read += indexes[-1].read
-        doing = (f"list the source backups in {source_region}", source_region)
+        coverage = Coverage(indexes, compartment_id)
+        step.doing(f"list the source backups in {source_region}", source_region)
         for spec in specs:
             for backup in pages(clients, invocation, source_region, spec, compartment_id, "DESC"):
                 if backup.time_created < since:
                     break
-                result.coverage.add(spec, backup)
-        result.complete = True
-    except OutOfTime:
-        pass
-    except SERVICE_FAILURES as error:
-        action, region = doing
-        verdict = verdict_for(error, action=action, region=region)
-        result.fatal = (verdict.reason_code, verdict.reason)
+                coverage.add(spec, backup)
+        # The copy indexes served their purpose; only the per-volume aggregates travel on.
+        coverage.indexes = []
+        return coverage, sum(index.read for index in indexes)
+
+    for _, (coverage, copies_read) in read_each(compartments, read, workers, invocation, progress):
+        result.coverage.absorb(coverage)
+        result.copies_read += copies_read
     return result
 
 

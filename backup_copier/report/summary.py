@@ -17,6 +17,7 @@ from typing import Any
 from ..shared.kinds import BackupKind
 from ..shared.metrics import MetricsOutcome
 from ..shared.result import InvocationResult, Outcome
+from ..shared.scope import Scope
 from .coverage import Status, VolumeCoverage
 from .scan import Scan
 
@@ -32,7 +33,7 @@ class Tally:
 
 @dataclass
 class ReportSummary:
-    compartment_id: str
+    scope: Scope
     source_region: str
     destination_regions: tuple[str, ...]
     kinds: tuple[BackupKind, ...]
@@ -42,17 +43,27 @@ class ReportSummary:
     as_of: datetime
     metrics: MetricsOutcome = field(default_factory=MetricsOutcome)
 
+    def was_read(self, compartment_id: str) -> bool:
+        """Whether this compartment was read whole (and so may post its figures)."""
+        progress = self.scan.progress
+        return compartment_id in progress.order and not (
+            compartment_id in progress.remaining or any(f.compartment_id == compartment_id for f in progress.failed)
+        )
+
     def tally(self) -> Tally:
         tally = Tally(by_region=[Counter() for _ in self.destination_regions])
         ranked = []
-        for order, volume in enumerate(self.scan.coverage.volumes.values()):
+        for volume in self.scan.coverage.volumes.values():
             for position, counts in enumerate(tally.by_region):
                 counts[volume.region(position, self.as_of, self.target_hours).status] += 1
             rank, hours = volume.worst(self.as_of, self.target_hours)
             tally.by_volume[list(Status)[rank]] += 1
-            ranked.append((rank, hours, -order, volume))
-        # Worst first: uncovered, then breaching, then covered; the staler first within each.
-        tally.worst = [entry[3] for entry in heapq.nlargest(MAX_VOLUMES_LISTED, ranked, key=lambda e: e[:3])]
+            ranked.append((rank, hours, volume.resource_id, volume))
+        # Worst first: uncovered, then breaching, then covered; the staler first within each. Ties
+        # go by volume OCID, so the list is the same whichever worker read which compartment first.
+        tally.worst = [
+            entry[3] for entry in heapq.nsmallest(MAX_VOLUMES_LISTED, ranked, key=lambda e: (-e[0], -e[1], e[2]))
+        ]
         return tally
 
     def result(self) -> InvocationResult:
@@ -66,7 +77,7 @@ class ReportSummary:
         volumes = len(self.scan.coverage.volumes)
         return {
             "action": "report",
-            "compartmentId": self.compartment_id,
+            **self.scope.to_json(),
             "destinationRegions": list(self.destination_regions),
             "kinds": [kind.value for kind in self.kinds],
             "sinceHours": self.since_hours,
@@ -76,6 +87,7 @@ class ReportSummary:
             "skippedByReason": dict(sorted(self.scan.coverage.skipped.items())),
             "copiesScanned": self.scan.copies_read,
             "scanComplete": self.scan.complete,
+            **self.scan.progress.to_json(),
             "totals": {"volumes": volumes, **{status.value: tally.by_volume[status] for status in Status}},
             "byRegion": [
                 {"destinationRegion": region, **{status.value: counts[status] for status in Status}}
@@ -103,6 +115,7 @@ class ReportSummary:
             )
         return {
             "resourceId": volume.resource_id,
+            "compartmentId": volume.compartment_id,
             "kind": volume.kind.value,
             "displayName": volume.display_name,
             "status": list(Status)[rank].value,
@@ -113,15 +126,19 @@ class ReportSummary:
         }
 
     def _verdict(self, tally: Tally) -> tuple[Outcome, str | None, str | None]:
-        if self.scan.fatal is not None:
-            return Outcome.FAILED, *self.scan.fatal
-        if not self.scan.complete:
+        if self.scan.progress.failed:
+            incomplete = self.scan.progress.incomplete_verdict()
+            assert incomplete is not None  # there are failures
+            return Outcome.FAILED, *incomplete
+        if self.scan.progress.remaining:
             return (
                 Outcome.FAILED,
                 "DeadlineReached",
                 f"the timeout ended the report after {self.scan.coverage.scanned} backups and "
-                f"{self.scan.copies_read} copies were read, so no metric was posted; raise the function's timeout "
-                "(fn update function <app> <function> --timeout 300) or narrow sinceHours/kinds",
+                f"{self.scan.copies_read} copies were read, before {len(self.scan.progress.remaining)} of "
+                f"{len(self.scan.progress.order)} compartments (compartmentsRemaining), which posted no metric; raise "
+                "the function's timeout (fn update function <app> <function> --timeout 300), raise MAX_CONCURRENCY, "
+                "or narrow sinceHours/kinds",
             )
         volumes = len(self.scan.coverage.volumes)
         uncovered, breaching = tally.by_volume[Status.UNCOVERED], tally.by_volume[Status.BREACHING]

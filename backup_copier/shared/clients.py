@@ -1,7 +1,13 @@
-"""The resource-principal signer and one Block Storage (and Monitoring) client per region, per container.
+"""The resource-principal signer and one Block Storage (Monitoring, Identity) client per region and thread.
 
 Built on first use and kept for the container's life: a signer or client per call costs
 tens of milliseconds and a fresh TLS session each time.
+
+Each thread has clients of its own. Oracle does not document the Python SDK's clients as
+thread-safe (oracle/oci-python-sdk issue 751: "not entirely thread-safe", per the SDK team),
+each holds one requests.Session, and retries.py cuts a client's read timeout to the
+invocation's time left before every call. The worker threads that read a tenancy
+(workers.py) live as long as the container, so their clients are reused by warm invocations.
 """
 
 from __future__ import annotations
@@ -30,20 +36,19 @@ def resource_principal_signer() -> Any:
 
 
 class _PerRegion:
-    """One client per region, built on first use and shared by the container's invocations."""
+    """One client per region and thread, built on first use and kept for the container's invocations."""
 
     def __init__(self, settings: Settings, signer: Any) -> None:
         self._settings = settings
         self.signer = signer
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
     def for_region(self, region: str) -> Any:
-        with self._lock:
-            client = self._clients.get(region)
-            if client is None:
-                client = self._clients[region] = self._build(region)
-            return client
+        clients: dict[str, Any] = self._local.__dict__.setdefault("clients", {})
+        client = clients.get(region)
+        if client is None:
+            client = clients[region] = self._build(region)
+        return client
 
     def _build(self, region: str) -> Any:
         raise NotImplementedError
@@ -100,3 +105,22 @@ class MonitoringClients(_PerRegion):
             circuit_breaker_strategy=circuit_breaker.NoCircuitBreakerStrategy(),
             service_endpoint=self._settings.metrics_endpoint_for(region) or telemetry_ingestion_endpoint(region),
         )
+
+
+class IdentityClients(_PerRegion):
+    """Identity clients, for the compartments of a tenancy-wide scope (backups/compartments.py)."""
+
+    def _build(self, region: str) -> Any:
+        # Deferred for cold start: only an operator action over a subtree lists compartments.
+        from oci.identity import IdentityClient
+
+        kwargs: dict[str, Any] = {
+            "signer": self.signer,
+            # As for Block Storage: the per-invocation, deadline-aware strategy owns retries.
+            "retry_strategy": retry.NoneRetryStrategy(),
+            "circuit_breaker_strategy": circuit_breaker.NoCircuitBreakerStrategy(),
+        }
+        endpoint = self._settings.identity_endpoint_for(region)
+        if endpoint:
+            kwargs["service_endpoint"] = endpoint
+        return IdentityClient({"region": region}, **kwargs)

@@ -42,3 +42,11 @@ class CredentialsUnavailable(CopierError):
     """The resource principal could not be loaded, so no request can be signed."""
 
     code = "ResourcePrincipalUnavailable"
+
+
+class ScopeUnreadable(CopierError):
+    """The tenancy's compartments could not be listed, so no compartment of the scope is known."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

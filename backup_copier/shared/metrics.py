@@ -60,6 +60,9 @@ class Metric:
     value: float
     # When it was measured; None is the moment it is posted.
     timestamp: datetime | None = None
+    # Where it is posted, when not where the caller posts the rest: a volume's recovery point
+    # goes to the volume's own compartment, so that each team can alarm on its own.
+    compartment_id: str | None = None
 
 
 @dataclass
@@ -86,11 +89,14 @@ class MetricsOutcome:
         }
 
 
-def use_metrics_statement(compartment_id: str, namespace: str, dynamic_group: str = "<function dynamic group>") -> str:
-    """The grant of METRIC_WRITE, narrowed to the function's namespace (Oracle's `use metrics` example)."""
+def use_metrics_statement(
+    compartment_id: str | None, namespace: str, dynamic_group: str = "<function dynamic group>"
+) -> str:
+    """The grant of METRIC_WRITE, narrowed to the function's namespace (Oracle's `use metrics` example);
+    in the whole tenancy when `compartment_id` is None (a tenancy-wide report posts into every compartment)."""
+    where = f"compartment id {compartment_id}" if compartment_id else "tenancy"
     return (
-        f"Allow dynamic-group {dynamic_group} to use metrics in compartment id {compartment_id} "
-        f"where target.metrics.namespace = '{namespace}'"
+        f"Allow dynamic-group {dynamic_group} to use metrics in {where} where target.metrics.namespace = '{namespace}'"
     )
 
 
@@ -153,14 +159,15 @@ def post(
     outcome = MetricsOutcome()
     now = datetime.now(UTC)
     # Plain tuples until a batch is sent: SDK models for thousands of streams would sit in memory.
-    streams: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[datetime, float]]] = {}
+    streams: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[datetime, float]]] = {}
     stale = 0
     for metric in metrics:
         moment = metric.timestamp or now
         if now - moment >= MAX_DATAPOINT_AGE:
             stale += 1
             continue
-        key = (metric.name, tuple(sorted((name, dimension_value(value)) for name, value in metric.dimensions.items())))
+        dimensions = tuple(sorted((name, dimension_value(value)) for name, value in metric.dimensions.items()))
+        key = (metric.compartment_id or compartment_id, metric.name, dimensions)
         streams.setdefault(key, []).append((moment, float(metric.value)))
     if stale:
         outcome.fail(
@@ -169,7 +176,8 @@ def post(
             f"{stale} datapoints were 2 hours old or more, which Monitoring refuses; they were not sent",
         )
     keys = list(streams)
-    permission_fix = use_metrics_statement(compartment_id, namespace)
+    posted_into = {stream_compartment for stream_compartment, _, _ in keys}
+    permission_fix = use_metrics_statement(compartment_id if posted_into <= {compartment_id} else None, namespace)
     last_call: float | None = None
     for start in range(0, len(keys), MAX_STREAMS_PER_CALL):
         batch = keys[start : start + MAX_STREAMS_PER_CALL]
@@ -185,14 +193,15 @@ def post(
             metric_data=[
                 models.MetricDataDetails(
                     namespace=namespace,
-                    compartment_id=compartment_id,
+                    compartment_id=stream_compartment,
                     name=name,
                     dimensions=dict(dimensions),
                     datapoints=[
-                        models.Datapoint(timestamp=moment, value=value) for moment, value in streams[name, dimensions]
+                        models.Datapoint(timestamp=moment, value=value)
+                        for moment, value in streams[stream_compartment, name, dimensions]
                     ],
                 )
-                for name, dimensions in batch
+                for stream_compartment, name, dimensions in batch
             ],
             batch_atomicity="NON_ATOMIC",
         )

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 from .context import Invocation
 from .errors import CopierError, InvalidRequest, InvalidSetting
 from .kinds import SPECS, BackupKind, KindSpec
-from .ocids import parse_ocid
 from .outcomes import verdict_for
 from .result import InvocationResult
 from .settings import parse_regions
@@ -68,11 +67,6 @@ def json_type(value: object) -> str:
     return {list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}.get(
         type(value), "value"
     )
-
-
-def compartment_ocid(value: str, field: str = "compartmentId") -> str:
-    """A compartment's (or the tenancy's) OCID, checked before it goes into a URL."""
-    return parse_ocid(value, field=field, types={"compartment", "tenancy"}, regional=False).value
 
 
 def chosen_specs(kinds: list[BackupKind] | None) -> tuple[KindSpec, ...]:

@@ -9,6 +9,7 @@ time left, and counts every attempt for the log line.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -54,12 +55,23 @@ class RetriesExhausted(Exception):
 
 @dataclass
 class AttemptLog:
-    """Attempts and retries across all calls of one invocation."""
+    """Attempts and retries across all calls of one invocation, from every worker thread."""
 
     attempts: int = 0
     retries: int = 0
     # Why it retried, as counts per error ("429 TooManyRequests": 3): bounded, unlike a list.
     retried_errors: Counter[str] = field(default_factory=Counter)
+    # Worker threads reading compartments share the log; += on a shared counter can lose a count.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def attempted(self) -> None:
+        with self._lock:
+            self.attempts += 1
+
+    def retried(self, error: str) -> None:
+        with self._lock:
+            self.retries += 1
+            self.retried_errors[error] += 1
 
 
 class DeadlineRetryStrategy:
@@ -85,7 +97,7 @@ class DeadlineRetryStrategy:
         attempt = 0
         while True:
             attempt += 1
-            self.log.attempts += 1
+            self.log.attempted()
             _bound_timeout(call, self.deadline.remaining())
             try:
                 return call(*args, **kwargs)
@@ -95,8 +107,7 @@ class DeadlineRetryStrategy:
                 delay = random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt))
                 if self.deadline.remaining() - delay < MIN_ATTEMPT_SECONDS:
                     raise RetriesExhausted(error, attempt, time.monotonic() - started) from error
-                self.log.retries += 1
-                self.log.retried_errors[_describe(error)] += 1
+                self.log.retried(_describe(error))
                 self._sleep(delay)
 
 

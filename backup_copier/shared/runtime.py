@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .clients import BlockStorageClients, MonitoringClients, resource_principal_signer
+from .clients import BlockStorageClients, IdentityClients, MonitoringClients, resource_principal_signer
 from .settings import Settings, load_settings
+from .workers import Workers
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class Container:
     clients: BlockStorageClients
     # Built empty: a Monitoring client is made only when an operator action posts metrics.
     metrics: MonitoringClients
+    # Built empty too: only an action over a subtree lists compartments.
+    identity: IdentityClients
+    # No thread is started until an action reads compartments.
+    workers: Workers
 
 
 _container: Container | None = None
@@ -29,5 +34,11 @@ def container() -> Container:
     if _container is None:
         settings = load_settings(os.environ)
         signer = resource_principal_signer()
-        _container = Container(settings, BlockStorageClients(settings, signer), MonitoringClients(settings, signer))
+        _container = Container(
+            settings,
+            BlockStorageClients(settings, signer),
+            MonitoringClients(settings, signer),
+            IdentityClients(settings, signer),
+            Workers(settings.max_concurrency),
+        )
     return _container

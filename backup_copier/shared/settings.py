@@ -100,6 +100,10 @@ def _parse_list(value: object) -> tuple[str, ...]:
 MAX_RETENTION_DAYS = 3660
 MAX_KEEP_LAST_COPIES = 1000
 MAX_RPO_TARGET_HOURS = 8760
+# Worker threads that read compartments at once. Each holds one page in memory and its own
+# clients; 32 is far more than Block Storage's per-tenancy request rate rewards.
+DEFAULT_MAX_CONCURRENCY = 8
+MAX_MAX_CONCURRENCY = 32
 DEFAULT_RPO_TARGET_HOURS = 26.0
 DEFAULT_METRICS_NAMESPACE = "backup_copier"
 
@@ -135,6 +139,11 @@ class Settings(BaseModel):
     metrics_enabled: Flag = Field(default=True, alias="METRICS")
     metrics_namespace: str = Field(default=DEFAULT_METRICS_NAMESPACE, alias="METRICS_NAMESPACE")
     metrics_endpoint: str | None = Field(default=None, alias="METRICS_ENDPOINT")
+    identity_endpoint: str | None = Field(default=None, alias="IDENTITY_ENDPOINT")
+    # Reading a whole tenancy: how many compartments are read at once (shared/workers.py).
+    max_concurrency: Annotated[int, _whole_number(1, MAX_MAX_CONCURRENCY)] = Field(
+        default=DEFAULT_MAX_CONCURRENCY, alias="MAX_CONCURRENCY"
+    )
     # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names.
     kms_key_ids: dict[str, str] = Field(default_factory=dict, alias="kms_key_ids")
 
@@ -191,7 +200,7 @@ class Settings(BaseModel):
         namespace, _, key = self.mark_defined_tag.partition(".")
         return namespace, key
 
-    @field_validator("blockstorage_endpoint", "metrics_endpoint")
+    @field_validator("blockstorage_endpoint", "metrics_endpoint", "identity_endpoint")
     @classmethod
     def _endpoint(cls, url: str | None) -> str | None:
         if not url:
@@ -206,6 +215,9 @@ class Settings(BaseModel):
 
     def metrics_endpoint_for(self, region: str) -> str | None:
         return self.metrics_endpoint.replace("{region}", region) if self.metrics_endpoint else None
+
+    def identity_endpoint_for(self, region: str) -> str | None:
+        return self.identity_endpoint.replace("{region}", region) if self.identity_endpoint else None
 
     def required_tag(self) -> tuple[str, str | None] | None:
         if self.required_freeform_tag is None:

@@ -1,4 +1,4 @@
-"""The sweep's loop: for each source backup, oldest first, each destination without a copy.
+"""The sweep's loop: for each missing copy of the scope, oldest first, the copy, within the limits.
 
 Each missing copy goes through the event path's CopyJob, which checks the destination
 once more right before asking (a copy made since the index was read is found, not
@@ -8,27 +8,22 @@ event, or another sweep, converges on one copy.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..backups.copy_job import CopyJob
 from ..backups.listing import STEP_SECONDS, OutOfTime, check_time
 from ..backups.marker import Marker
-from ..backups.marks import recorded_copy
+from ..backups.per_compartment import Step, read_each, scan_invocation
 from ..backups.states import AVAILABLE, NOT_YET_STATES
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
-from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
-from .scan import (
-    DestinationIndex,
-    Listed,
-    index_destination,
-    retryable_in_sweep,
-    source_backups,
-)
+from ..shared.workers import Workers
+from .scan import CompartmentFindings, Listed, Missing, read_compartment, retryable_in_sweep
 from .summary import StopReason, Summary
 
 # Concurrent cross-region copies per source region, tenancy-wide, of volume and volume
@@ -36,6 +31,40 @@ from .summary import StopReason, Summary
 # boot volume instead.
 COPY_LIMIT = 10
 LIMITED_KINDS = frozenset({BackupKind.VOLUME, BackupKind.VOLUME_GROUP})
+# Reading takes at most this share of the time left; the rest makes copies (a destination
+# check, the copy, and two tag updates each).
+SCAN_SHARE = 0.7
+
+
+@dataclass
+class Backlog:
+    """The oldest missing copies of the scope, as many as one run can make, and how many there are.
+
+    A run makes at most maxCopies copies (at most 100); keeping twice that of each sort (the
+    kinds the copy limit counts, and boot volume backups, which the limit does not count)
+    leaves room for copies found made since the listing, while a first run over a tenancy
+    with a hundred thousand missing copies keeps a few hundred in memory.
+    """
+
+    keep: int
+    held: dict[bool, list[Missing]] = field(default_factory=lambda: {True: [], False: []})
+    dropped: Counter[bool] = field(default_factory=Counter)
+
+    def add(self, missing: list[Missing]) -> None:
+        for item in missing:
+            self.held[item.listed.spec.kind in LIMITED_KINDS].append(item)
+        for limited, items in self.held.items():
+            if len(items) > 2 * self.keep:
+                items.sort(key=lambda item: item.order)
+                self.dropped[limited] += len(items) - self.keep
+                del items[self.keep :]
+
+    def oldest_first(self) -> list[Missing]:
+        for limited, items in self.held.items():
+            items.sort(key=lambda item: item.order)
+            self.dropped[limited] += max(0, len(items) - self.keep)
+            del items[self.keep :]
+        return sorted(self.held[True] + self.held[False], key=lambda item: item.order)
 
 
 @dataclass
@@ -46,82 +75,95 @@ class Sweep:
     max_copies: int
     settings: Settings
     clients: BlockStorageClients
+    workers: Workers
     invocation: Invocation
     _attempts: int = 0
     _limited_blocked: bool = False
     _busy_boot_volumes: set[str] = field(default_factory=set)
-    _busy_boot_sources: set[str] = field(default_factory=set)
-    _doing: tuple[str, str] = ("", "")
 
-    def run(self) -> None:
+    def run(self, compartments: list[str]) -> None:
+        """Read every compartment in the pool, then make the missing copies of the whole scope, oldest first.
+
+        Reading first counts the copies in flight across every compartment read, so that the
+        copies started stay under the tenancy's limit for the source region however many
+        compartments hold them.
+        """
         sweep_invocation = self.invocation.retrying_only(retryable_in_sweep)
-        try:
-            indexes = self._index_destinations(sweep_invocation)
-            self._doing = ("list the source backups", self.summary.source_region)
-            listed_backups = source_backups(
-                self.clients, sweep_invocation, self.summary.source_region, self.summary.compartment_id, self.specs
-            )
-            for listed in listed_backups:
-                self.summary.scanned += 1
-                self._reconcile(listed, indexes, sweep_invocation)
-            self.summary.scan_complete = True
-        except OutOfTime:
-            # Whatever stopped copying before, the scan itself ended early now.
-            if self.summary.stopped_early is None:
-                self.summary.stopped_early = "deadline"
-        except SERVICE_FAILURES as error:
-            action, region = self._doing
-            verdict = verdict_for(error, action=action, region=region)
-            self.summary.fatal = (verdict.reason_code, verdict.reason)
+        reading = scan_invocation(sweep_invocation, SCAN_SHARE)
+        backlog = Backlog(keep=2 * self.max_copies)
+        repairs: list[tuple[Listed, str, str]] = []
 
-    def _index_destinations(self, invocation: Invocation) -> dict[str, DestinationIndex]:
-        indexes: dict[str, DestinationIndex] = {}
-        for region in self.summary.destination_regions:
-            self._doing = ("list the copies already made", region)
-            index = indexes[region] = index_destination(
+        def read(compartment_id: str, step: Step) -> CompartmentFindings:
+            return read_compartment(
                 self.clients,
-                invocation,
-                region,
+                reading,
+                step,
+                compartment_id,
                 self.summary.source_region,
-                self.summary.compartment_id,
+                self.summary.destination_regions,
                 self.specs,
                 self.window_start,
+                self._reason_to_skip,
             )
-            self.summary.in_flight += index.limited_in_flight
-            self._busy_boot_volumes |= index.busy_boot_volumes
-            self._busy_boot_sources |= index.busy_boot_sources
-        return indexes
 
-    def _reconcile(self, listed: Listed, indexes: dict[str, DestinationIndex], invocation: Invocation) -> None:
-        backup = listed.backup
-        boot_volume = getattr(backup, "boot_volume_id", None) if listed.spec.kind is BackupKind.BOOT_VOLUME else None
-        if boot_volume and backup.id in self._busy_boot_sources:
-            self._busy_boot_volumes.add(boot_volume)
-        skip = self._reason_to_skip(listed)
-        if skip:
-            self.summary.skipped[skip] += 1
-            return
-        for region in self.summary.destination_regions:
-            if indexes[region].has_copy(listed):
-                self.summary.already_copied += 1
-                self._mark_if_ours(listed, region, indexes[region], invocation)
-                continue
-            held = self._reason_to_wait(listed, boot_volume)
-            if held:
-                self.summary.defer(*held)
-                continue
-            try:
-                check_time(invocation)
-            except OutOfTime:
+        for _, found in read_each(compartments, read, self.workers, reading, self.summary.progress):
+            self.summary.scanned += found.scanned
+            self.summary.skipped.update(found.skipped)
+            self.summary.already_copied += found.already_copied
+            self.summary.in_flight += found.limited_in_flight
+            self._busy_boot_volumes |= found.busy_boot_volumes
+            backlog.add(found.missing)
+            repairs += found.unmarked_ours
+        self.summary.scan_complete = self.summary.progress.complete
+        try:
+            for listed, region, copy_id in repairs:
+                self._mark_if_ours(listed, region, copy_id, sweep_invocation)
+            pending = backlog.oldest_first()
+            for position, missing in enumerate(pending):
+                try:
+                    self._copy(missing, sweep_invocation)
+                except OutOfTime:
+                    # This one was deferred where time ran out; the rest wait for the next run too.
+                    for _ in pending[position + 1 :]:
+                        self.summary.defer("Deadline")
+                    break
+        except OutOfTime:
+            for _ in backlog.oldest_first():
                 self.summary.defer("Deadline", "deadline")
-                raise
-            job = CopyJob(listed.spec, backup, self.summary.source_region, self.settings, self.clients, invocation)
-            self._record(listed, job.copy_to(region, self.summary.dry_run), boot_volume, invocation)
+        self._defer_unheld(backlog)
 
-    def _mark_if_ours(self, listed: Listed, region: str, index: DestinationIndex, invocation: Invocation) -> None:
+    def _defer_unheld(self, backlog: Backlog) -> None:
+        """The missing copies beyond those held in memory wait for the next run, for whatever stopped this one."""
+        for limited, count in backlog.dropped.items():
+            if not count:
+                continue
+            if self.summary.stopped_early == "deadline":
+                why, stop = "Deadline", "deadline"
+            elif limited and self._limited_blocked:
+                why, stop = "CopyLimit", "copy_limit"
+            else:
+                why, stop = "MaxCopies", "max_copies"
+            self.summary.remaining[why] += count
+            if self.summary.stopped_early is None:
+                self.summary.stopped_early = stop  # type: ignore[assignment]
+
+    def _copy(self, missing: Missing, invocation: Invocation) -> None:
+        listed, region, boot_volume = missing.listed, missing.region, missing.boot_volume
+        held = self._reason_to_wait(listed, boot_volume)
+        if held:
+            self.summary.defer(*held)
+            return
+        try:
+            check_time(invocation)
+        except OutOfTime:
+            self.summary.defer("Deadline", "deadline")
+            raise
+        job = CopyJob(listed.spec, listed.backup, self.summary.source_region, self.settings, self.clients, invocation)
+        self._record(listed, job.copy_to(region, self.summary.dry_run), boot_volume, invocation)
+
+    def _mark_if_ours(self, listed: Listed, region: str, copy_id: str, invocation: Invocation) -> None:
         """A copy this function made (its source records it) whose mark could not be written then."""
-        copy_id = recorded_copy(listed.backup, region)
-        if copy_id is None or copy_id not in index.unmarked or self.summary.dry_run:
+        if self.summary.dry_run:
             return
         check_time(invocation)
         marker = Marker(
@@ -183,7 +225,7 @@ class Sweep:
                 self._busy_boot_volumes.add(boot_volume)
             return
         if copy.reason_code == "LimitExceeded":
-            # The service's count includes copies this sweep cannot see (other compartments).
+            # The service's count includes copies this sweep cannot see (outside its scope, or made by others).
             if listed.spec.kind in LIMITED_KINDS:
                 self._limited_blocked = True
                 self.summary.defer("CopyLimit", "copy_limit")

@@ -1,9 +1,10 @@
-"""The catch-up sweep: {"action": "reconcile", "compartmentId": ...}.
+"""The catch-up sweep: {"action": "reconcile", "compartmentId": ..., "subtree": true}.
 
 Events can be missed (a rule created after the backups, a function that was down, a copy
 that hit the concurrency limit until its deadline), and backup policies do not copy manual
 backups. The sweep compares the compartment's backups with the copies in each destination
-and copies what is missing, oldest first. It keeps no state of its own: every run
+and copies what is missing, oldest first, across every compartment of its scope
+(shared/scope.py). It keeps no state of its own: every run
 recomputes the work from what exists in OCI, so a run cut short by its deadline or the
 copy limit is resumed by the next one without losing or repeating anything.
 """
@@ -14,14 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import ConfigDict, Field, Strict
 
+from ..backups.compartments import compartments_in
 from ..shared import runtime
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.metrics import MetricsOutcome, publish
-from ..shared.request import Request, chosen_specs, compartment_ocid, optional_regions, regions_for, validated
+from ..shared.request import Request, chosen_specs, optional_regions, regions_for, validated
 from ..shared.result import InvocationResult
+from ..shared.scope import Scope, ScopeFields, scope_of
 from .loop import Sweep
 from .summary import Summary
 
@@ -33,13 +36,12 @@ DEFAULT_MAX_COPIES = 10
 MAX_COPIES = 100
 
 
-class ReconcileBody(BaseModel):
+class ReconcileBody(ScopeFields):
     """The body as sent. Unknown fields are refused: an operator's typo must not be ignored."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     action: Literal["reconcile"]
-    compartment_id: str = Field(alias="compartmentId")
     since_hours: float = Field(default=DEFAULT_SINCE_HOURS, gt=0, le=MAX_SINCE_HOURS, alias="sinceHours")
     # Enum values arrive as JSON strings; strict mode would accept only enum instances.
     kinds: list[Annotated[BackupKind, Strict(False)]] | None = Field(default=None, min_length=1)
@@ -50,7 +52,7 @@ class ReconcileBody(BaseModel):
 
 @dataclass
 class ReconcileRequest(Request):
-    compartment_id: str
+    scope: Scope
     since_hours: float
     specs: tuple[KindSpec, ...]
     destination_regions: tuple[str, ...] | None
@@ -68,7 +70,7 @@ class ReconcileRequest(Request):
             "is the region the sweep reads from; a copy must go to another region",
         )
         summary = Summary(
-            compartment_id=self.compartment_id,
+            scope=self.scope,
             source_region=source_region,
             destination_regions=destinations,
             kinds=tuple(spec.kind for spec in self.specs),
@@ -82,14 +84,19 @@ class ReconcileRequest(Request):
             max_copies=self.max_copies,
             settings=settings,
             clients=clients,
+            workers=container.workers,
             invocation=invocation,
         )
-        sweep.run()
+        compartments = compartments_in(
+            self.scope, container.identity, source_region, container.workers, invocation, summary.progress
+        )
+        sweep.run(compartments)
         if summary.dry_run:
             summary.metrics = MetricsOutcome(reason_code="DryRun", reason="a dry run posts no metric")
         else:
+            # The run's counts go where the body points: the compartment it names, or its list's first.
             summary.metrics = publish(
-                settings, container.metrics, source_region, invocation, self.compartment_id, summary.counts()
+                settings, container.metrics, source_region, invocation, self.scope.compartment_ids[0], summary.counts()
             )
         return summary.result()
 
@@ -98,7 +105,7 @@ def parse(document: dict[str, Any]) -> ReconcileRequest:
     body = validated(ReconcileBody, document)
     destinations = optional_regions(body.destination_regions, "destinationRegions")
     return ReconcileRequest(
-        compartment_id=compartment_ocid(body.compartment_id),
+        scope=scope_of(body),
         since_hours=body.since_hours,
         specs=chosen_specs(body.kinds),
         destination_regions=destinations,

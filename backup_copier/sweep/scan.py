@@ -1,14 +1,18 @@
-"""The sweep's reads: source backups oldest first, and what each destination already holds.
+"""The sweep's reads of one compartment: what each destination holds, then the sources oldest first.
 
 Everything is read page by page. The source side holds one page per kind at a time,
 merged into one oldest-first stream; the destination side keeps only the ids of backups
 that already have a copy, for copies made inside the window, a few dozen bytes each.
+read_compartment() runs in a worker (backups/per_compartment.py) and hands back what the
+compartment needs: counts, the copies in flight, and the copies missing, which loop.py
+makes for the whole scope, oldest first, under one copy limit.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,7 +20,8 @@ from typing import Any
 from oci import exceptions as oci_exceptions
 
 from ..backups.listing import pages
-from ..backups.marks import read_mark
+from ..backups.marks import read_mark, recorded_copy
+from ..backups.per_compartment import Step
 from ..backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 from ..shared.context import Invocation
 from ..shared.errors import InvalidRequest
@@ -134,3 +139,79 @@ def _from_region(backup_id: str | None, region: str) -> int:
     except (InvalidRequest, IndexError):
         return 1
     return int(found in (None, region))
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A source backup without a copy in one destination region."""
+
+    listed: Listed
+    region: str
+
+    @property
+    def order(self) -> tuple[datetime, str, str]:
+        """Oldest first across the scope: copies made in this order keep incremental copies incremental."""
+        return (self.listed.backup.time_created, self.listed.backup.id, self.region)
+
+    @property
+    def boot_volume(self) -> str | None:
+        if self.listed.spec.kind is not BackupKind.BOOT_VOLUME:
+            return None
+        return getattr(self.listed.backup, "boot_volume_id", None)
+
+
+@dataclass
+class CompartmentFindings:
+    """What one compartment holds, as the sweep needs it; its destination indexes stay behind."""
+
+    scanned: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    already_copied: int = 0
+    limited_in_flight: int = 0
+    busy_boot_volumes: set[str] = field(default_factory=set)
+    missing: list[Missing] = field(default_factory=list)
+    # (listed, region, copy id): copies this function made whose mark is still to be written.
+    unmarked_ours: list[tuple[Listed, str, str]] = field(default_factory=list)
+
+
+def read_compartment(
+    clients: Any,
+    invocation: Invocation,
+    step: Step,
+    compartment_id: str,
+    source_region: str,
+    destination_regions: tuple[str, ...],
+    specs: tuple[KindSpec, ...],
+    since: datetime,
+    reason_to_skip: Callable[[Listed], str | None],
+) -> CompartmentFindings:
+    found = CompartmentFindings()
+    indexes: dict[str, DestinationIndex] = {}
+    busy_boot_sources: set[str] = set()
+    for region in destination_regions:
+        step.doing("list the copies already made", region)
+        index = indexes[region] = index_destination(
+            clients, invocation, region, source_region, compartment_id, specs, since
+        )
+        found.limited_in_flight += index.limited_in_flight
+        found.busy_boot_volumes |= index.busy_boot_volumes
+        busy_boot_sources |= index.busy_boot_sources
+    step.doing("list the source backups", source_region)
+    for listed in source_backups(clients, invocation, source_region, compartment_id, specs):
+        found.scanned += 1
+        boot_volume = Missing(listed, "").boot_volume
+        if boot_volume and listed.backup.id in busy_boot_sources:
+            found.busy_boot_volumes.add(boot_volume)
+        skip = reason_to_skip(listed)
+        if skip:
+            found.skipped[skip] += 1
+            continue
+        for region in destination_regions:
+            if indexes[region].has_copy(listed):
+                found.already_copied += 1
+                copy_id = recorded_copy(listed.backup, region)
+                if copy_id is not None and copy_id in indexes[region].unmarked:
+                    found.unmarked_ours.append((listed, region, copy_id))
+            else:
+                found.missing.append(Missing(listed, region))
+    return found

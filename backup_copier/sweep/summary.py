@@ -12,9 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..backups.per_compartment import ScopeProgress
 from ..shared.kinds import BackupKind
 from ..shared.metrics import SWEEP_COPIED, SWEEP_FAILED, SWEEP_REMAINING, Metric, MetricsOutcome
 from ..shared.result import InvocationResult, Outcome
+from ..shared.scope import Scope
 
 StopReason = Literal["copy_limit", "max_copies", "deadline"]
 
@@ -27,7 +29,7 @@ _STOP_ADVICE: dict[str, str] = {
 
 @dataclass
 class Summary:
-    compartment_id: str
+    scope: Scope
     source_region: str
     destination_regions: tuple[str, ...]
     kinds: tuple[BackupKind, ...]
@@ -45,8 +47,7 @@ class Summary:
     in_flight: int = 0
     stopped_early: StopReason | None = None
     scan_complete: bool = False
-    # A failure that ended the whole sweep (a list call refused), as (code, sentence).
-    fatal: tuple[str, str] | None = None
+    progress: ScopeProgress = field(default_factory=ScopeProgress)
     metrics: MetricsOutcome = field(default_factory=MetricsOutcome)
 
     def defer(self, why: str, stop: StopReason | None = None) -> None:
@@ -79,7 +80,7 @@ class Summary:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": "reconcile",
-            "compartmentId": self.compartment_id,
+            **self.scope.to_json(),
             "destinationRegions": list(self.destination_regions),
             "kinds": [kind.value for kind in self.kinds],
             "sinceHours": self.since_hours,
@@ -97,12 +98,11 @@ class Summary:
             "inFlight": self.in_flight,
             "stoppedEarly": self.stopped_early,
             "scanComplete": self.scan_complete,
+            **self.progress.to_json(),
             **self.metrics.to_json(),
         }
 
     def _verdict(self) -> tuple[Outcome, str | None, str | None]:
-        if self.fatal is not None:
-            return Outcome.FAILED, *self.fatal
         if self.failed:
             first = self.failed[0]
             return (
@@ -111,6 +111,9 @@ class Summary:
                 f"{len(self.failed)} copies failed; the next run retries them. First: "
                 f"{first['backupId']} to {first['destinationRegion']}: {first['reason']}",
             )
+        incomplete = self.progress.incomplete_verdict()
+        if incomplete is not None:
+            return Outcome.FAILED, *incomplete
         if self.copied:
             return Outcome.COPIED, None, None
         if self.dry_run:

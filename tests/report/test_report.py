@@ -330,5 +330,5 @@ def test_a_refused_list_fails_the_report(emulator: Emulator, function: FunctionF
     result = _report(function(), stale.compartment)
 
     assert (result["outcome"], result["reasonCode"]) == ("failed", "NotAuthorizedOrNotFound")
-    assert result["reason"].startswith(f"list the copies in {ASHBURN}: 404")
+    assert result["reason"].startswith(f"list the copies in {ASHBURN} of compartment {stale.compartment}: 404")
     assert [r for r in emulator.requests if r.operation == "post_metrics"] == []

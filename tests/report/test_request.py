@@ -36,7 +36,7 @@ def test_kinds_follow_the_table_and_regions_are_normalised() -> None:
     [
         ({"compartmentID": "x"}, "compartmentID", "InvalidField", "is not a field of this request"),
         ({"rpoTargetHours": 12}, "rpoTargetHours", "InvalidField", "is not a field of this request"),
-        ({"compartmentId": None}, "compartmentId", "InvalidField", "string"),
+        ({"compartmentId": None}, "compartmentId", "InvalidRequest", "is required"),
         (
             {"compartmentId": "ocid1.volume.oc1.phx." + "a" * 60},
             "compartmentId",
