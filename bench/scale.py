@@ -225,7 +225,8 @@ def _checked(action: str, scope: int, answer: FnResponse, process: FunctionProce
     scanned = body.get("compartmentsScanned")
     if scanned is not None and scanned < scope:
         raise BenchmarkError(f"{action} scanned {scanned} of {scope} compartments: {json.dumps(body)[:2000]}")
-    if body.get("compartmentsFailed") or body.get("compartmentsRemaining"):
+    remaining = body.get("compartmentsRemaining") or {}
+    if body.get("compartmentsFailed") or (remaining.get("count") if isinstance(remaining, dict) else remaining):
         raise BenchmarkError(f"{action} did not read its whole scope: {json.dumps(body)[:2000]}")
     return body
 
