@@ -13,11 +13,12 @@ import shlex
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .layout import prepare
 from .measure import BenchmarkError, cold_starts, instructions_to_first_answer, warm_rounds
-from .report import Verdict, render
+from .report import Verdict, machine, render
 from .scale import SCOPES, ScaleResult, measure_scale
 from .scale_table import render_scale
 from .size import installed_size
@@ -108,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         verdicts += scale_verdicts
         if not table:
-            print(f"Command: `{command}`.")
+            print(
+                f"Command: `{command}`. Machine: {machine()}; load average {load_before:.1f} at the start, "
+                f"{os.getloadavg()[0]:.1f} at the end. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
+            )
             print()
     for verdict in verdicts:
         print(f"{verdict.name}: {verdict.measured} (target {verdict.target}): {'met' if verdict.met else 'MISSED'}")

@@ -5,7 +5,7 @@ backed up once a day for 30 days; every backup but the newest day's has a marked
 destination region, whose mark expires 14 days after its source was made. So the report has
 a recovery point for every volume, the sweep finds 20 copies missing in each compartment and
 the expiry pass finds copies due. The world is written straight into the emulator's backend
-(Emulator.add_compartment, Emulator.add_backup: no HTTP), so a million backups take seconds to
+(Emulator.add_compartment, Emulator.seed_backup: no HTTP), so a million backups take seconds to
 seed, not hours of API calls. Every list call, Block Storage's and Identity's, is given 50 ms
 of service time, a real region's, so the table shows how well the function overlaps its waits,
 not how fast loopback is.
@@ -92,13 +92,14 @@ class Tenancy:
                 created = self._now - timedelta(days=day, hours=volume % 24)
                 source_id = self._ocid("volumebackup", SOURCE_REGION)
                 copy_id = self._ocid("volumebackup", DESTINATION_REGION) if day > 0 else None
-                source = self.emulator.add_backup(
+                name = f"team-{number:04d}-v{volume:02d}-d{day:02d}"
+                self.emulator.seed_backup(
                     "volume",
                     SOURCE_REGION,
                     compartment,
                     backup_id=source_id,
                     volume_id=volume_id,
-                    display_name=f"team-{number:04d}-v{volume:02d}-d{day:02d}",
+                    display_name=name,
                     time_created=created,
                     source_type="SCHEDULED",
                     freeform_tags={record_key(DESTINATION_REGION): copy_id} if copy_id else None,
@@ -107,13 +108,13 @@ class Tenancy:
                 if copy_id is None:
                     continue
                 mark = Mark(copy_id, source_id, volume_id, created, created + timedelta(days=EXPIRES_AFTER_DAYS))
-                self.emulator.add_backup(
+                self.emulator.seed_backup(
                     "volume",
                     DESTINATION_REGION,
                     compartment,
                     backup_id=copy_id,
                     volume_id=volume_id,
-                    display_name=source["displayName"],
+                    display_name=name,
                     time_created=created + timedelta(hours=1),
                     source_backup_id=source_id,
                     source_type="SCHEDULED",
