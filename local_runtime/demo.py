@@ -1,7 +1,8 @@
 """`make demo`: the function behind the real fdk socket, against the local emulator.
 
 Sends every file in events/ through the function as the Fn agent would, delivers one
-event twice (as OCI Events may), and prints what happened in a table. Nothing leaves
+event twice (as OCI Events may), and prints what happened in a table; then copies one policy
+backup to two destinations whose retention differs (COPY_RETENTION_DAYS_<REGION>). Nothing leaves
 this machine: the emulator listens on 127.0.0.1 and verifies every request's signature.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from backup_copier.backups import marks
 from backup_copier.shared.kinds import SPECS, BackupKind
+from backup_copier.shared.retention import RetentionRule, region_retention_setting
 from blockstorage_emulator import Emulator
 from blockstorage_emulator.ocids import new_ocid
 from local_runtime import samples
@@ -24,6 +26,8 @@ from local_runtime.fdk_process import FnResponse, FunctionProcess
 
 SOURCE_REGION = "us-phoenix-1"
 DESTINATION_REGION = "us-ashburn-1"
+# A second destination that keeps copies longer than their source (COPY_RETENTION_DAYS_<REGION>).
+VAULT_REGION = "eu-frankfurt-1"
 
 
 def main() -> int:
@@ -46,6 +50,7 @@ def main() -> int:
             "DESTINATION_REGION": DESTINATION_REGION,
             "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
             "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
+            "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
         }
         print(f"Emulator on 127.0.0.1:{emulator.port}; function copies {SOURCE_REGION} -> {DESTINATION_REGION}\n")
         rows: list[tuple[str, FnResponse]] = []
@@ -55,9 +60,11 @@ def main() -> int:
                 rows.append((name, function.invoke(samples.load(name))))
             redelivered = "volume-backup-completed.json"
             rows.append((f"{redelivered} (delivered again)", function.invoke(samples.load(redelivered))))
+        per_region = _copy_to_two_regions(emulator, {**principal.environment(), **settings})
         _print_table(rows)
         _print_sweep_order(emulator, missed)
         _print_expiry(emulator, expiring, unmarked)
+        print(per_region)
         _print_recovery_points(next(answer.json() for name, answer in rows if name == "report.json"))
         _print_emulator_summary(emulator)
         failures = [name for name, answer in rows if answer.status != 200]
@@ -162,7 +169,8 @@ def _seed_copies_made_last_month(emulator: Emulator) -> tuple[str, str]:
             expiration_time=now + timedelta(days=expires_in_days),
         )
         copy_id = new_ocid("volumebackup", DESTINATION_REGION)
-        mark = marks.mark_for(copy_id, _Backup(source), SPECS[BackupKind.VOLUME], retention_days=None)
+        rule = RetentionRule(DESTINATION_REGION, region_retention=None, default_days=None)
+        mark = marks.mark_for(copy_id, _Backup(source), SPECS[BackupKind.VOLUME], rule)
         emulator.add_backup(
             "volume",
             DESTINATION_REGION,
@@ -187,6 +195,30 @@ def _seed_copies_made_last_month(emulator: Emulator) -> tuple[str, str]:
         source_backup_id=hand_source["id"],
     )
     return made[0], hand_copy["id"]
+
+
+def _copy_to_two_regions(emulator: Emulator, environment: dict[str, str]) -> str:
+    """One policy backup copied to two destinations with different retention: its two copies expire apart."""
+    key = region_retention_setting(VAULT_REGION)
+    made = datetime.now(UTC).replace(microsecond=0)
+    backup = emulator.add_backup(
+        "volume",
+        SOURCE_REGION,
+        samples.load("expire.json")["compartmentId"],
+        display_name="policy-today",
+        time_created=made,
+        source_type="SCHEDULED",
+        expiration_time=made + timedelta(days=14),
+    )
+    settings = {**environment, "DESTINATION_REGION": f"{DESTINATION_REGION},{VAULT_REGION}", key: "90"}
+    with FunctionProcess(settings) as function:
+        answer = function.invoke({"backupId": backup["id"]}).json()
+    expires = {copy["destinationRegion"]: copy.get("expires") for copy in answer.get("copies", [])}
+    return (
+        f"Retention per region ({key}=90): a policy backup made now, expiring in 14 days, has its copy in "
+        f"{DESTINATION_REGION} expire {expires.get(DESTINATION_REGION)} (with its source), its copy in "
+        f"{VAULT_REGION} {expires.get(VAULT_REGION)} (90 days after it was made)."
+    )
 
 
 class _Backup:

@@ -88,6 +88,7 @@ def function(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[Funct
             "DESTINATION_REGION": DESTINATION_REGION,
             "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
             "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
+            "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
             **settings,
         }
         environment = {key: value for key, value in environment.items() if value is not None}

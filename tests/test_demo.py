@@ -1,10 +1,12 @@
-"""`make demo` runs as the README shows: every answer 200, a report with a breaching volume, a copy expiring."""
+"""`make demo` runs as the README shows: every answer 200, a report with a breaching volume, a copy expiring,
+and one backup's copies in two regions expiring by each region's rule."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta
 
 from tests.helpers import PROJECT_ROOT
 
@@ -22,3 +24,9 @@ def test_the_demo_shows_a_breaching_volume() -> None:
     assert re.search(r"^  breaching  volume \S+: \d+\.\d h in us-ashburn-1", done.stdout, re.M), done.stdout
     assert "is now TERMINATING; the older copy made by hand, unmarked, is still AVAILABLE" in done.stdout
     assert "oldest first: yes" in done.stdout
+    expiries = re.search(
+        r"its copy in us-ashburn-1 expire (\S+) .*, its copy in eu-frankfurt-1 (\S+) \(90 days", done.stdout
+    )
+    assert expiries is not None, done.stdout
+    made = datetime.fromisoformat(expiries[1].replace("Z", "+00:00")) - timedelta(days=14)
+    assert expiries[2] == (made + timedelta(days=90)).isoformat().replace("+00:00", "Z")

@@ -19,13 +19,13 @@ from ..shared.errors import ScopeUnreadable
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.scope import Scope
 from ..shared.workers import Workers
+from .listing import PAGE_SIZE as LIST_PAGE_SIZE
 from .listing import OutOfTime, check_time
 from .per_compartment import ScopeProgress, Step, read_each
 
 ACTIVE = "ACTIVE"
-# ListCompartments' largest page (Oracle's API reference for Identity, ListCompartments: limit
-# "the maximum number of items to return", at most 1000).
-PAGE_SIZE = 1000
+# ListCompartments' largest page, as for the backup lists (listing.py says where it is written).
+PAGE_SIZE = LIST_PAGE_SIZE
 
 # The grant ListCompartments needs (Oracle, "Details for IAM": inspect compartments).
 INSPECT_COMPARTMENTS = "Allow dynamic-group <function dynamic group> to inspect compartments in tenancy"

@@ -103,7 +103,7 @@ class CopyJob:
                 self.spec,
                 self.clients,
                 self.invocation,
-                self.settings.copy_retention_days,
+                self.settings.retention_for,
                 self.settings.defined_tag(),
                 (self.backup, self.backup_etag) if self.backup_etag else None,
             )

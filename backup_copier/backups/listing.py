@@ -14,7 +14,13 @@ from typing import Any
 from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
 
-PAGE_SIZE = 100
+# The largest page the List operations accept: "1 is the minimum, 1000 is the maximum" (Oracle's
+# API reference for ListVolumeBackups, ListBootVolumeBackups and ListVolumeGroupBackups, as its
+# Private Cloud Appliance edition prints it; OCI's own edition renders the range in the browser,
+# so there it is unconfirmed). A tenancy-wide read is mostly waiting on list calls: a page of a
+# thousand is a tenth of the calls of the default hundred. Peak memory grows with it (one page
+# per worker): docs/performance.md has the measured figure.
+PAGE_SIZE = 1000
 # Time a step (one list page, or one check and copy) needs; with less left, a run stops
 # and answers rather than be killed mid-step.
 STEP_SECONDS = 1.0

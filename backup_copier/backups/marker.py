@@ -20,6 +20,7 @@ from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
 from ..shared.outcomes import verdict_for
+from ..shared.retention import RetentionRule
 from . import marks
 
 # Time one mark may take, retries included; what is left goes to the other destinations.
@@ -63,7 +64,8 @@ class Marker:
     spec: KindSpec
     clients: BlockStorageClients
     invocation: Invocation
-    retention_days: int | None
+    # Settings.retention_for: each destination region's copies get that region's rule.
+    retention_for: Callable[[str], RetentionRule]
     # MARK_DEFINED_TAG as (namespace, key): the mark also sets it, for IAM conditions to test.
     defined_tag: tuple[str, str] | None = None
     # The source as last read or written (None: read it first), so that recording a copy
@@ -74,7 +76,7 @@ class Marker:
         self, source: Any, source_region: str, region: str, copy: Any, copy_etag: str | None
     ) -> MarkResult:
         """Record the copy on its source, then mark the copy; either may fail without undoing the copy."""
-        mark = marks.mark_for(copy.id, source, self.spec, self.retention_days)
+        mark = marks.mark_for(copy.id, source, self.spec, self.retention_for(region))
         recorded, self.source_known = self._try(
             source_region,
             source.id,
@@ -94,8 +96,9 @@ class Marker:
         )
 
     def repair(self, source: Any, region: str, copy_id: str) -> MarkResult:
-        """Mark a copy that the source's record names as this function's, but that has no mark yet."""
-        return self._mark(region, marks.mark_for(copy_id, source, self.spec, self.retention_days), None)
+        """Mark a copy that the source's record names as this function's, but that has no mark yet:
+        its expiry is decided now, by the rule in force now."""
+        return self._mark(region, marks.mark_for(copy_id, source, self.spec, self.retention_for(region)), None)
 
     def _mark(self, region: str, mark: marks.Mark, known: Known | None) -> MarkResult:
         problem, _ = self._try(region, mark.copy_id, lambda current: self._mark_changes(current, mark), known)

@@ -13,10 +13,11 @@ be this function's, and a later sweep can mark it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from ..shared.kinds import KindSpec
+from ..shared.retention import RetentionRule
 
 PREFIX = "backup-copier-"
 COPY_KEY = PREFIX + "copy"
@@ -58,26 +59,24 @@ class MarkReading:
     problem: str | None = None
 
 
-def expiry_for(source: Any, retention_days: int | None) -> datetime | None:
-    """Decided once, when the copy is made: the source's own expiry (a policy backup's), else
-    COPY_RETENTION_DAYS after the source was made, else never, like any manual backup."""
+def expiry_for(source: Any, retention: RetentionRule) -> datetime | None:
+    """Decided once, when the copy is made, by its destination region's rule (shared/retention.py)."""
     expiration = getattr(source, "expiration_time", None)
-    if isinstance(expiration, datetime):
-        return _utc(expiration)
     created = getattr(source, "time_created", None)
-    if retention_days is not None and isinstance(created, datetime):
-        return _utc(created) + timedelta(days=retention_days)
-    return None
+    return retention.expiry(
+        _utc(expiration) if isinstance(expiration, datetime) else None,
+        _utc(created) if isinstance(created, datetime) else None,
+    )
 
 
-def mark_for(copy_id: str, source: Any, spec: KindSpec, retention_days: int | None) -> Mark:
+def mark_for(copy_id: str, source: Any, spec: KindSpec, retention: RetentionRule) -> Mark:
     created = getattr(source, "time_created", None)
     return Mark(
         copy_id=copy_id,
         source_backup_id=source.id,
         source_resource_id=getattr(source, spec.resource_attribute, None),
         source_created=_utc(created) if isinstance(created, datetime) else None,
-        expires=expiry_for(source, retention_days),
+        expires=expiry_for(source, retention),
     )
 
 

@@ -6,9 +6,10 @@
     python -m backup_copier.deploy_kit dynamic-group (--function-id OCID | --function-compartment OCID)
     python -m backup_copier.deploy_kit example DIRECTORY
     python -m backup_copier.deploy_kit metrics-policy --compartment OCID [--namespace NS] [--json]
-    python -m backup_copier.deploy_kit report-schedule --function-id OCID --compartment OCID [--since-hours H]
+    python -m backup_copier.deploy_kit report-schedule --function-id OCID --compartment OCID [--since-hours H] \\
+        [--subtree] [--action report|reconcile|expire]
     python -m backup_copier.deploy_kit alarms --compartment OCID --destination R[,R] --topic OCID \\
-        [--namespace NS] [--rpo-target-hours H] [--alarm-compartment OCID]
+        [--namespace NS] [--rpo-target-hours H] [--alarm-compartment OCID] [--subtree]
 
 The options mirror the function's settings (SOURCE_COMPARTMENT_IDS, REQUIRED_FREEFORM_TAG,
 DESTINATION_REGION, KMS_KEY_ID_<REGION>) and are validated by the same code. `example`
@@ -158,7 +159,11 @@ def _metrics_policy(args: argparse.Namespace) -> str:
 def _report_schedule(args: argparse.Namespace) -> str:
     function_id = parse_ocid(args.function_id, field="--function-id", types={"fnfunc"}, regional=True).value
     resources = recovery_point.report_schedule_resources(
-        function_id, _compartment(args.compartment, "--compartment"), args.since_hours
+        function_id,
+        _compartment(args.compartment, "--compartment"),
+        args.since_hours,
+        subtree=args.subtree,
+        action=args.action,
     )
     return json.dumps(resources) + "\n"
 
@@ -169,12 +174,17 @@ def _alarms(args: argparse.Namespace) -> str:
     except ValueError as exc:
         raise InvalidRequest("--destination", str(exc)) from None
     compartment = _compartment(args.compartment, "--compartment")
+    if args.subtree and not compartment.startswith("ocid1.tenancy."):
+        raise InvalidRequest(
+            "--compartment", "with --subtree it must be the tenancy's OCID: Oracle allows the subtree flag only there"
+        )
     return recovery_point.alarm_commands(
         recovery_point.alarms(destinations, recovery_point.checked_target(args.rpo_target_hours)),
         recovery_point.checked_namespace(args.namespace),
         compartment,
         _compartment(args.alarm_compartment, "--alarm-compartment") if args.alarm_compartment else compartment,
         parse_ocid(args.topic, field="--topic", types={"onstopic"}, regional=True).value,
+        subtree=args.subtree,
     )
 
 
@@ -211,10 +221,14 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_argument("--dynamic-group", default=iam.DEFAULT_DYNAMIC_GROUP)
     metrics.add_argument("--json", action="store_true", help="only the statements, for oci iam policy create")
 
-    schedule = commands.add_parser("report-schedule", help="--resources for an hourly Resource Scheduler schedule")
+    schedule = commands.add_parser("report-schedule", help="--resources for a Resource Scheduler schedule")
     schedule.add_argument("--function-id", required=True)
-    schedule.add_argument("--compartment", required=True, help="the compartment the report reads")
-    schedule.add_argument("--since-hours", type=float, help="the report's sinceHours (default 720)")
+    schedule.add_argument("--compartment", required=True, help="the compartment (or tenancy) the action reads")
+    schedule.add_argument("--since-hours", type=float, help="the body's sinceHours (default: the action's)")
+    schedule.add_argument("--subtree", action="store_true", help='"subtree": true: also every compartment below it')
+    schedule.add_argument(
+        "--action", choices=("report", "reconcile", "expire"), default="report", help="the body's action"
+    )
 
     alarm = commands.add_parser("alarms", help="oci monitoring alarm create commands: recovery point and absence")
     alarm.add_argument("--compartment", required=True, help="the compartment the report posts into")
@@ -223,6 +237,9 @@ def _parser() -> argparse.ArgumentParser:
     alarm.add_argument("--namespace", default=recovery_point.DEFAULT_METRICS_NAMESPACE, help="as METRICS_NAMESPACE")
     alarm.add_argument("--rpo-target-hours", default=str(recovery_point.DEFAULT_RPO_TARGET_HOURS))
     alarm.add_argument("--alarm-compartment", help="where the alarms live; default --compartment")
+    alarm.add_argument(
+        "--subtree", action="store_true", help="watch every compartment of the tenancy (--compartment is the tenancy)"
+    )
     return parser
 
 

@@ -34,6 +34,7 @@ DEFINED_TAG_RECIPE = (
     + ")"
 )
 EVENTS_POLICY_DOC = "https://docs.oracle.com/iaas/Content/Events/Concepts/eventspolicy.htm"
+IAM_POLICY_DOC = "https://docs.oracle.com/en-us/iaas/Content/Identity/Reference/iampolicyreference.htm"
 FUNCTIONS_ACCESS_DOC = "https://docs.oracle.com/iaas/Content/Functions/Tasks/functionsaccessingociresources.htm"
 
 
@@ -264,6 +265,17 @@ class Section:
     statements: tuple[str, ...]
 
 
+# ListCompartments needs COMPARTMENT_INSPECT, which `inspect compartments` grants; only the
+# tenancy's own policy can grant it over the tenancy.
+INSPECT_COMPARTMENTS = Grant(
+    verb="inspect",
+    resource_type="compartments",
+    permissions=("COMPARTMENT_INSPECT",),
+    why="ListCompartments, to find every compartment of a tenancy-wide (subtree) sweep, expiry pass or report",
+    source=IAM_POLICY_DOC,
+)
+
+
 def region_key(region: str) -> str:
     """What request.region compares with: the short code Oracle's samples use ('lhr', 'fra')."""
     for code, name in sdk_regions.REGIONS_SHORT_NAMES.items():
@@ -318,6 +330,11 @@ def kms_statements(key_id: str, dynamic_group: str = DEFAULT_DYNAMIC_GROUP) -> l
         f"Allow dynamic-group {dynamic_group} to use key-delegate in tenancy where target.key.id = '{key_id}'",
         f"Allow service blockstorage to use keys in tenancy where target.key.id = '{key_id}'",
     ]
+
+
+def inspect_compartments_statement(dynamic_group: str = DEFAULT_DYNAMIC_GROUP) -> str:
+    """ListCompartments over the tenancy; the preflight check names this statement when it is refused."""
+    return statement(INSPECT_COMPARTMENTS, dynamic_group, scope(None), ())
 
 
 def events_statement(function_compartment_id: str) -> str:
@@ -409,6 +426,16 @@ def policy(
             render(delete, destination_regions),
         ),
     ]
+    sections.append(
+        Section(
+            'Find the compartments of a tenancy-wide run ("subtree": true)',
+            (
+                *_comments([INSPECT_COMPARTMENTS]),
+                "Compartments are global: the statement applies in every region, and only in the tenancy",
+            ),
+            (inspect_compartments_statement(dynamic_group),),
+        )
+    )
     keys = list(kms_key_ids)
     if keys:
         sections.append(

@@ -8,7 +8,9 @@ A refusal there is the 404 NotAuthorizedOrNotFound a missing IAM statement produ
 the failing item names the statement (iam.py) that grants what is missing.
 
 Since the report and the sweep post metrics, it also posts one datapoint to Monitoring in
-each compartment it lists: nothing short of a post proves the `use metrics` grant.
+each compartment it lists: nothing short of a post proves the `use metrics` grant. And since
+they can cover a whole tenancy ("subtree": true), it lists one page of the tenancy's
+compartments, which proves `inspect compartments in tenancy`.
 
 What it cannot prove without copying, it says so: the copy permissions and whether Block
 Volume may use a destination KMS key are only decided by Oracle when a copy runs.
@@ -22,13 +24,13 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
-from ..shared.clients import BlockStorageClients, MonitoringClients, resource_principal_signer
+from ..shared.clients import BlockStorageClients, IdentityClients, MonitoringClients, resource_principal_signer
 from ..shared.context import Invocation
 from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
 from ..shared.kinds import SPECS, KindSpec
 from ..shared.metrics import PREFLIGHT, Metric, publish, use_metrics_statement
 from ..shared.ocids import parse_ocid
-from ..shared.outcomes import verdict_for
+from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.request import Request
 from ..shared.result import InvocationResult, Outcome
 from ..shared.retries import RetriesExhausted
@@ -94,6 +96,7 @@ class CheckRequest(Request):
             # Metrics first: one quick post, which the list calls below could otherwise leave no time for.
             _check_metrics(checks, settings, signer, source_region, self._compartments(settings, signer), invocation)
             _check_regions(checks, settings, clients, self._compartments(settings, signer), invocation)
+            _check_compartments(checks, settings, signer, source_region, invocation)
         if settings is not None:
             checks.append(_retention(settings))
         failed = [check.name for check in checks if not check.ok]
@@ -144,12 +147,11 @@ def _settings(checks: list[Check]) -> Settings | None:
 
 def _retention(settings: Settings) -> Check:
     """What the expiry pass will do with these settings; the permissions only show when it runs."""
-    if settings.copy_retention_days is None:
-        manual = "copies of manual backups never expire (set COPY_RETENTION_DAYS to let them)"
-    else:
-        manual = f"copies of manual backups expire {settings.copy_retention_days} days after their source was made"
+    rules = "; ".join(
+        f"into {region}, {settings.retention_for(region).describe()}" for region in settings.destination_regions
+    )
     detail = (
-        f"each copy is marked with its expiry when made: copies of policy backups expire with their source; {manual}. "
+        f"each copy is marked with its expiry when made, by its destination region's rule: {rules}. "
         f'The expiry pass ({{"action": "expire"}}, on a schedule: docs/retention.md) deletes only marked copies past '
         f"their expiry, and always keeps the newest {settings.keep_last_copies} AVAILABLE "
         f"cop{'y' if settings.keep_last_copies == 1 else 'ies'} of each volume in each region"
@@ -268,6 +270,36 @@ def _check_metrics(
         else:
             fix = _SUBNET_FIX if outcome.reason_code == "ConnectionFailed" else "See the detail; run the check again"
             checks.append(Check(name, False, f"compartment {compartment}: {outcome.reason}", fix))
+
+
+def _check_compartments(
+    checks: list[Check], settings: Settings, signer: Any, region: str | None, invocation: Invocation
+) -> None:
+    """One ListCompartments call on the tenancy: what a tenancy-wide sweep, expiry or report needs first."""
+    name = 'compartments: list the tenancy\'s compartments (for "subtree": true)'
+    tenancy = _claim(signer, "res_tenant")
+    if region is None or tenancy is None:
+        checks.append(Check(name, False, "the resource principal names no tenancy or region", None))
+        return
+    client = IdentityClients(settings, signer).for_region(region)
+    try:
+        listed = client.list_compartments(
+            tenancy,
+            limit=1,
+            access_level="ANY",
+            compartment_id_in_subtree=True,
+            lifecycle_state="ACTIVE",
+            retry_strategy=invocation.retry_strategy,
+        )
+    except SERVICE_FAILURES as error:
+        verdict = verdict_for(error, action="list the tenancy's compartments", region=region)
+        cause = error.last_error if isinstance(error, RetriesExhausted) else error
+        refused = isinstance(cause, oci_exceptions.ServiceError) and cause.status in (401, 403, 404)
+        fix = iam.inspect_compartments_statement() if refused else "See the detail; run the check again"
+        checks.append(Check(name, False, verdict.reason or "", fix))
+        return
+    found = "at least one ACTIVE compartment" if listed.data else "no compartment below the tenancy yet"
+    checks.append(Check(name, True, f"listed the tenancy's compartments in {region}: {found}"))
 
 
 def _check_region(

@@ -69,10 +69,17 @@ def metrics_statements(
 
 
 def report_schedule_resources(
-    function_id: str, compartment_id: str, since_hours: float | None = None
+    function_id: str,
+    compartment_id: str,
+    since_hours: float | None = None,
+    *,
+    subtree: bool = False,
+    action: str = "report",
 ) -> list[dict[str, object]]:
-    """`--resources` of `oci resource-scheduler schedule create`: the function, started with the report as its body."""
-    body: dict[str, object] = {"action": "report", "compartmentId": compartment_id}
+    """`--resources` of `oci resource-scheduler schedule create`: the function, started with the action as its body."""
+    body: dict[str, object] = {"action": action, "compartmentId": compartment_id}
+    if subtree:
+        body["subtree"] = True
     if since_hours is not None:
         body["sinceHours"] = since_hours
     return [{"id": function_id, "parameters": [{"parameterType": "BODY", "value": body}]}]
@@ -111,16 +118,33 @@ def alarms(destination_regions: Sequence[str], target_hours: float = DEFAULT_RPO
 
 
 def alarm_commands(
-    alarm_list: Sequence[Alarm], namespace: str, metric_compartment_id: str, alarm_compartment_id: str, topic_id: str
+    alarm_list: Sequence[Alarm],
+    namespace: str,
+    metric_compartment_id: str,
+    alarm_compartment_id: str,
+    topic_id: str,
+    *,
+    subtree: bool = False,
 ) -> str:
-    """Each alarm as an `oci monitoring alarm create` command, its MQL and Oracle's pages above it."""
+    """Each alarm as an `oci monitoring alarm create` command, its MQL and Oracle's pages above it.
+
+    With `subtree` (the metric compartment must be the tenancy), one alarm watches the streams of
+    every compartment: a tenancy-wide report posts each volume's into the volume's own compartment.
+    """
     blocks = [
         "# Create them in the region the function runs in, where its metrics are posted (oci ... --region <region>)."
     ]
+    if subtree:
+        blocks[0] += (
+            "\n# --metric-compartment-id-in-subtree: every compartment of the tenancy. Oracle allows it only with the "
+            "tenancy as --metric-compartment-id, and it needs tenancy-level permissions (read metrics in tenancy) "
+            "for whoever creates the alarm (the SDK's CreateAlarmDetails)."
+        )
     for alarm in alarm_list:
         options = [
             ("--compartment-id", alarm_compartment_id),
             ("--metric-compartment-id", metric_compartment_id),
+            *([("--metric-compartment-id-in-subtree", "true")] if subtree else []),
             ("--display-name", alarm.display_name),
             ("--namespace", namespace),
             ("--query-text", alarm.query),

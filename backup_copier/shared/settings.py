@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -17,6 +17,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from . import regions
 from .errors import InvalidRequest, InvalidSetting
 from .ocids import parse_ocid
+from .retention import (
+    REGION_RETENTION_PREFIX,
+    RegionRetention,
+    RetentionRule,
+    parse_region_retention,
+    region_retention_setting,
+)
 
 KMS_KEY_PREFIX = "KMS_KEY_ID_"
 DISPLAY_NAME_FIELDS = frozenset({"source_name", "source_region", "destination_region", "backup_id", "kind"})
@@ -146,6 +153,12 @@ class Settings(BaseModel):
     )
     # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names.
     kms_key_ids: dict[str, str] = Field(default_factory=dict, alias="kms_key_ids")
+    # Filled from the COPY_RETENTION_DAYS_<REGION> keys: days, or "never".
+    region_retention: dict[str, RegionRetention] = Field(default_factory=dict, alias="region_retention")
+
+    def retention_for(self, region: str) -> RetentionRule:
+        """The retention of copies made into `region`: every caller asks here (retention.py ranks the settings)."""
+        return RetentionRule(region, self.region_retention.get(region), self.copy_retention_days)
 
     @field_validator("display_name_template")
     @classmethod
@@ -236,18 +249,38 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         problem = "is required" if error["type"] == "missing" else _strip_prefix(error["msg"])
         raise InvalidSetting(key, problem) from None
     kms_key_ids = _kms_keys(environ, settings.destination_regions)
-    return settings.model_copy(update={"kms_key_ids": kms_key_ids})
+    region_retention = _region_retention(environ, settings.destination_regions)
+    return settings.model_copy(update={"kms_key_ids": kms_key_ids, "region_retention": region_retention})
 
 
-def _kms_keys(environ: Mapping[str, str], destinations: tuple[str, ...]) -> dict[str, str]:
-    by_setting = {kms_key_setting(region): region for region in destinations}
-    keys: dict[str, str] = {}
+def _per_region(
+    environ: Mapping[str, str], prefix: str, setting_for: Callable[[str], str], destinations: tuple[str, ...]
+) -> Iterator[tuple[str, str, str]]:
+    """(key, destination region, value) of each `<prefix><REGION>` key. A key that names no
+    destination is refused, not ignored: a misspelt region would otherwise silently not apply."""
+    by_setting = {setting_for(region): region for region in destinations}
     for key, value in environ.items():
-        if not key.startswith(KMS_KEY_PREFIX):
+        if not key.startswith(prefix):
             continue
         region = by_setting.get(key)
         if region is None:
             raise InvalidSetting(key, f"no destination region matches it; expected one of {sorted(by_setting)}")
+        yield key, region, value
+
+
+def _region_retention(environ: Mapping[str, str], destinations: tuple[str, ...]) -> dict[str, RegionRetention]:
+    retention: dict[str, RegionRetention] = {}
+    for key, region, value in _per_region(environ, REGION_RETENTION_PREFIX, region_retention_setting, destinations):
+        try:
+            retention[region] = parse_region_retention(value)
+        except ValueError as exc:
+            raise InvalidSetting(key, str(exc)) from None
+    return retention
+
+
+def _kms_keys(environ: Mapping[str, str], destinations: tuple[str, ...]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for key, region, value in _per_region(environ, KMS_KEY_PREFIX, kms_key_setting, destinations):
         try:
             ocid = parse_ocid(value.strip(), field=key, types={"key"}, regional=True)
         except InvalidRequest as exc:

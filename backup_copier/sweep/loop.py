@@ -166,9 +166,7 @@ class Sweep:
         if self.summary.dry_run:
             return
         check_time(invocation)
-        marker = Marker(
-            listed.spec, self.clients, invocation, self.settings.copy_retention_days, self.settings.defined_tag()
-        )
+        marker = Marker(listed.spec, self.clients, invocation, self.settings.retention_for, self.settings.defined_tag())
         result = marker.repair(listed.backup, region, copy_id)
         entry = {"backupId": listed.backup.id, "destinationRegion": region, "copyId": copy_id}
         if result.marked:

@@ -236,3 +236,21 @@ def test_metrics_off_needs_no_grant(emulator: Emulator, function: FunctionFactor
     assert body["outcome"] == "ready"
     assert _checks(body)["metrics"]["detail"].startswith("METRICS is off")
     assert not [r for r in emulator.requests if r.operation == "post_metrics"]
+
+
+def test_retention_shows_each_destination_regions_rule(emulator: Emulator, function: FunctionFactory) -> None:
+    settings = {
+        "DESTINATION_REGION": f"{DESTINATION_REGION},eu-frankfurt-1,ap-tokyo-1",
+        "COPY_RETENTION_DAYS": "14",
+        "COPY_RETENTION_DAYS_EU_FRANKFURT_1": "90",
+        "COPY_RETENTION_DAYS_AP_TOKYO_1": "never",
+    }
+    detail = _checks(function(**settings).invoke(CHECK).json())["retention"]["detail"]
+
+    assert (
+        f"into {DESTINATION_REGION}, copies of policy backups expire with their source, and copies of manual "
+        "backups expire 14 days after their source was made; "
+        "into eu-frankfurt-1, every copy expires 90 days after its source was made (COPY_RETENTION_DAYS_EU_FRANKFURT_1), "
+        "whatever its source's own expiry; "
+        "into ap-tokyo-1, every copy is kept for ever (COPY_RETENTION_DAYS_AP_TOKYO_1=never)"
+    ) in detail

@@ -74,7 +74,7 @@ def test_the_schedule_starts_the_function_with_a_report_it_accepts() -> None:
     assert parameter["parameterType"] == "BODY"
     request = parse_request(json.dumps(parameter["value"]).encode())
     assert isinstance(request, ReportRequest)
-    assert (request.compartment_id, request.since_hours) == (COMPARTMENT, 168)
+    assert (request.scope.compartment_ids, request.since_hours) == ((COMPARTMENT,), 168)
     assert recovery_point.REPORT_CRON.split()[1:] == ["*", "*", "*", "*"]  # hourly
 
 

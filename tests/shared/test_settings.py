@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from backup_copier.shared.errors import InvalidSetting
@@ -67,6 +69,42 @@ def test_full_settings() -> None:
     assert settings.endpoint_for("us-ashburn-1") == "http://127.0.0.1:9000/us-ashburn-1"
 
 
+def test_region_retention_is_read_per_destination_and_ranked_in_one_place() -> None:
+    settings = load_settings(
+        {
+            "DESTINATION_REGION": "iad,eu-frankfurt-1,us-phoenix-1",
+            "COPY_RETENTION_DAYS": "7",
+            "COPY_RETENTION_DAYS_US_ASHBURN_1": " 90 ",
+            "COPY_RETENTION_DAYS_EU_FRANKFURT_1": "Never",
+        }
+    )
+    assert settings.region_retention == {"us-ashburn-1": 90, "eu-frankfurt-1": "never"}
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    policy_expiry = created + timedelta(days=14)
+    expiries = {
+        region: (
+            settings.retention_for(region).expiry(policy_expiry, created),
+            settings.retention_for(region).expiry(None, created),
+        )
+        for region in settings.destination_regions
+    }
+    assert expiries == {
+        # The region's key wins, over a policy backup's own expiry too.
+        "us-ashburn-1": (created + timedelta(days=90), created + timedelta(days=90)),
+        "eu-frankfurt-1": (None, None),
+        # No key for the region: the source's expiry, else COPY_RETENTION_DAYS.
+        "us-phoenix-1": (policy_expiry, created + timedelta(days=7)),
+    }
+    assert settings.retention_for("us-phoenix-1").expiry(None, created) == created + timedelta(days=7)
+    assert load_settings({"DESTINATION_REGION": "iad"}).retention_for("us-ashburn-1").expiry(None, created) is None
+
+
+def test_region_retention_accepts_the_whole_range() -> None:
+    for days in ("1", "36500"):
+        settings = load_settings({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_US_ASHBURN_1": days})
+        assert settings.region_retention == {"us-ashburn-1": int(days)}
+
+
 @pytest.mark.parametrize(
     ("environment", "key"),
     [
@@ -97,6 +135,24 @@ def test_full_settings() -> None:
         ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "7.5"}, "COPY_RETENTION_DAYS"),
         ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "a week"}, "COPY_RETENTION_DAYS"),
         ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS": "99999"}, "COPY_RETENTION_DAYS"),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_US_ASHBURN_1": "0"}, "COPY_RETENTION_DAYS_US_ASHBURN_1"),
+        (
+            {"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_US_ASHBURN_1": "36501"},
+            "COPY_RETENTION_DAYS_US_ASHBURN_1",
+        ),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_US_ASHBURN_1": "90d"}, "COPY_RETENTION_DAYS_US_ASHBURN_1"),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_US_ASHBURN_1": ""}, "COPY_RETENTION_DAYS_US_ASHBURN_1"),
+        (
+            {"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_US_ASHBURN_1": "forever"},
+            "COPY_RETENTION_DAYS_US_ASHBURN_1",
+        ),
+        # A misspelt region, a region that is not a destination, a short code: none is silently ignored.
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_US_ASHBURM_1": "90"}, "COPY_RETENTION_DAYS_US_ASHBURM_1"),
+        (
+            {"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_EU_FRANKFURT_1": "90"},
+            "COPY_RETENTION_DAYS_EU_FRANKFURT_1",
+        ),
+        ({"DESTINATION_REGION": "iad", "COPY_RETENTION_DAYS_IAD": "90"}, "COPY_RETENTION_DAYS_IAD"),
         ({"DESTINATION_REGION": "iad", "KEEP_LAST_COPIES": "0"}, "KEEP_LAST_COPIES"),
         ({"DESTINATION_REGION": "iad", "KEEP_LAST_COPIES": "one"}, "KEEP_LAST_COPIES"),
         ({"DESTINATION_REGION": "iad", "RPO_TARGET_HOURS": "0"}, "RPO_TARGET_HOURS"),
@@ -107,6 +163,10 @@ def test_full_settings() -> None:
         ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "oci_backup"}, "METRICS_NAMESPACE"),
         ({"DESTINATION_REGION": "iad", "METRICS_NAMESPACE": "Oracle_backup"}, "METRICS_NAMESPACE"),
         ({"DESTINATION_REGION": "iad", "METRICS_ENDPOINT": "not a url"}, "METRICS_ENDPOINT"),
+        ({"DESTINATION_REGION": "iad", "IDENTITY_ENDPOINT": "not a url"}, "IDENTITY_ENDPOINT"),
+        ({"DESTINATION_REGION": "iad", "MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY"),
+        ({"DESTINATION_REGION": "iad", "MAX_CONCURRENCY": "33"}, "MAX_CONCURRENCY"),
+        ({"DESTINATION_REGION": "iad", "MAX_CONCURRENCY": "eight"}, "MAX_CONCURRENCY"),
     ],
 )
 def test_bad_settings_name_the_key(environment: dict[str, str], key: str) -> None:
