@@ -25,7 +25,9 @@ class Emulator:
     """Emulated OCI Block Storage for every region, on one 127.0.0.1 port.
 
     Requests go to http://127.0.0.1:<port>/<region>/20160918/...; the region
-    prefix stands in for the per-region endpoints of the real service.
+    prefix stands in for the per-region endpoints of the real service. Monitoring's
+    PostMetricData (telemetry.py) and Identity's ListCompartments (identity.py) answer on
+    the same port under their own prefixes, for one tenancy (`tenancy_id`).
     """
 
     def __init__(self, tenancy_id: str = DEFAULT_TENANCY_ID) -> None:
