@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.requirements-installed
 
-.PHONY: demo test lint bench reliability layout clean
+.PHONY: demo test lint bench reliability layout archive clean
 
 $(READY): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required: the function runs on fnproject/python:3.11")'
@@ -34,6 +34,12 @@ reliability: $(READY)
 layout: $(READY)
 	@test -n "$(DEST)" || { echo "usage: make layout DEST=<folder without python/ or function/>"; exit 2; }
 	$(BIN)/python -m local_runtime.layout $(DEST)
+
+# The code-only function archive, dist/backup-copier-<version>-py<X.Y>-<arch>.zip: the layout's two trees
+# zipped. PYTHON_VERSION (default func.yaml's) and ARCH=x86|arm (default x86) name the runtime;
+# TARGET_PYTHON names an interpreter of that version to check it with. See docs/deploying.md.
+archive: $(READY)
+	$(BIN)/python -m local_runtime.archive dist --python "$(PYTHON_VERSION)" --arch "$(ARCH)" --interpreter "$(TARGET_PYTHON)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ COLD_TARGET = 1.0  # x the naive handler
 # gives the decimal figure too.
 PEAK_TARGET_MIB = 85
 SIZE_TARGET_MB = 80  # the image's /python
+DIRECT_UPLOAD_MB = 25  # a code-only archive uploaded directly (Oracle, "About Code-only Functions")
 MB = 1000 * 1000
 MIB = 1024 * 1024
 COLUMNS = ("Measure", "backup-copier, image layout", "backup-copier, plain install", NAIVE, FLOOR, "ratio", "target")
@@ -40,6 +41,7 @@ def render(
     instructions: dict[str, int] | None,
     sizes: dict[str, InstalledSize],
     load_before: float,
+    archives: dict[str, int] | None = None,
 ) -> tuple[str, list[Verdict]]:
     cold_ms = {name: Summary.of(result.seconds) for name, result in cold.items()}
     listening_ms = {name: Summary.of(result.listening_seconds) for name, result in cold.items()}
@@ -83,6 +85,15 @@ def render(
             function_peak <= PEAK_TARGET_MIB * MIB,
         ),
     ]
+    if archives is not None:
+        verdicts.append(
+            Verdict(
+                "code-only archive",
+                f"{_mb(archives[FUNCTION])} ZIP ({archives[FUNCTION] / archives[PLAIN]:.2f}x the plain install's)",
+                f"<= {DIRECT_UPLOAD_MB} MB (direct upload)",
+                archives[FUNCTION] <= DIRECT_UPLOAD_MB * MB,
+            )
+        )
     rows = [
         COLUMNS,
         (
@@ -94,6 +105,7 @@ def render(
             f"{layout_size.total_bytes / plain_size.total_bytes:.2f}x plain",
             f"<= {SIZE_TARGET_MB} MB: {_met(verdicts[0])}",
         ),
+        *_archive_rows(archives, verdicts),
         (
             f"Cold start: process start to first answered copy, median of {runs} fresh processes",
             *(_ms(cold_ms[name].median_ms) for name in (FUNCTION, PLAIN, NAIVE, FLOOR)),
@@ -167,6 +179,22 @@ def render(
         f" {os.getloadavg()[0]:.1f} at the end. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     return "\n".join(lines), verdicts
+
+
+def _archive_rows(archives: dict[str, int] | None, verdicts: list[Verdict]) -> list[tuple[str, ...]]:
+    if archives is None:
+        return []
+    return [
+        (
+            "Code-only archive: function/ and python/ zipped as `make archive` zips them",
+            _mb(archives[FUNCTION]),
+            _mb(archives[PLAIN]),
+            "",
+            "",
+            f"{archives[FUNCTION] / archives[PLAIN]:.2f}x plain",
+            f"<= {DIRECT_UPLOAD_MB} MB, uploaded directly: {_met(verdicts[-1])}",
+        )
+    ]
 
 
 def _instruction_rows(instructions: dict[str, int] | None) -> list[tuple[str, ...]]:

@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .archive import archive_sizes
 from .layout import prepare
 from .measure import BenchmarkError, cold_starts, instructions_to_first_answer, warm_rounds
 from .report import Verdict, machine, render
@@ -82,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 world.stop()
             sizes = {name: installed_size(folder) for name, folder in layout.python_dirs().items()}
-            table, verdicts = render(command, cold, warm, instructions, sizes, load_before)
+            _say("the code-only archives: make archive's, and the plain install zipped the same way")
+            archives = archive_sizes(layout, workdir / "archives")
+            table, verdicts = render(command, cold, warm, instructions, sizes, load_before, archives)
         if not arguments.no_scale:
             # A world of its own: a million seeded backups would slow the copy timings above.
             scale_world = World.start(workdir / "scale-principal")

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "backup-copier" / "fn-build"
@@ -24,9 +25,14 @@ CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "b
 FUNCTION_FILES = ("func.py", "func.yaml", "requirements.txt", "backup_copier")
 
 
-def installed_requirements(requirements: Path) -> Path:
-    """A folder holding `pip install --target` of `requirements`, installed once and reused."""
-    digest = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:16]
+def installed_requirements(requirements: Path, target_options: Sequence[str] = ()) -> Path:
+    """A folder holding `pip install --target` of `requirements`, installed once and reused.
+
+    `target_options` (`--platform ... --python-version ... --only-binary=:all:`) install the
+    wheels of another Python or machine than this one; they are part of the cache's key.
+    """
+    key = requirements.read_bytes() + sys.version.encode() + " ".join(target_options).encode()
+    digest = hashlib.sha256(key).hexdigest()[:16]
     target = CACHE_ROOT / digest / "python"
     if (target / "bin" / "fdk").exists():
         return target
@@ -42,6 +48,7 @@ def installed_requirements(requirements: Path) -> Path:
             "--disable-pip-version-check",
             "--target",
             str(staging),
+            *target_options,
             "-r",
             str(requirements),
         ],

@@ -3,7 +3,8 @@
 Every fdk process runs the function as the image holds it (local_runtime/layout): the
 layout's python tree, cached between sessions, and a fresh compiled copy of the work tree's
 code, built when the session first starts a process. FUNCTION_UNDER_TEST=worktree runs the
-work tree with this virtual environment's packages instead.
+work tree with this virtual environment's packages instead; FUNCTION_UNDER_TEST=archive runs
+the unzipped code-only archive (`make archive`), started as local_runtime/archive/run.py says.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 import pytest
 
 from blockstorage_emulator import Emulator
+from local_runtime.archive.build import build_archive
+from local_runtime.archive.run import Unzipped, unzip
+from local_runtime.archive.target import parse_target
 from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
 from local_runtime.fdk_process import FunctionProcess, Runtime, set_default_runtime
 from local_runtime.layout.run import LaidOut, lay_out_current_code
@@ -37,9 +41,25 @@ def _image_runtime() -> Runtime:
     return _image_layout().runtime()
 
 
+@functools.cache
+def _code_only_archive() -> Path:
+    """This machine's code-only archive, built as `make archive` builds it, from the session's layout."""
+    target = parse_target(PROJECT_ROOT, None, None)
+    dist = _LAYOUT_SCRATCH / "dist"
+    return build_archive(PROJECT_ROOT, dist, target, checked_function_dir=_image_layout().function_dir).path
+
+
+@functools.cache
+def _unzipped_archive() -> Unzipped:
+    return unzip(_code_only_archive(), _LAYOUT_SCRATCH / "unzipped")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("FUNCTION_UNDER_TEST", "layout") == "layout":
+    under_test = os.environ.get("FUNCTION_UNDER_TEST", "layout")
+    if under_test == "layout":
         set_default_runtime(_image_runtime)
+    elif under_test == "archive":  # every end-to-end test, run as a code-only runtime would start the archive
+        set_default_runtime(lambda: _unzipped_archive().runtime())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -115,6 +135,18 @@ def new_backup(emulator: Emulator) -> Callable[..., dict[str, Any]]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def code_only_archive() -> Path:
+    """dist/backup-copier-<version>-py3.11-x86.zip, as `make archive` writes it (in a scratch folder)."""
+    return _code_only_archive()
+
+
+@pytest.fixture(scope="session")
+def unzipped_archive() -> Unzipped:
+    """The code-only archive for this machine's Python (func.yaml's 3.11), unzipped."""
+    return _unzipped_archive()
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ from .reviewed import REVIEWED_COMPUTED_IMPORTS, REVIEWED_OPTIONAL_IMPORTS
 FUNCTION_CODE = ("func.py", "backup_copier")
 _FUNCTION_PACKAGES = tuple(name.removesuffix(".py") for name in FUNCTION_CODE)
 IMAGE_PYTHON = "/python/"
+IMAGE_ROOT = Path("/")  # where the image holds /python and /function
 LAYOUT_CACHE = CACHE_ROOT.parent / "layout"
 # Each change to what the function imports makes a new tree of about 60 MB: beyond the newest
 # few, trees go once no session has used them for an hour (a session touches its tree at start).
@@ -86,7 +87,8 @@ def entrypoint_scripts(project_root: Path) -> list[str]:
     raise LayoutError("func.yaml has no entrypoint")
 
 
-def write_function_tree(project_root: Path, destination: Path) -> Path:
+def write_function_tree(project_root: Path, destination: Path, shown_as: Path | None = None) -> Path:
+    """`destination` holding the function's code, compiled; its byte code names the files under `shown_as`."""
     destination.mkdir(parents=True)
     for name in FUNCTION_CODE:
         source = project_root / name
@@ -94,7 +96,7 @@ def write_function_tree(project_root: Path, destination: Path) -> Path:
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, destination / name)
-    compile_tree(destination)
+    compile_tree(destination, shown_as)
     return destination
 
 
@@ -169,7 +171,11 @@ def cached_python_tree(project_root: Path) -> tuple[Path, LayoutReport]:
     LAYOUT_CACHE.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="layout-", dir=LAYOUT_CACHE))
     try:
-        report = build_layout(project_root, staging, moved_to=target)
+        # The byte code names the files where the image holds them (/python/...), so the tree's bytes
+        # do not depend on where the cache lives, and the code-only archive zips the tree as it is.
+        # Python puts the true path back when it loads byte code beside its source, so tracebacks
+        # still name the cached files.
+        report = build_layout(project_root, staging, moved_to=IMAGE_ROOT)
         shutil.rmtree(staging / "function")  # the function's code is laid out afresh by each user
         staging.rename(target)  # atomic: a concurrent or interrupted build never leaves half a tree
     except OSError:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from local_runtime.fdk_process import FunctionProcess, Runtime
 
-from .build import cached_python_tree, entrypoint_scripts, write_function_tree
+from .build import IMAGE_ROOT, cached_python_tree, entrypoint_scripts, write_function_tree
 from .check import check_function_imports
 from .observe import base_interpreter
 
@@ -50,6 +50,7 @@ def lay_out_current_code(project_root: Path, scratch: Path | None = None) -> Lai
     """The cached python tree with a fresh, compiled copy of the function's code as it is now."""
     python_dir, _ = cached_python_tree(project_root)
     scratch = scratch or Path(tempfile.mkdtemp(prefix="layout-"))
-    function_dir = write_function_tree(project_root, scratch / "function")
+    # Its byte code names the files /function/..., as the image's and the code-only archive's do.
+    function_dir = write_function_tree(project_root, scratch / "function", IMAGE_ROOT / "function")
     check_function_imports(function_dir, python_dir)
     return LaidOut(function_dir, python_dir, entrypoint_scripts(project_root)[0])

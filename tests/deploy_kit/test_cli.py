@@ -154,6 +154,7 @@ _PLACEHOLDERS = {
     "<functions-compartment-ocid>": deploy.EXAMPLE_FUNCTION_COMPARTMENT,
     "<destination-key-ocid>": deploy.EXAMPLE_KMS_KEY,
     "<topic-ocid>": "ocid1.onstopic.oc1.phx.aaaaaaaaexampletopicexampletopic",
+    "<application-ocid>": "ocid1.fnapp.oc1.phx.aaaaaaaaexamplebackupcopierapplication",
 }
 # Up to the end of the line (continuations followed), a `)` closing `$(...)`, or a redirection.
 _DOCUMENTED_COMMAND = re.compile(r"python -m backup_copier\.deploy_kit ((?:[^\n)\\]|\\\n)+)")
@@ -187,6 +188,7 @@ def test_the_docs_show_every_deploy_kit_command() -> None:
         "metrics-policy",
         "report-schedule",
         "alarms",
+        "code-only",
     }
 
 
