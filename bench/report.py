@@ -175,7 +175,7 @@ def render(
         "",
         f"Largest entries of /python (MB): image layout {_largest(layout_size)}; plain install {_largest(plain_size)}.",
         "",
-        f"Command: `{command}`{' (what `make bench` runs)' if command.endswith('bench.run') else ''}. Machine: {_machine()}; load average {load_before:.1f} at the start,"
+        f"Command: `{command}`{' (what `make bench` runs)' if command.endswith('bench.run') else ''}. Machine: {machine()}; load average {load_before:.1f} at the start,"
         f" {os.getloadavg()[0]:.1f} at the end. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     return "\n".join(lines), verdicts
@@ -250,7 +250,7 @@ def _met(verdict: Verdict) -> str:
     return "met" if verdict.met else "**missed**"
 
 
-def _machine() -> str:
+def machine() -> str:
     model = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as cpuinfo:

@@ -13,12 +13,15 @@ import shlex
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .archive import archive_sizes
 from .layout import prepare
 from .measure import BenchmarkError, cold_starts, instructions_to_first_answer, warm_rounds
-from .report import render
+from .report import Verdict, machine, render
+from .scale import SCOPES, ScaleResult, measure_scale
+from .scale_table import render_scale
 from .size import installed_size
 from .world import World
 
@@ -28,6 +31,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=15, help="fresh processes per function (default 15, >= 5)")
     parser.add_argument("--calls", type=int, default=200, help="warm calls per function (default 200, >= 200)")
     parser.add_argument("--no-instructions", action="store_true", help="skip the cachegrind instruction count (~30 s)")
+    parser.add_argument(
+        "--scale-scopes",
+        type=_scopes,
+        default=SCOPES,
+        help="compartment counts of the scale table, comma-separated (default 1,10,100,1000)",
+    )
+    parser.add_argument(
+        "--one-worker-up-to",
+        type=int,
+        default=10,
+        help="measure MAX_CONCURRENCY=1 up to this many compartments, extrapolate beyond (default 10: "
+        "1 worker reads 100 compartments for minutes)",
+    )
+    parser.add_argument(
+        "--per-compartment-up-to",
+        type=int,
+        default=10,
+        help="for a function without `subtree`: one invocation per compartment up to this scope (default 10)",
+    )
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale table")
+    parser.add_argument("--scale-only", action="store_true", help="only the scale table")
     arguments = parser.parse_args(argv)
     python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else sys.executable
     command = shlex.join([python, "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])])
@@ -39,31 +63,74 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(scratch)
         _say("laying out the image and the plain install (the first run installs requirements.txt)")
         layout = prepare(workdir / "layout")
-        world = World.start(workdir / "principal")
-        try:
-            _say(f"cold starts: {arguments.cold_runs} fresh processes of each function")
-            cold = cold_starts(layout, world, arguments.cold_runs)
-            _say(f"warm invocations: {arguments.calls} rounds")
-            warm = warm_rounds(layout, world, arguments.calls)
-            instructions = None
-            if not arguments.no_instructions:
-                _say("instructions to first answer, under cachegrind (skip with --no-instructions)")
-                instructions = instructions_to_first_answer(layout, world, workdir)
-        except BenchmarkError as error:
-            print(f"benchmark aborted: {error}", file=sys.stderr)
-            return 1
-        finally:
-            world.stop()
-        sizes = {name: installed_size(folder) for name, folder in layout.python_dirs().items()}
-        _say("the code-only archives: make archive's, and the plain install zipped the same way")
-        archives = archive_sizes(layout, workdir / "archives")
-    table, verdicts = render(command, cold, warm, instructions, sizes, load_before, archives)
-    print(table)
-    print()
+        table = ""
+        verdicts: list[Verdict] = []
+        scale: ScaleResult | None = None
+        if not arguments.scale_only:
+            world = World.start(workdir / "principal")
+            try:
+                _say(f"cold starts: {arguments.cold_runs} fresh processes of each function")
+                cold = cold_starts(layout, world, arguments.cold_runs)
+                _say(f"warm invocations: {arguments.calls} rounds")
+                warm = warm_rounds(layout, world, arguments.calls)
+                instructions = None
+                if not arguments.no_instructions:
+                    _say("instructions to first answer, under cachegrind (skip with --no-instructions)")
+                    instructions = instructions_to_first_answer(layout, world, workdir)
+            except BenchmarkError as error:
+                print(f"benchmark aborted: {error}", file=sys.stderr)
+                return 1
+            finally:
+                world.stop()
+            sizes = {name: installed_size(folder) for name, folder in layout.python_dirs().items()}
+            _say("the code-only archives: make archive's, and the plain install zipped the same way")
+            archives = archive_sizes(layout, workdir / "archives")
+            table, verdicts = render(command, cold, warm, instructions, sizes, load_before, archives)
+        if not arguments.no_scale:
+            # A world of its own: a million seeded backups would slow the copy timings above.
+            scale_world = World.start(workdir / "scale-principal")
+            try:
+                _say(f"scale table: {', '.join(map(str, arguments.scale_scopes))} compartments")
+                scale = measure_scale(
+                    layout,
+                    scale_world,
+                    arguments.scale_scopes,
+                    arguments.one_worker_up_to,
+                    arguments.per_compartment_up_to,
+                )
+            except BenchmarkError as error:
+                print(f"benchmark aborted: {error}", file=sys.stderr)
+                return 1
+            finally:
+                scale_world.stop()
+    if table:
+        print(table)
+        print()
+    if scale is not None:
+        scale_table, scale_verdicts = render_scale(scale)
+        print(scale_table)
+        print()
+        verdicts += scale_verdicts
+        if not table:
+            print(
+                f"Command: `{command}`. Machine: {machine()}; load average {load_before:.1f} at the start, "
+                f"{os.getloadavg()[0]:.1f} at the end. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
+            )
+            print()
     for verdict in verdicts:
         print(f"{verdict.name}: {verdict.measured} (target {verdict.target}): {'met' if verdict.met else 'MISSED'}")
     _say(f"done in {time.monotonic() - began:.0f} s")
     return 0
+
+
+def _scopes(text: str) -> tuple[int, ...]:
+    try:
+        scopes = tuple(sorted({int(part) for part in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected compartment counts such as 1,10,100, not {text!r}") from None
+    if not scopes or scopes[0] < 1:
+        raise argparse.ArgumentTypeError("every scope needs at least one compartment")
+    return scopes
 
 
 def _say(message: str) -> None:

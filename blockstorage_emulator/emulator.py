@@ -28,7 +28,9 @@ class Emulator:
     """Emulated OCI Block Storage for every region, on one 127.0.0.1 port.
 
     Requests go to http://127.0.0.1:<port>/<region>/20160918/...; the region
-    prefix stands in for the per-region endpoints of the real service.
+    prefix stands in for the per-region endpoints of the real service. Monitoring's
+    PostMetricData (telemetry.py) and Identity's ListCompartments (identity.py) answer on
+    the same port under their own prefixes, for one tenancy (`tenancy_id`).
     """
 
     def __init__(self, tenancy_id: str = DEFAULT_TENANCY_ID) -> None:
@@ -136,6 +138,10 @@ class Emulator:
         time_created, source_backup_id, backup_id, freeform_tags, volume_id, expiration_time,
         source_type, members)."""
         return self._backend.add_backup(kind, region, compartment_id, **options)
+
+    def seed_backup(self, kind: str, region: str, compartment_id: str, **options: Any) -> str:
+        """add_backup without rendering the backup: for seeding worlds of a million backups."""
+        return self._backend.seed(kind, region, compartment_id, **options).id
 
     def add_kms_key(self, region: str) -> str:
         return self._backend.add_kms_key(region)

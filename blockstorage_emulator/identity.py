@@ -132,10 +132,6 @@ class Directory:
         with self._lock:
             return self._compartments[compartment_id].to_json(None)
 
-    def ids(self) -> list[str]:
-        with self._lock:
-            return list(self._compartments)
-
     def knows(self, compartment_id: str) -> bool:
         with self._lock:
             return compartment_id == self.tenancy_id or compartment_id in self._compartments

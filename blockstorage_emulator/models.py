@@ -38,7 +38,8 @@ LIMITED_KINDS = (VOLUME.name, VOLUME_GROUP.name)
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 with milliseconds and a Z, as OCI renders timestamps."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # isoformat is several times faster than strftime, and every listed backup renders two times.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -150,7 +151,11 @@ class Backend:
         self._store(backup.region)[backup.id] = backup
         self._by_compartment.setdefault((backup.region, backup.compartment_id), {})[backup.id] = backup
 
-    def add_backup(
+    def add_backup(self, kind: str, region: str, compartment_id: str, **options: Any) -> dict[str, Any]:
+        """A backup as OCI would hold it, rendered as the API returns it."""
+        return self.seed(kind, region, compartment_id, **options).to_json()
+
+    def seed(
         self,
         kind: str,
         region: str,
@@ -166,7 +171,7 @@ class Backend:
         expiration_time: datetime | None = None,
         source_type: str = "MANUAL",
         members: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Backup:
         """A backup as OCI would hold it; a volume group backup gets `members` volume backups."""
         backup_kind = kind_named(kind)
         if source_type not in SOURCE_TYPES:
@@ -210,7 +215,7 @@ class Backend:
                     )
                     self._put(member)
                     backup.member_ids.append(member.id)
-            return backup.to_json()
+            return backup
 
     def add_kms_key(self, region: str) -> str:
         key_id = new_kms_key_ocid(region)

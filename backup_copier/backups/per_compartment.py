@@ -154,7 +154,9 @@ def read_each(
         futures[executor.submit(task, compartment_id)] = compartment_id
     try:
         for future in as_completed(futures):
-            compartment_id = futures[future]
+            # Dropped as soon as it is read: a finished future holds its result, and a thousand
+            # compartments' results held to the end would be the whole scope in memory.
+            compartment_id = futures.pop(future)
             try:
                 result = future.result()
             except (OutOfTime, CancelledError):

@@ -177,3 +177,12 @@ def test_request_ids_echo_the_client_and_add_the_service_part(emulator: Emulator
     client_part, service_part = response.headers["opc-request-id"].split("/")
     assert client_part == emulator.requests[-1].headers["opc-request-id"]
     assert len(service_part) == 32
+
+
+def test_a_seeded_backup_is_listed_like_an_added_one(emulator: Emulator, client: ClientFactory) -> None:
+    seeded = emulator.seed_backup("volume", SOURCE_REGION, COMPARTMENT_ID, display_name="seeded")
+
+    listed = client().list_volume_backups(COMPARTMENT_ID, display_name="seeded").data
+
+    assert [backup.id for backup in listed] == [seeded]
+    assert emulator.backup(seeded)["displayName"] == "seeded"
