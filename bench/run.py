@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .archive import archive_sizes
+from .fan_out import FanOutResult, measure_fan_out, render_fan_out
+from .fan_out import verdict as fan_out_verdict
 from .layout import prepare
 from .measure import BenchmarkError, cold_starts, instructions_to_first_answer, warm_rounds
 from .report import Verdict, machine, render
-from .scale import SCOPES, ScaleResult, measure_scale
+from .scale import DEFAULT_WORKERS, SCOPES, SUBTREE, ScaleResult, measure_scale
 from .scale_table import render_scale
 from .size import installed_size
 from .world import World
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the scale table")
     parser.add_argument("--scale-only", action="store_true", help="only the scale table")
+    parser.add_argument("--no-fan-out", action="store_true", help="skip the scale table's fan-out row (issue 17)")
     arguments = parser.parse_args(argv)
     python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else sys.executable
     command = shlex.join([python, "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])])
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         table = ""
         verdicts: list[Verdict] = []
         scale: ScaleResult | None = None
+        fan_out: FanOutResult | None = None
         if not arguments.scale_only:
             world = World.start(workdir / "principal")
             try:
@@ -98,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                     arguments.one_worker_up_to,
                     arguments.per_compartment_up_to,
                 )
+                unsplit = _unsplit_report(scale, max(arguments.scale_scopes))
+                if not arguments.no_fan_out and unsplit is not None:
+                    fan_out = measure_fan_out(layout, scale_world, max(arguments.scale_scopes), unsplit)
             except BenchmarkError as error:
                 print(f"benchmark aborted: {error}", file=sys.stderr)
                 return 1
@@ -111,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         print(scale_table)
         print()
         verdicts += scale_verdicts
+        if fan_out is not None:
+            print(render_fan_out(fan_out))
+            print()
+            verdicts.append(Verdict(*fan_out_verdict(fan_out)))
         if not table:
             print(
                 f"Command: `{command}`. Machine: {machine()}; load average {load_before:.1f} at the start, "
@@ -121,6 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{verdict.name}: {verdict.measured} (target {verdict.target}): {'met' if verdict.met else 'MISSED'}")
     _say(f"done in {time.monotonic() - began:.0f} s")
     return 0
+
+
+def _unsplit_report(scale: ScaleResult, scope: int) -> float | None:
+    """The scale table's measured report over the whole tenancy at the default concurrency, the
+    fan-out row's baseline; None when the function reads no subtree or the cell was extrapolated."""
+    if scale.mode != SUBTREE:
+        return None
+    for cell in scale.cells:
+        if (cell.action, cell.scope, cell.workers) == ("report", scope, DEFAULT_WORKERS) and not cell.extrapolated_from:
+            return cell.seconds
+    return None
 
 
 def _scopes(text: str) -> tuple[int, ...]:
