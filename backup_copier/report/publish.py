@@ -7,10 +7,11 @@ that compartment. Streams of different compartments never overlap, so runs over 
 compartments (a fanned-out run's children) can post at once without overwriting each other,
 and an alarm over the tenancy with --metric-compartment-id-in-subtree sees every one.
 
-The counts are posted even when zero for the compartment a body names (and for today's
-one-compartment body), so an absence alarm on them means the report stopped running, not that
-every volume is fine. Only compartments read whole post anything: a partial count would tell an
-alarm that volumes are fine when they were only not read.
+The counts are posted for every compartment read whole, zero included, so an absence alarm on
+them means the report stopped running (or stopped reading that compartment), not that every
+volume is fine; and a run split over a fan-out's children posts exactly the streams of one
+unsplit run. Only compartments read whole post anything: a partial count would tell an alarm
+that volumes are fine when they were only not read.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from .summary import ReportSummary
 def report_metrics(summary: ReportSummary) -> Iterator[Metric]:
     """A generator: shared/metrics.py holds each stream as a small tuple until its batch is sent."""
     regions = summary.destination_regions
-    counts: dict[str, list[Counter[Status]]] = {}
-    root = summary.scope.root
-    if root is not None and summary.was_read(root):
-        counts[root] = [Counter() for _ in regions]
+    counts: dict[str, list[Counter[Status]]] = {
+        compartment_id: [Counter() for _ in regions] for compartment_id in summary.compartments_read()
+    }
     for volume in summary.scan.coverage.volumes.values():
         per_region = counts.setdefault(volume.compartment_id, [Counter() for _ in regions])
         for position, region in enumerate(regions):

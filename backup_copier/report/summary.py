@@ -43,12 +43,11 @@ class ReportSummary:
     as_of: datetime
     metrics: MetricsOutcome = field(default_factory=MetricsOutcome)
 
-    def was_read(self, compartment_id: str) -> bool:
-        """Whether this compartment was read whole (and so may post its figures)."""
+    def compartments_read(self) -> list[str]:
+        """The compartments read whole, in the scope's order: they, and only they, post their figures."""
         progress = self.scan.progress
-        return compartment_id in progress.order and not (
-            compartment_id in progress.remaining or any(f.compartment_id == compartment_id for f in progress.failed)
-        )
+        unread = set(progress.remaining) | {failure.compartment_id for failure in progress.failed}
+        return [compartment_id for compartment_id in progress.order if compartment_id not in unread]
 
     def tally(self) -> Tally:
         tally = Tally(by_region=[Counter() for _ in self.destination_regions])
