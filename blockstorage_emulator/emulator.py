@@ -244,8 +244,10 @@ class Emulator:
         description: str | None = None,
         time_created: datetime | None = None,
         freeform_tags: dict[str, str] | None = None,
+        compartment_id: str | None = None,
     ) -> str:
-        """A compartment under `parent_id` (the tenancy or another compartment); its OCID."""
+        """A compartment under `parent_id` (the tenancy or another compartment); its OCID (`compartment_id`,
+        to register one that backups were already seeded in, else a new one)."""
         return self._identity.directory.add(
             parent_id,
             name,
@@ -253,6 +255,7 @@ class Emulator:
             description=description,
             time_created=time_created,
             freeform_tags=freeform_tags,
+            compartment_id=compartment_id,
         )
 
     def set_compartment_state(self, compartment_id: str, lifecycle_state: str) -> None:

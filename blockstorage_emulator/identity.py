@@ -100,11 +100,14 @@ class Directory:
         description: str | None = None,
         time_created: datetime | None = None,
         freeform_tags: dict[str, str] | None = None,
+        compartment_id: str | None = None,
     ) -> str:
         if lifecycle_state not in LIFECYCLE_STATES:
             raise ValueError(f"unknown compartment state {lifecycle_state!r}; expected one of {LIFECYCLE_STATES}")
-        compartment_id = f"ocid1.compartment.oc1..{random_part(60)}"
+        compartment_id = compartment_id or f"ocid1.compartment.oc1..{random_part(60)}"
         with self._lock:
+            if compartment_id in self._compartments:
+                raise ValueError(f"{compartment_id} exists already")
             if parent_id != self.tenancy_id and parent_id not in self._compartments:
                 raise ValueError(f"no compartment {parent_id} in tenancy {self.tenancy_id}")
             chosen = name or f"compartment-{len(self._compartments) + 1}"

@@ -1,7 +1,8 @@
 """`make demo`: the function behind the real fdk socket, against the local emulator.
 
 Sends every file in events/ through the function as the Fn agent would, delivers one
-event twice (as OCI Events may), and prints what happened in a table; then copies one policy
+event twice (as OCI Events may), runs the report over the whole tenancy ("subtree": true), and
+prints what happened in a table; then copies one policy
 backup to two destinations whose retention differs (COPY_RETENTION_DAYS_<REGION>). Nothing leaves
 this machine: the emulator listens on 127.0.0.1 and verifies every request's signature.
 """
@@ -46,6 +47,7 @@ def main() -> int:
         missed = _seed_backups_whose_events_were_never_sent(emulator)
         _seed_copies_made_before(emulator)
         expiring, unmarked = _seed_copies_made_last_month(emulator)
+        _seed_the_tenancy(emulator)
         settings = {
             "DESTINATION_REGION": DESTINATION_REGION,
             "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
@@ -60,6 +62,9 @@ def main() -> int:
                 rows.append((name, function.invoke(samples.load(name))))
             redelivered = "volume-backup-completed.json"
             rows.append((f"{redelivered} (delivered again)", function.invoke(samples.load(redelivered))))
+            # What an hourly schedule sends: the report over every compartment of the tenancy.
+            tenancy_wide = {"action": "report", "compartmentId": emulator.tenancy_id, "subtree": True}
+            rows.append(("report.json, whole tenancy (subtree)", function.invoke(tenancy_wide)))
         per_region = _copy_to_two_regions(emulator, {**principal.environment(), **settings})
         _print_table(rows)
         _print_sweep_order(emulator, missed)
@@ -249,6 +254,23 @@ def _print_sweep_order(emulator: Emulator, missed: list[str]) -> None:
     )
 
 
+def _seed_the_tenancy(emulator: Emulator) -> None:
+    """The samples' compartment in the emulator's tenancy, a team's compartment below it with a backup not
+    yet copied, and a retired (INACTIVE) compartment, whose backup no tenancy-wide run reads."""
+    production = samples.load("report.json")["compartmentId"]
+    emulator.add_compartment(emulator.tenancy_id, "production", compartment_id=production)
+    team = emulator.add_compartment(production, "team-b")
+    retired = emulator.add_compartment(emulator.tenancy_id, "retired", lifecycle_state="INACTIVE")
+    for compartment in (team, retired):
+        emulator.add_backup(
+            "volume",
+            SOURCE_REGION,
+            compartment,
+            display_name="team-data",
+            time_created=datetime.now(UTC) - timedelta(hours=30),
+        )
+
+
 def _print_table(rows: list[tuple[str, FnResponse]]) -> None:
     header = ("request (events/)", "HTTP", "outcome", "detail")
     lines = [header] + [(name, str(answer.status), *_summarise(answer.json())) for name, answer in rows]
@@ -270,7 +292,7 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str]:
         detail = (
             f"{totals['volumes']} volumes: {totals['covered']} covered, {totals['breaching']} breaching, "
             f"{totals['uncovered']} uncovered; {body['metricsPosted']} metrics posted"
-        )
+        ) + (f"; {body['compartmentsScanned']} compartments read" if body.get("subtree") else "")
     elif "scanned" in body:
         detail = (
             f"scanned {body['scanned']}: copied {len(body['copied'])}, already copied {body['alreadyCopied']}, "

@@ -17,7 +17,19 @@ def test_the_demo_shows_a_breaching_volume() -> None:
     )
 
     assert done.returncode == 0, done.stderr
+    # Every item of the preflight check passes, the tenancy's compartments (the emulator's Identity) included.
+    assert re.search(r"^check\.json +200 +ready +(\d+) of \1 checks pass$", done.stdout, re.M), done.stdout
     assert re.search(r"^report\.json +200 +at_risk ", done.stdout, re.M), done.stdout
+    # The tenancy-wide report reads the tenancy, the samples' compartment and the team's below it, not the
+    # INACTIVE one, and finds the team's backup that has no copy (one more uncovered volume).
+    tenancy = re.search(
+        r"^report\.json, whole tenancy \(subtree\) +200 +at_risk +(\d+) volumes: .*; (\d+) compartments read",
+        done.stdout,
+        re.M,
+    )
+    single = re.search(r"^report\.json +200 +at_risk +(\d+) volumes", done.stdout, re.M)
+    assert tenancy is not None and single is not None, done.stdout
+    assert (int(tenancy[1]), int(tenancy[2])) == (int(single[1]) + 1, 3)
     totals = re.search(r"(\d+) covered, (\d+) breaching, (\d+) uncovered; (\d+) metric streams posted", done.stdout)
     assert totals is not None, done.stdout
     assert int(totals[2]) >= 1

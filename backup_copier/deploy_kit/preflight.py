@@ -296,6 +296,8 @@ def _check_compartments(
         cause = error.last_error if isinstance(error, RetriesExhausted) else error
         refused = isinstance(cause, oci_exceptions.ServiceError) and cause.status in (401, 403, 404)
         fix = iam.inspect_compartments_statement() if refused else "See the detail; run the check again"
+        if verdict.reason_code == "ConnectionFailed":
+            fix = _SUBNET_FIX
         checks.append(Check(name, False, verdict.reason or "", fix))
         return
     found = "at least one ACTIVE compartment" if listed.data else "no compartment below the tenancy yet"

@@ -125,14 +125,19 @@ def alarm_commands(
     topic_id: str,
     *,
     subtree: bool = False,
+    region: str | None = None,
 ) -> str:
     """Each alarm as an `oci monitoring alarm create` command, its MQL and Oracle's pages above it.
+
+    With `region`, each command says `--region`: the region the function posts its metrics in.
 
     With `subtree` (the metric compartment must be the tenancy), one alarm watches the streams of
     every compartment: a tenancy-wide report posts each volume's into the volume's own compartment.
     """
     blocks = [
-        "# Create them in the region the function runs in, where its metrics are posted (oci ... --region <region>)."
+        f"# Created in {region}, where the function posts its metrics."
+        if region
+        else "# Create them in the region the function runs in, where its metrics are posted (oci ... --region <region>)."
     ]
     if subtree:
         blocks[0] += (
@@ -142,6 +147,7 @@ def alarm_commands(
         )
     for alarm in alarm_list:
         options = [
+            *([("--region", region)] if region else []),
             ("--compartment-id", alarm_compartment_id),
             ("--metric-compartment-id", metric_compartment_id),
             *([("--metric-compartment-id-in-subtree", "true")] if subtree else []),

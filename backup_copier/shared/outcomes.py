@@ -44,7 +44,7 @@ def verdict_for(error: BaseException, *, action: str = "", region: str = "") -> 
         return Verdict(
             Outcome.FAILED,
             "ConnectionFailed",
-            f"{action}: could not reach the Block Storage endpoint in {region} ({type(error).__name__}). "
+            f"{action}: could not reach the OCI endpoint in {region} ({type(error).__name__}). "
             "Check the function's subnet has a route to Oracle Services (service or NAT gateway).",
         )
     return Verdict(

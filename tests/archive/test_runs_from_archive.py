@@ -27,6 +27,8 @@ def _environment(principal: ResourcePrincipal, emulator: Emulator) -> dict[str, 
         "DESTINATION_REGION": DESTINATION_REGION,
         "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
         "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
+        # The check lists the tenancy's compartments (for "subtree": true) through Identity.
+        "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
     }
 
 

@@ -155,6 +155,7 @@ _PLACEHOLDERS = {
     "<destination-key-ocid>": deploy.EXAMPLE_KMS_KEY,
     "<topic-ocid>": "ocid1.onstopic.oc1.phx.aaaaaaaaexampletopicexampletopic",
     "<application-ocid>": "ocid1.fnapp.oc1.phx.aaaaaaaaexamplebackupcopierapplication",
+    "<tenancy-ocid>": "ocid1.tenancy.oc1..aaaaaaaaexampletenancyexampletenancy",
 }
 # Up to the end of the line (continuations followed), a `)` closing `$(...)`, or a redirection.
 _DOCUMENTED_COMMAND = re.compile(r"python -m backup_copier\.deploy_kit ((?:[^\n)\\]|\\\n)+)")
@@ -189,6 +190,7 @@ def test_the_docs_show_every_deploy_kit_command() -> None:
         "report-schedule",
         "alarms",
         "code-only",
+        "tenancy-setup",
     }
 
 
