@@ -55,6 +55,35 @@ class RecordedRequest:
     detail: str | None = field(default=None)  # why an error was answered, server-side only
 
 
+def recorded(
+    incoming: Incoming,
+    region: str,
+    path: str,
+    query: dict[str, str],
+    status: int | None,
+    error: errors.ServiceError | None,
+    operation: str,
+    fault: Fault | None,
+    kind: str | None = None,
+) -> RecordedRequest:
+    """What every service on the port records of one request: the authorization redacted, the
+    status DROPPED when the connection was closed without an answer."""
+    return RecordedRequest(
+        region=region,
+        method=incoming.method,
+        path=path,
+        query=query,
+        headers={name: REDACTED if name == "authorization" else value for name, value in incoming.headers.items()},
+        body=incoming.body,
+        status=status if status is not None else DROPPED,
+        error_code=error.code if error else None,
+        operation=operation,
+        kind=kind,
+        fault=fault.describe() if fault else None,
+        detail=error.detail if error else None,
+    )
+
+
 class OtherService(Protocol):
     """Another OCI service on the same port (telemetry.py), under its own path prefix."""
 
@@ -133,8 +162,8 @@ class Dispatcher:
             cleared = self._cleared
         for other in self.others:
             if other.serves(incoming.target):
-                response, recorded = other.handle(incoming, cleared)
-                self._record(recorded, cleared)
+                response, record = other.handle(incoming, cleared)
+                self._record(record, cleared)
                 return response
         split = urlsplit(incoming.target)
         region, path = _split_region(split.path)
@@ -166,21 +195,16 @@ class Dispatcher:
             reply = Reply(error.status, error.to_json())
 
         self._record(
-            RecordedRequest(
-                region=region,
-                method=incoming.method,
-                path=path,
-                query=query,
-                headers={
-                    name: REDACTED if name == "authorization" else value for name, value in incoming.headers.items()
-                },
-                body=incoming.body,
-                status=reply.status if reply else DROPPED,
-                error_code=error.code if error else None,
-                operation=resolution.operation,
-                kind=kind_name,
-                fault=fault.describe() if fault else None,
-                detail=error.detail if error else None,
+            recorded(
+                incoming,
+                region,
+                path,
+                query,
+                reply.status if reply else None,
+                error,
+                resolution.operation,
+                fault,
+                kind_name,
             ),
             cleared,
         )
@@ -207,10 +231,10 @@ class Dispatcher:
         )
         return resolution.handler(self.backend, call)
 
-    def _record(self, recorded: RecordedRequest, cleared: threading.Event) -> None:
+    def _record(self, record: RecordedRequest, cleared: threading.Event) -> None:
         with self._log_lock:
             if not cleared.is_set():
-                self._log.append(recorded)
+                self._log.append(record)
 
 
 def _split_region(path: str) -> tuple[str, str]:

@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 import oci.regions
 
 from . import errors
-from .dispatch import DROPPED, REDACTED, Incoming, RecordedRequest, Response
+from .dispatch import REDACTED, Incoming, RecordedRequest, Response, recorded
 from .faults import AccessPolicy, Fault, FaultPlan
 from .ocids import new_ocid
 from .signature import TrustStore, verify_request
@@ -262,23 +262,19 @@ class FunctionsService:
         except errors.ServiceError as service_error:
             error = service_error
             status, body = error.status, error.to_json()
-        recorded = RecordedRequest(
-            region=region,
-            method=incoming.method,
-            path=path,
-            query=dict(parse_qsl(split.query, keep_blank_values=True)),
-            headers={name: REDACTED if name == "authorization" else value for name, value in incoming.headers.items()},
-            body=incoming.body,
-            status=status if status is not None else DROPPED,
-            error_code=error.code if error else None,
-            operation=operation,
-            kind=None,
-            fault=fault.describe() if fault else None,
-            detail=error.detail if error else None,
+        record = recorded(
+            incoming,
+            region,
+            path,
+            dict(parse_qsl(split.query, keep_blank_values=True)),
+            status,
+            error,
+            operation,
+            fault,
         )
         if status is None:
-            return None, recorded
-        return _response(status, body, request_id, extra_headers), recorded
+            return None, record
+        return _response(status, body, request_id, extra_headers), record
 
     def _function(self, function_id: str, region: str) -> dict[str, Any]:
         with self._lock:

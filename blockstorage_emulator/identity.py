@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 import oci.regions
 
 from . import errors
-from .dispatch import DROPPED, REDACTED, Incoming, RecordedRequest, Response, respond
+from .dispatch import Incoming, RecordedRequest, Response, recorded, respond
 from .faults import AccessPolicy, CompartmentDenials, Fault, FaultPlan, LatencyPlan
 from .models import format_time
 from .ocids import random_part
@@ -204,21 +204,8 @@ class IdentityService:
         except errors.ServiceError as service_error:
             error = service_error
             reply = Reply(error.status, error.to_json())
-        recorded = RecordedRequest(
-            region=region,
-            method=incoming.method,
-            path=path,
-            query=query,
-            headers={name: REDACTED if name == "authorization" else value for name, value in incoming.headers.items()},
-            body=incoming.body,
-            status=reply.status if reply else DROPPED,
-            error_code=error.code if error else None,
-            operation=OPERATION,
-            kind=None,
-            fault=fault.describe() if fault else None,
-            detail=error.detail if error else None,
-        )
-        return (respond(reply, incoming.headers.get("opc-request-id")) if reply else None), recorded
+        record = recorded(incoming, region, path, query, reply.status if reply else None, error, OPERATION, fault)
+        return (respond(reply, incoming.headers.get("opc-request-id")) if reply else None), record
 
     def _list(self, query: dict[str, str]) -> Reply:
         compartment_id = query.get("compartmentId")

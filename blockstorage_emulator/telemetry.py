@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 import oci.regions
 
 from . import errors
-from .dispatch import DROPPED, REDACTED, Incoming, RecordedRequest, Response
+from .dispatch import Incoming, RecordedRequest, Response, recorded
 from .faults import AccessPolicy, Fault, FaultPlan, LatencyPlan
 from .signature import TrustStore, verify_request
 from .throttle import CallRate
@@ -125,23 +125,19 @@ class TelemetryIngestion:
         except errors.ServiceError as service_error:
             error = service_error
             status, body = error.status, error.to_json()
-        recorded = RecordedRequest(
-            region=region,
-            method=incoming.method,
-            path=path,
-            query=dict(parse_qsl(split.query, keep_blank_values=True)),
-            headers={name: REDACTED if name == "authorization" else value for name, value in incoming.headers.items()},
-            body=incoming.body,
-            status=status if status is not None else DROPPED,
-            error_code=error.code if error else None,
-            operation=OPERATION,
-            kind=None,
-            fault=fault.describe() if fault else None,
-            detail=error.detail if error else None,
+        record = recorded(
+            incoming,
+            region,
+            path,
+            dict(parse_qsl(split.query, keep_blank_values=True)),
+            status,
+            error,
+            OPERATION,
+            fault,
         )
         if status is None:
-            return None, recorded
-        return _response(status, body, incoming.headers.get("opc-request-id")), recorded
+            return None, record
+        return _response(status, body, incoming.headers.get("opc-request-id")), record
 
     def _ingest(self, region: str, raw: bytes) -> dict[str, Any]:
         document = _json_object(raw)

@@ -19,13 +19,10 @@ from ..shared.errors import ScopeUnreadable
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.scope import Scope
 from ..shared.workers import Workers
-from .listing import PAGE_SIZE as LIST_PAGE_SIZE
-from .listing import OutOfTime, check_time
+from .listing import OutOfTime, paged
 from .per_compartment import ScopeProgress, Step, read_each
 
 ACTIVE = "ACTIVE"
-# ListCompartments' largest page, as for the backup lists (listing.py says where it is written).
-PAGE_SIZE = LIST_PAGE_SIZE
 
 # The grant ListCompartments needs (Oracle, "Details for IAM": inspect compartments).
 INSPECT_COMPARTMENTS = "Allow dynamic-group <function dynamic group> to inspect compartments in tenancy"
@@ -88,24 +85,10 @@ def compartments_in(
 
 
 def _children(client: Any, invocation: Invocation, compartment_id: str, *, in_subtree: bool) -> Iterator[str]:
-    page = None
-    while True:
-        check_time(invocation)
-        kwargs: dict[str, Any] = {
-            "limit": PAGE_SIZE,
-            "access_level": "ANY",
-            "lifecycle_state": ACTIVE,
-            "retry_strategy": invocation.retry_strategy,
-        }
-        if in_subtree:
-            kwargs["compartment_id_in_subtree"] = True
-        if page:
-            kwargs["page"] = page
-        response = client.list_compartments(compartment_id, **kwargs)
-        for compartment in response.data:
-            # The filter is asked for, and checked: a compartment being deleted holds nothing to read.
-            if compartment.lifecycle_state == ACTIVE:
-                yield compartment.id
-        page = response.headers.get("opc-next-page")
-        if not page:
-            return
+    filters: dict[str, Any] = {"access_level": "ANY", "lifecycle_state": ACTIVE}
+    if in_subtree:
+        filters["compartment_id_in_subtree"] = True
+    for compartment in paged(client.list_compartments, invocation, compartment_id, **filters):
+        # The filter is asked for, and checked: a compartment being deleted holds nothing to read.
+        if compartment.lifecycle_state == ACTIVE:
+            yield compartment.id

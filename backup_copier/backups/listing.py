@@ -15,9 +15,9 @@ from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
 
 # The largest page the List operations accept: "1 is the minimum, 1000 is the maximum" (Oracle's
-# API reference for ListVolumeBackups, ListBootVolumeBackups and ListVolumeGroupBackups, as its
-# Private Cloud Appliance edition prints it; OCI's own edition renders the range in the browser,
-# so there it is unconfirmed). A tenancy-wide read is mostly waiting on list calls: a page of a
+# API reference for ListVolumeBackups, ListBootVolumeBackups, ListVolumeGroupBackups and Identity's
+# ListCompartments, as its Private Cloud Appliance edition prints it; OCI's own edition renders the
+# range in the browser, so there it is unconfirmed). A tenancy-wide read is mostly waiting on list calls: a page of a
 # thousand is a tenth of the calls of the default hundred. Peak memory grows with it (one page
 # per worker): docs/performance.md has the measured figure.
 PAGE_SIZE = 1000
@@ -46,19 +46,18 @@ def pages(
 ) -> Iterator[Any]:
     """Every backup of `spec`'s kind in the compartment, by creation time in `order` (ASC or DESC)."""
     list_call = getattr(clients.for_region(region), spec.list_operation)
+    return paged(list_call, invocation, compartment_id, sort_by="TIMECREATED", sort_order=order, **filters)
+
+
+def paged(list_call: Any, invocation: Invocation, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    """Every item a paged List operation returns, PAGE_SIZE at a time, checking the time before each page."""
     page = None
     while True:
         check_time(invocation)
-        kwargs: dict[str, Any] = {
-            "limit": PAGE_SIZE,
-            "sort_by": "TIMECREATED",
-            "sort_order": order,
-            "retry_strategy": invocation.retry_strategy,
-            **filters,
-        }
+        call_kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "retry_strategy": invocation.retry_strategy, **kwargs}
         if page:
-            kwargs["page"] = page
-        response = list_call(compartment_id, **kwargs)
+            call_kwargs["page"] = page
+        response = list_call(*args, **call_kwargs)
         yield from response.data
         page = response.headers.get("opc-next-page")
         if not page:
