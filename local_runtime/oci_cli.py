@@ -5,13 +5,19 @@ would decide the SDK the function is tested with. So it lives in a virtual envir
 own under ~/.cache/backup-copier/oci-cli/<version>/, built once (about a minute, from PyPI)
 when missing and reused by every later run and work tree. A lock keeps two sessions from
 building it at once; the marker file is written last, so a half-built environment is rebuilt.
+cli_help() and cli_problems() read the real CLI's own --help, so a printed command is checked
+against what that CLI takes.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
+import re
 import shutil
 import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from local_runtime.fn_build import CACHE_ROOT
@@ -49,3 +55,61 @@ def oci_cli(version: str = OCI_CLI_VERSION) -> Path:
             )
             (home / _MARKER).write_text(version + "\n")
     return executable
+
+
+# An option line of click's help: its names, then TEXT / INTEGER / COMPLEX TYPE / [A|B] when it takes a value.
+_OPTION = re.compile(r"^  (-[\w?-]+(?:, -[\w?-]+)*)(?: (\[[^\]]*\]|[A-Z][A-Z ]*[A-Z]))?(?= {2,}|$)")
+
+
+@dataclass(frozen=True)
+class CliOption:
+    takes_value: bool
+    choices: tuple[str, ...]
+    required: bool
+    # Every spelling of the option ("-c", "--compartment-id"): giving any one of them gives it.
+    names: tuple[str, ...]
+
+
+@functools.cache
+def cli_help(oci: Path, path: tuple[str, ...]) -> tuple[str, dict[str, CliOption]]:
+    """The usage line and the options of `oci <path> --help` (a second or two each: read once)."""
+    completed = subprocess.run([str(oci), *path, "--help"], capture_output=True, text=True, timeout=120)
+    if completed.returncode != 0:
+        raise RuntimeError(f"oci {' '.join(path)} --help failed: {completed.stderr[-500:]}")
+    options: dict[str, tuple[str | None, list[str], tuple[str, ...]]] = {}
+    names: list[str] = []
+    for line in completed.stdout.splitlines():
+        match = _OPTION.match(line)
+        if match:
+            names = [name.strip() for name in match[1].split(",")]
+            for name in names:
+                options[name] = (match[2], [line], tuple(names))
+        elif names and line.startswith("   "):
+            for name in names:
+                options[name][1].append(line)
+        elif line.strip():
+            names = []
+    parsed = {}
+    for name, (metavar, text, spellings) in options.items():
+        choices = tuple(metavar[1:-1].split("|")) if metavar and metavar.startswith("[") else ()
+        parsed[name] = CliOption(metavar is not None, choices, "[required]" in " ".join(text), spellings)
+    return completed.stdout.splitlines()[0], parsed
+
+
+def cli_problems(oci: Path, path: tuple[str, ...], given: Mapping[str, str | None]) -> list[str]:
+    """What the real CLI would refuse in `oci <path>` with the options `given` (name: value, None for a flag)."""
+    usage, options = cli_help(oci, path)
+    global_options = cli_help(oci, ())[1]
+    command = "oci " + " ".join(path)
+    problems = [] if usage.startswith("Usage: " + command) else [f"{command} is not a command: {usage}"]
+    for name, value in given.items():
+        option = options.get(name) or global_options.get(name)
+        if option is None:
+            problems.append(f"{command} takes no {name}")
+        elif option.takes_value != (value is not None):
+            problems.append(f"{command} {name} {'takes' if option.takes_value else 'takes no'} value")
+        elif option.choices and value is not None and value.upper() not in {c.upper() for c in option.choices}:
+            problems.append(f"{command} {name} {value}: not one of {option.choices}")
+    missing = {option.names for option in options.values() if option.required and not set(option.names) & set(given)}
+    problems += [f"{command} requires {'/'.join(names)}" for names in sorted(missing)]
+    return problems

@@ -14,11 +14,9 @@ function's own parser.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -42,7 +40,7 @@ from backup_copier.report.request import ReportRequest
 from backup_copier.shared.errors import InvalidRequest
 from backup_copier.shared.metrics import RPO_HOURS, VOLUMES_BREACHING
 from backup_copier.sweep.request import ReconcileRequest
-from local_runtime.oci_cli import oci_cli
+from local_runtime.oci_cli import cli_help, cli_problems, oci_cli
 
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaaexampletenancyexampletenancy"
 FUNCTION = deploy.EXAMPLE_FUNCTION_ID  # in phx
@@ -93,49 +91,10 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-# An option line of click's help: its names, then TEXT / INTEGER / COMPLEX TYPE / [A|B] when it takes a value
-# (the same reading as tests/deploy_kit/test_code_only.py on the archive branch).
-_OPTION = re.compile(r"^  (-[\w?-]+(?:, -[\w?-]+)*)(?: (\[[^\]]*\]|[A-Z][A-Z ]*[A-Z]))?(?= {2,}|$)")
-
-
-@dataclass(frozen=True)
-class Option:
-    takes_value: bool
-    choices: tuple[str, ...]
-    required: bool
-    # Every spelling of the option ("-c", "--compartment-id"): giving any one of them gives it.
-    names: tuple[str, ...]
-
-
 @dataclass(frozen=True)
 class Call:
     path: tuple[str, ...]
     options: dict[str, str | None]
-
-
-@functools.cache
-def _help(oci: Path, path: tuple[str, ...]) -> tuple[str, dict[str, Option]]:
-    """The usage line and the options of `oci <path> --help` (about a second each: read once)."""
-    completed = subprocess.run([str(oci), *path, "--help"], capture_output=True, text=True, timeout=120)
-    assert completed.returncode == 0, completed.stderr
-    options: dict[str, tuple[str | None, list[str], tuple[str, ...]]] = {}
-    names: list[str] = []
-    for line in completed.stdout.splitlines():
-        match = _OPTION.match(line)
-        if match:
-            names = [name.strip() for name in match[1].split(",")]
-            for name in names:
-                options[name] = (match[2], [line], tuple(names))
-        elif names and line.startswith("   "):
-            for name in names:
-                options[name][1].append(line)
-        elif line.strip():
-            names = []
-    parsed = {}
-    for name, (metavar, text, spellings) in options.items():
-        choices = tuple(metavar[1:-1].split("|")) if metavar and metavar.startswith("[") else ()
-        parsed[name] = Option(metavar is not None, choices, "[required]" in " ".join(text), spellings)
-    return completed.stdout.splitlines()[0], parsed
 
 
 @pytest.fixture(scope="module")
@@ -214,8 +173,8 @@ def _command_path(arguments: list[str]) -> tuple[str, ...]:
 def _parse(oci: Path, arguments: list[str]) -> Call:
     """Arguments as oci-cli reads them: the subcommands, then options, a value after each that takes one."""
     path = _command_path(arguments)
-    _, known = _help(oci, path)
-    global_options = _help(oci, ())[1]
+    _, known = cli_help(oci, path)
+    global_options = cli_help(oci, ())[1]
     options: dict[str, str | None] = {}
     rest = arguments[len(path) :]
     while rest:
@@ -231,23 +190,14 @@ def calls(oci: Path, ran: Run) -> list[Call]:
     # Each help takes the CLI's second or two to start: read them side by side, once.
     paths = {(), *(_command_path(arguments) for arguments in ran.arguments)}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda path: _help(oci, path), paths))
+        list(pool.map(lambda path: cli_help(oci, path), paths))
     return [_parse(oci, arguments) for arguments in ran.arguments]
 
 
 @pytest.mark.timeout(900)  # the first run on a machine installs oci-cli (about a minute)
 def test_every_command_is_one_the_real_cli_takes(oci: Path, calls: list[Call]) -> None:
-    global_options = _help(oci, ())[1]
     for call in calls:
-        usage, options = _help(oci, call.path)
-        assert usage.startswith("Usage: oci " + " ".join(call.path)), usage
-        for name, value in call.options.items():
-            option = options.get(name) or global_options[name]
-            assert option.takes_value == (value is not None), f"{name} {value}"
-            if option.choices:
-                assert value is not None and value.upper() in {c.upper() for c in option.choices}, (name, value)
-        missing = {o.names for o in options.values() if o.required and not set(o.names) & set(call.options)}
-        assert missing == set(), f"oci {' '.join(call.path)} requires {missing}"
+        assert cli_problems(oci, call.path, call.options) == []
         assert len(call.options) >= 4, call  # the help was read: a command with no options would prove nothing
 
 
