@@ -181,13 +181,11 @@ class Dispatcher:
                 raise errors.NotAuthorizedOrNotFound()
             self.rate.count()
             cleared.wait(self.latency.seconds(resolution.operation))
-            fault = self.faults.take(resolution.operation, kind_name, region)
-            if fault is not None:
-                cleared.wait(fault.delay_seconds)
+            fault = self.faults.strike(resolution.operation, kind_name, region, cleared)
             if fault is not None and fault.drop_connection:
                 reply = None
             elif fault is not None and fault.status is not None:
-                raise errors.error_for(fault.status, fault.code, fault.message)
+                raise fault.error()
             else:
                 reply = self._serve(incoming, region, query, resolution)
         except errors.ServiceError as service_error:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from . import errors
+
 # "*" is every Block Storage operation; post_metrics is Monitoring's (telemetry.py),
 # list_compartments Identity's (identity.py), get_function and invoke_function OCI Functions'
 # (functions.py), each named on its own.
@@ -47,6 +49,11 @@ class Fault:
     def matches(self, operation: str, kind: str | None, region: str) -> bool:
         return self.operation in ("*", operation) and self.kind in (None, kind) and self.region in (None, region)
 
+    def error(self) -> errors.ServiceError:
+        """The service's error for this fault's status (only for a fault with a status)."""
+        assert self.status is not None
+        return errors.error_for(self.status, self.code, self.message)
+
     def describe(self) -> str:
         parts = []
         if self.delay_seconds > 0:
@@ -78,6 +85,14 @@ class FaultPlan:
                     hits_left[0] -= 1
                     return fault
         return None
+
+    def strike(self, operation: str, kind: str | None, region: str, cleared: threading.Event) -> Fault | None:
+        """The fault for this request, its delay already waited out as every service waits it (cut short
+        when a test clears the emulator). The caller drops the connection or raises fault.error()."""
+        fault = self.take(operation, kind, region)
+        if fault is not None:
+            cleared.wait(fault.delay_seconds)
+        return fault
 
     def remaining(self) -> int:
         with self._lock:

@@ -242,13 +242,11 @@ class FunctionsService:
                 raise errors.NotAuthorizedOrNotFound()
             if incoming.method != ("POST" if invoke_side else "GET"):
                 raise errors.MethodNotAllowed()
-            fault = self.faults.take(operation, None, region)
-            if fault is not None:
-                cleared.wait(fault.delay_seconds)
+            fault = self.faults.strike(operation, None, region, cleared)
             if fault is not None and fault.drop_connection:
                 status = None
             elif fault is not None and fault.status is not None:
-                raise errors.error_for(fault.status, fault.code, fault.message)
+                raise fault.error()
             else:
                 # A missing policy and a missing function look alike, as in OCI.
                 if self.policy.denies(operation, None, region):

@@ -190,13 +190,11 @@ class IdentityService:
                 raise errors.MethodNotAllowed()
             self.rate.count()
             cleared.wait(self.latency.seconds(OPERATION))
-            fault = self.faults.take(OPERATION, None, region)
-            if fault is not None:
-                cleared.wait(fault.delay_seconds)
+            fault = self.faults.strike(OPERATION, None, region, cleared)
             if fault is not None and fault.drop_connection:
                 reply = None
             elif fault is not None and fault.status is not None:
-                raise errors.error_for(fault.status, fault.code, fault.message)
+                raise fault.error()
             else:
                 if self.policy.denies(OPERATION, None, region):
                     raise errors.NotAuthorizedOrNotFound()

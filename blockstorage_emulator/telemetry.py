@@ -110,13 +110,11 @@ class TelemetryIngestion:
             if incoming.method != "POST":
                 raise errors.MethodNotAllowed()
             cleared.wait(self.latency.seconds(OPERATION))
-            fault = self.faults.take(OPERATION, None, region)
-            if fault is not None:
-                cleared.wait(fault.delay_seconds)
+            fault = self.faults.strike(OPERATION, None, region, cleared)
             if fault is not None and fault.drop_connection:
                 status, body = None, None
             elif fault is not None and fault.status is not None:
-                raise errors.error_for(fault.status, fault.code, fault.message)
+                raise fault.error()
             else:
                 if self.policy.denies(OPERATION, None, region):
                     raise errors.NotAuthorizedOrNotFound()
