@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from oci import exceptions as oci_exceptions
@@ -101,39 +102,11 @@ def metrics_verdict(error: BaseException, *, region: str, permission_fix: str) -
     all the same, with this in its metricsFailed figures. `permission_fix` is the statement
     that grants what a 404 says is missing.
     """
-    action = f"post metrics to Monitoring in {region}"
-    if isinstance(error, RetriesExhausted):
-        inner = metrics_verdict(error.last_error, region=region, permission_fix=permission_fix)
-        return Verdict(
-            Outcome.FAILED, inner.reason_code, f"{inner.reason} Still failing after {error.attempts} attempts."
-        )
-    if isinstance(error, oci_exceptions.ServiceError):
-        status, code = error.status, str(error.code)
-        said = f"{action}: {status} {code} ({_message(error)})"
-        if status in (403, 404):
-            advice = (
-                f"The function's dynamic group lacks METRIC_WRITE for this namespace and compartment: {permission_fix}"
-            )
-        elif status == 401:
-            advice = (
-                "The resource principal was refused; check the dynamic group's matching rule includes this function."
-            )
-        elif status == 429:
-            advice = "Monitoring throttled the posts (Oracle allows 50 PostMetricData calls a second per tenancy); the next run posts again."
-        elif status >= 500:
-            advice = "The Monitoring service failed; this is usually transient, and the next run posts again."
-        else:
-            advice = "Monitoring refused the data; see the message."
-        return Verdict(Outcome.FAILED, code if code and code != "None" else f"HTTP{status}", f"{said}. {advice}")
-    if isinstance(error, oci_exceptions.RequestException | oci_exceptions.ConnectTimeout):
-        return Verdict(
-            Outcome.FAILED,
-            "ConnectionFailed",
-            f"{action}: could not reach the telemetry-ingestion endpoint ({type(error).__name__}). Check the "
-            "function's subnet has a route to Oracle Services (service or NAT gateway).",
-        )
-    return Verdict(
-        Outcome.FAILED, "InternalError", f"{action}: unexpected {type(error).__name__}; see the function's log"
+    return _other_service_verdict(
+        error,
+        _MONITORING,
+        action=f"post metrics to Monitoring in {region}",
+        refused=f"The function's dynamic group lacks METRIC_WRITE for this namespace and compartment: {permission_fix}",
     )
 
 
@@ -143,34 +116,75 @@ def fan_out_verdict(error: BaseException, *, step: str, permission_fix: str) -> 
     `step` says which call failed ("invoke this function detached for batch 3 of 10"), and
     `permission_fix` is the statement that grants it, for a 404 or 403.
     """
+    return _other_service_verdict(
+        error, _FUNCTIONS, action=step, refused=f"The function's dynamic group may not do this; add: {permission_fix}"
+    )
+
+
+@dataclass(frozen=True)
+class _Service:
+    """What to say of a service other than Block Storage, whose failures never mean "retry the copy"."""
+
+    throttled: str
+    failed: str
+    other: str
+    endpoint: str
+    # Whether a RetriesExhausted sentence gives the seconds spent as well as the attempts.
+    with_seconds: bool
+    # The verdict for an error that is not the service's (a bug).
+    unexpected: Callable[[BaseException, str], Verdict]
+
+
+_MONITORING = _Service(
+    throttled="Monitoring throttled the posts (Oracle allows 50 PostMetricData calls a second per tenancy); the "
+    "next run posts again.",
+    failed="The Monitoring service failed; this is usually transient, and the next run posts again.",
+    other="Monitoring refused the data; see the message.",
+    endpoint="the telemetry-ingestion endpoint",
+    with_seconds=False,
+    unexpected=lambda error, action: Verdict(
+        Outcome.FAILED, "InternalError", f"{action}: unexpected {type(error).__name__}; see the function's log"
+    ),
+)
+_FUNCTIONS = _Service(
+    throttled="OCI Functions throttled the invocations; run the action again later, or raise FAN_OUT_BATCH to start "
+    "fewer children.",
+    failed="The Functions service failed; this is usually transient.",
+    other="The Functions service refused the request; see the message.",
+    endpoint="the Functions endpoint",
+    with_seconds=True,
+    unexpected=lambda error, action: verdict_for(error, action=action),
+)
+
+
+def _other_service_verdict(error: BaseException, service: _Service, *, action: str, refused: str) -> Verdict:
     if isinstance(error, RetriesExhausted):
-        inner = fan_out_verdict(error.last_error, step=step, permission_fix=permission_fix)
+        inner = _other_service_verdict(error.last_error, service, action=action, refused=refused)
+        spent = f" in {error.seconds:.1f} s" if service.with_seconds else ""
         return Verdict(
-            Outcome.FAILED,
-            inner.reason_code,
-            f"{inner.reason} Still failing after {error.attempts} attempts in {error.seconds:.1f} s.",
+            Outcome.FAILED, inner.reason_code, f"{inner.reason} Still failing after {error.attempts} attempts{spent}."
         )
     if isinstance(error, oci_exceptions.ServiceError):
         status, code = error.status, str(error.code)
-        said = f"{step}: {status} {code} ({_message(error)})"
+        said = f"{action}: {status} {code} ({_message(error)})"
         if status in (403, 404):
-            advice = f"The function's dynamic group may not do this; add: {permission_fix}"
+            advice = refused
         elif status == 401:
             advice = (
                 "The resource principal was refused; check the dynamic group's matching rule includes this function."
             )
         elif status == 429:
-            advice = "OCI Functions throttled the invocations; run the action again later, or raise FAN_OUT_BATCH to start fewer children."
+            advice = service.throttled
         elif status >= 500:
-            advice = "The Functions service failed; this is usually transient."
+            advice = service.failed
         else:
-            advice = "The Functions service refused the request; see the message."
+            advice = service.other
         return Verdict(Outcome.FAILED, code if code and code != "None" else f"HTTP{status}", f"{said}. {advice}")
     if isinstance(error, oci_exceptions.RequestException | oci_exceptions.ConnectTimeout):
         return Verdict(
             Outcome.FAILED,
             "ConnectionFailed",
-            f"{step}: could not reach the Functions endpoint ({type(error).__name__}). Check the function's "
-            "subnet has a route to Oracle Services (service or NAT gateway).",
+            f"{action}: could not reach {service.endpoint} ({type(error).__name__}). Check the function's subnet has "
+            "a route to Oracle Services (service or NAT gateway).",
         )
-    return verdict_for(error, action=step)
+    return service.unexpected(error, action)
