@@ -22,7 +22,7 @@ from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
 from .marker import Marker, MarkResult
-from .marks import read_mark, recorded_copy
+from .marks import may_repair, read_mark
 from .states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 
 _LIST_PAGE_SIZE = 100
@@ -111,13 +111,11 @@ class CopyJob:
 
     def _mark_of_present(self, region: str, present: Any, dry_run: bool) -> dict[str, Any]:
         """Whether the copy found is marked; one this function made (the source's record names it)
-        but could not mark before is marked now."""
-        reading = read_mark(present, self.spec)
-        if reading.mark is not None:
-            return MarkResult(True, reading.mark.expires).to_json()
-        if recorded_copy(self.backup, region) == present.id and not dry_run:
-            return self._marker.repair(self.backup, region, present.id).to_json()
-        return {"marked": False}
+        but whose marking failed, so that it carries none of the mark's keys, is marked now.
+        Any other copy's tags are left as they are (marks.may_repair)."""
+        if may_repair(present, self.spec, self.backup, region):
+            return {"marked": False} if dry_run else self._marker.repair(self.backup, region, present.id).to_json()
+        return MarkResult.as_found(read_mark(present, self.spec)).to_json()
 
     def _note_in_flight(self, region: str, state: str) -> None:
         if self.spec.kind is BackupKind.BOOT_VOLUME and state in NOT_YET_STATES:

@@ -168,6 +168,8 @@ class Sweep:
         check_time(invocation)
         marker = Marker(listed.spec, self.clients, invocation, self.settings.retention_for, self.settings.defined_tag())
         result = marker.repair(listed.backup, region, copy_id)
+        if result.left_alone:
+            return  # its tags changed since the listing: not this function's to mark any more
         entry = {"backupId": listed.backup.id, "destinationRegion": region, "copyId": copy_id}
         if result.marked:
             self.summary.marked.append(entry)

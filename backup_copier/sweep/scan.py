@@ -20,7 +20,7 @@ from typing import Any
 from oci import exceptions as oci_exceptions
 
 from ..backups.listing import pages
-from ..backups.marks import read_mark, recorded_copy
+from ..backups.marks import carries_mark_keys, recorded_copy
 from ..backups.per_compartment import Step
 from ..backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 from ..shared.context import Invocation
@@ -71,8 +71,9 @@ class DestinationIndex:
     """What one destination region holds for the sweep's source region."""
 
     copied: dict[BackupKind, set[str]] = field(default_factory=dict)
-    # Copies present but without a valid mark: those the source's record names are this
-    # function's, and the sweep marks them.
+    # Copies present that carry none of the mark's keys: those the source's record names are
+    # this function's, whose marking failed, and the sweep marks them (marks.may_repair, checked
+    # again on a fresh read before the write). A copy with any key is left alone.
     unmarked: set[str] = field(default_factory=set)
     # Copies from the source region still being made, of the kinds the limit counts.
     limited_in_flight: int = 0
@@ -105,7 +106,7 @@ def index_destination(
             source_id = getattr(copy, spec.source_attribute, None)
             if source_id and copy.lifecycle_state in PRESENT_STATES:
                 present.add(source_id)
-                if read_mark(copy, spec).mark is None:
+                if not carries_mark_keys(copy):
                     index.unmarked.add(copy.id)
             # The volume group list cannot filter on the state: its copies in flight are
             # counted here, within the window (older ones still copying are found by the
