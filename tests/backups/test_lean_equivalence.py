@@ -10,6 +10,7 @@ lean reader, and each record must equal its model, field by field, in the same o
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -200,3 +201,20 @@ def test_a_malformed_item_fails_the_sdks_page_and_is_named_by_the_lean_reader(
     assert malformed.count == 2
     assert [(item.page, item.position, item.item_id) for item in malformed.named] == [(1, 1, None), (2, 0, ids[3])]
     assert malformed.named[1].problem.startswith("timeCreated: Input should be a valid datetime")
+
+
+def test_the_emulator_sends_timestamps_as_oci_does(clients: Clients, tenancy: tuple[str, list[str]]) -> None:
+    """RFC 3339 in UTC with milliseconds and a Z, as Oracle's API reference shows them ("2016-08-25T21:10:29.600Z"):
+    the records are read from what the emulator puts on the wire, so it must be what OCI puts there."""
+    _, compartments = tenancy
+    client = clients.blockstorage.for_region(DESTINATION_REGION)
+    body = client.base_client.call_api(
+        resource_path="/volumeBackups",
+        method="GET",
+        query_params={"compartmentId": compartments[0]},
+        header_params={"accept": "application/json", "content-type": "application/json"},
+        response_type="bytes",
+    ).data
+    stamps = re.findall(rb'"(time[A-Za-z]*|expirationTime)": "([^"]*)"', body)
+    assert {name for name, _ in stamps} >= {b"timeCreated", b"timeRequestReceived", b"timeRetentionExpiresAt"}
+    assert [value for _, value in stamps if not re.fullmatch(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value)] == []
