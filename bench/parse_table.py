@@ -166,34 +166,37 @@ def parsers(kind: BackupKind, clients: BlockStorageClients) -> Parsers:
 def measure(
     pages: dict[BackupKind, bytes], clients: BlockStorageClients, runs: int = RUNS, count: int = BACKUPS_PER_PAGE
 ) -> list[Row]:
-    rows = []
+    ways = {kind: _checked(kind, body, parsers(kind, clients), count) for kind, body in pages.items()}
+    times: dict[BackupKind, list[list[float]]] = {kind: [[], [], []] for kind in pages}
     # Everything alive now (the SDK's modules, the recorded pages) is left out of collections, so the
     # collection before each parse is quick and no parse pays for walking the bench's own heap.
     gc.collect()
     gc.freeze()
     try:
+        for turn in range(runs):
+            # Turn by turn, every kind and way in a rotating order, so a busy spell of the shared machine
+            # slows them all alike; within a turn, BLOCK parses of one way in a row, as a worker parses
+            # page after page (one way's parse right after another's would also measure the other's
+            # churn of the caches).
+            for kind, body in pages.items():
+                for index in [(turn + offset) % 3 for offset in range(3)]:
+                    times[kind][index] += [_cpu_ms(ways[kind][index], body) for _ in range(BLOCK)]
+        rows = []
         for kind, body in pages.items():
-            rows.append(_row(kind, body, parsers(kind, clients), runs, count))
+            cpu = [statistics.median(each) for each in times[kind]]
+            peaks = [_peak_bytes(way, body) for way in ways[kind]]
+            rows.append(Row(kind, len(body), cpu[0], cpu[1], cpu[2], peaks[0], peaks[1], peaks[2]))
     finally:
         gc.unfreeze()
     return rows
 
 
-def _row(kind: BackupKind, body: bytes, parse: Parsers, runs: int, count: int) -> Row:
-    ways = (parse.sdk, parse.skip, parse.lean)
+def _checked(kind: BackupKind, body: bytes, parse: Parsers, count: int) -> tuple[Callable[[bytes], Any], ...]:
+    """The three parsers, once each has read the whole page."""
     read = [len(parse.sdk(body)), len(parse.skip(body)), len(parse.lean(body)[0])]
     if read != [count] * 3:
         raise RuntimeError(f"the {kind.value} page should hold {count} backups each way, not {read}")
-    times: list[list[float]] = [[], [], []]
-    for turn in range(runs):
-        # Turn by turn, in a rotating order, so a busy spell of the machine slows all three; within
-        # a turn, BLOCK parses of a way in a row, as a worker parses page after page: one way's
-        # parse right after another's would measure the other's churn of the caches as well.
-        for index in [(turn + offset) % 3 for offset in range(3)]:
-            times[index] += [_cpu_ms(ways[index], body) for _ in range(BLOCK)]
-    peaks = [_peak_bytes(way, body) for way in ways]
-    cpu = [statistics.median(each) for each in times]
-    return Row(kind, len(body), cpu[0], cpu[1], cpu[2], peaks[0], peaks[1], peaks[2])
+    return parse.sdk, parse.skip, parse.lean
 
 
 def _cpu_ms(parse: Callable[[bytes], Any], body: bytes) -> float:
@@ -235,10 +238,10 @@ def render(rows: list[Row], runs: int = RUNS) -> tuple[str, Verdict]:
     lines += [
         "",
         f"CPU: the median of {runs * BLOCK} parses of the same recorded bytes each way, in {runs} turns of {BLOCK} "
-        "parses in a row (time.thread_time); "
-        "peak: what tracemalloc saw allocated during one parse. Each page holds marked copies as this function "
-        "leaves them (the mark, the source's record and three user tags, plus Oracle's default CreatedBy and "
-        "CreatedOn tags), recorded from the emulator over HTTP with the function's own client.",
+        "parses in a row (time.thread_time), the bench's own heap frozen out of collections (gc.freeze); peak: "
+        "what tracemalloc saw allocated during one parse. Each page holds marked copies as this function leaves "
+        "them (the mark and three user tags, plus Oracle's default CreatedBy and CreatedOn tags), recorded from "
+        "the emulator over HTTP with the function's own client.",
     ]
     verdict = Verdict(
         "Parsing a page: lean reader against the SDK's models, CPU",
