@@ -259,7 +259,7 @@ def records(
         check_time(invocation)
         number += 1
         query = operation.query_params(compartment_id, {**filters, "limit": page_size, "page": next_page})
-        response = _call(client, operation, invocation, query)
+        response = request_page(client, operation, invocation, query)
         body: bytes = response.data
         next_page = response.headers.get("opc-next-page")
         request_id = response.headers.get("opc-request-id")
@@ -285,7 +285,7 @@ def records(
             return
 
 
-def _call(client: Any, operation: ListOperation[Any], invocation: Invocation, query: dict[str, Any]) -> Any:
+def request_page(client: Any, operation: ListOperation[Any], invocation: Invocation, query: dict[str, Any]) -> Any:
     """The generated method's request and retry wrapping (blockstorage_client.py list_volume_backups),
     with response_type="bytes"."""
     base_client = client.base_client

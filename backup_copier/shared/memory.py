@@ -5,8 +5,9 @@ line, no metric. A pass over many compartments asks, before it starts another co
 whether resident memory is above the high-water mark, and if so starts none: what it already
 read is still acted on and answered.
 
-The limit comes from FN_MEMORY, which the Fn agent sets in every function container to the
-function's memory in MB (fnproject/fn api/agent/call.go `buildConfig`:
+The limit comes from FN_MEMORY: "The amount of memory available to the function, in MB"
+(Oracle, "Environment Variables Populated by OCI Functions"). The open-source Fn agent sets it in
+every function container to the function's memory (fnproject/fn api/agent/call.go `buildConfig`:
 `conf["FN_MEMORY"] = fmt.Sprintf("%d", fn.Memory)`), and which is also the container's hard
 limit: `container.Memory()` is `memory * 1024 * 1024` bytes (api/agent/agent.go), set as the
 cgroup's memory with swap disabled (api/agent/drivers/docker/cookie.go `configureMem`). So
