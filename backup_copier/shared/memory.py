@@ -7,8 +7,8 @@ read is still acted on and answered.
 
 The limit comes from FN_MEMORY: "The amount of memory available to the function, in MB"
 (Oracle, "Environment Variables Populated by OCI Functions"). The open-source Fn agent sets it in
-every function container to the function's memory (fnproject/fn api/agent/call.go `buildConfig`:
-`conf["FN_MEMORY"] = fmt.Sprintf("%d", fn.Memory)`), and which is also the container's hard
+every function container to the function's memory (fnproject/fn at 0052528: api/agent/call.go `buildConfig`,
+`conf["FN_MEMORY"] = fmt.Sprintf("%d", fn.Memory)`); the same number is the container's hard
 limit: `container.Memory()` is `memory * 1024 * 1024` bytes (api/agent/agent.go), set as the
 cgroup's memory with swap disabled (api/agent/drivers/docker/cookie.go `configureMem`). So
 "128 MB" is 128 MiB, and nothing swaps. Without FN_MEMORY (a local run, the tests' fdk
