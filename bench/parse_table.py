@@ -59,8 +59,9 @@ _KIND_NAME = {
     BackupKind.BOOT_VOLUME: "boot volume",
     BackupKind.VOLUME_GROUP: "volume group",
 }
-# Oracle's default tags, which OCI puts on every resource of a tenancy that has the Oracle-Tags
-# tag defaults (every tenancy created since 2019 does): what a real page carries besides ours.
+# Oracle's default tags: "In tenancies created after December 17, 2019, the Oracle-Tags tag namespace
+# and two tag defaults are automatically added to the root compartment", CreatedBy and CreatedOn
+# (Oracle, "Understanding Automatic Tag Defaults"). What a real page carries besides our own tags.
 _CREATED_BY = "ocid1.fnfunc.oc1.phx.aaaaaaaabackupcopierfunction0000000000000000000000000000"
 _USER_TAGS = {"team": "payments", "environment": "production", "cost-centre": "cc-1234"}
 
