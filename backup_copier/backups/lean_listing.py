@@ -19,8 +19,9 @@ Why not the client option `skip_deserialization` (BaseClient.__init__ keeps it;
 option, so the passes would need a second client per region and thread beside the one the
 copy, mark and delete calls use (they need models); and it hands over Python lists and dicts,
 which must then be validated again, while pydantic-core reads the bytes once. On a page of
-1,000 volume backups: decode + json.loads + validation 4.3 ms of CPU and a 3.3 MiB peak, against
-2.8 ms and 1.0 MiB for the bytes (bench/parse_table.py has the measured table).
+1,000 marked copies (docs/performance.md, bench/parse_table.py): about 5.5 ms of CPU and a
+4.4 MiB peak that way, against about 3.5 ms and 1.35 MiB from the bytes, and 35 ms and 5.6 MiB
+for the SDK's models.
 
 One page is in memory at a time: its bytes are dropped once read, and each record is let go
 as it is handed over, before the next page is fetched.
