@@ -60,3 +60,9 @@ class OwnFunctionUnknown(CopierError):
     """The function cannot name itself (FN_FN_ID missing or malformed), so it cannot fan out."""
 
     code = "OwnFunctionUnknown"
+
+
+class ListPageUnreadable(CopierError):
+    """A list page's body is not a JSON array of items, so nothing on that page can be trusted."""
+
+    code = "ListPageUnreadable"
