@@ -105,8 +105,8 @@ def delete_backup(backend: Backend, call: Call) -> Reply:
 
 
 def retry_token(call: Call) -> str | None:
-    """The request's opc-retry-token: "Minimum Length: 1 Maximum Length: 64" (the Core API reference
-    for every create and copy operation)."""
+    """The request's opc-retry-token: "Minimum Length: 1 Maximum Length: 64" (Oracle's Private Cloud
+    Appliance reference of the same Core 20160918 API, e.g. op-20160918-volumegroups-post.html)."""
     token = call.headers.get("opc-retry-token")
     if token is not None and not 1 <= len(token) <= MAX_RETRY_TOKEN_LENGTH:
         raise errors.InvalidParameter(
