@@ -90,6 +90,14 @@ class RecordedPolicy:
 _REGION_KEYS = {name: code for code, name in oci.regions.REGIONS_SHORT_NAMES.items()}
 
 
+def _matches(resource: Mapping[str, Any], query: Mapping[str, str], parent_field: str, name_field: str) -> bool:
+    """A List's filters: the parent (compartment or application) always, the name when given."""
+    return (
+        resource.get(parent_field) == query.get(parent_field)
+        and query.get(name_field, resource[name_field]) == resource[name_field]
+    )
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -245,12 +253,7 @@ class ControlPlane:
             store[resource["id"]] = resource
             return Answer(200, resource, {"etag": resource["id"]})
         if not rest and method == "GET":
-            found = [
-                resource
-                for resource in store.values()
-                if resource.get("compartmentId") == query.get("compartmentId")
-                and query.get(collection.name_field, resource[collection.name_field]) == resource[collection.name_field]
-            ]
+            found = [r for r in store.values() if _matches(r, query, "compartmentId", collection.name_field)]
             return Answer(200, {"items": found} if collection.wrapped else found)
         if len(rest) == 1 and rest[0] in store:
             resource = store[rest[0]]
@@ -264,22 +267,11 @@ class ControlPlane:
         return Answer(404, NOT_FOUND)
 
     def _functions(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> Answer:
-        if parts == ["applications"] and method == "GET":
-            found = [
-                app
-                for app in self.applications.values()
-                if app["compartmentId"] == query.get("compartmentId")
-                and query.get("displayName", app["displayName"]) == app["displayName"]
-            ]
-            return Answer(200, found)
-        if parts == ["functions"] and method == "GET":
-            found = [
-                function
-                for function in self.functions.values()
-                if function["applicationId"] == query.get("applicationId")
-                and query.get("displayName", function["displayName"]) == function["displayName"]
-            ]
-            return Answer(200, found)
+        # ListApplications by compartmentId, ListFunctions by applicationId; both by displayName too.
+        listed = {"applications": (self.applications, "compartmentId"), "functions": (self.functions, "applicationId")}
+        if len(parts) == 1 and parts[0] in listed and method == "GET":
+            store, parent = listed[parts[0]]
+            return Answer(200, [item for item in store.values() if _matches(item, query, parent, "displayName")])
         function = self.functions.get(parts[1]) if parts[:1] == ["functions"] and len(parts) == 2 else None
         if function is None:
             return Answer(404, NOT_FOUND)

@@ -8,7 +8,9 @@ request needs (test_iam_access.py) and the HTTP tests prove the gate answers wit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+import jwt
 import pytest
 
 from blockstorage_emulator.functions import FunctionsService
@@ -17,6 +19,7 @@ from blockstorage_emulator.iam.permissions import granted
 from blockstorage_emulator.identity import DEFAULT_TENANCY_ID, Directory
 from blockstorage_emulator.models import Backend
 from blockstorage_emulator.signature import TrustStore
+from local_runtime.credentials import issue_resource_principal
 
 FUNCTION = "ocid1.fnfunc.oc1.phx.aaaaaaaafunction"
 FUNCTION_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaafunctions"
@@ -278,3 +281,9 @@ def test_a_principal_is_read_from_the_token_s_claims() -> None:
     }
     assert Principal.from_claims(claims) == ME
     assert Principal.from_claims({}).rule_variables() == {}
+
+
+def test_the_issued_token_carries_the_claims_a_dynamic_group_matches(tmp_path: Path) -> None:
+    issued = issue_resource_principal(tmp_path, REGION, compartment_id=FUNCTION_COMPARTMENT, resource_id=FUNCTION)
+    assert Principal.from_claims(jwt.decode(issued.token, options={"verify_signature": False})) == ME
+    assert Principal.from_claims(jwt.decode(issued.rotate(), options={"verify_signature": False})) == ME
