@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from local_runtime.control_plane import ControlPlane
@@ -99,3 +101,37 @@ def test_the_home_region_is_the_subscription_marked_so(plane: ControlPlane) -> N
 def test_anything_else_is_404_and_recorded(plane: ControlPlane, method: str, path: str) -> None:
     assert plane.answer(method, path, {}, None).status == 404
     assert (plane.sent[-1].method, plane.sent[-1].path) == (method, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "name_field", "ocid_type"),
+    [
+        ("/20160918/dynamicGroups", "name", "dynamicgroup"),
+        ("/20181201/rules", "displayName", "eventrule"),
+        ("/20180401/alarms", "displayName", "alarm"),
+    ],
+)
+def test_every_collection_creates_lists_and_updates(
+    plane: ControlPlane, path: str, name_field: str, ocid_type: str
+) -> None:
+    created = plane.answer(
+        "POST", path, {}, {"compartmentId": TENANCY, name_field: "backup-copier", "isEnabled": True}
+    ).body
+    assert created["id"] == f"ocid1.{ocid_type}.oc1..backupcopier"
+    assert plane.answer("GET", path, {"compartmentId": TENANCY, name_field: "backup-copier"}, None).body == [created]
+    assert plane.answer("PUT", f"{path}/{created['id']}", {}, {"isEnabled": False}).body["isEnabled"] is False
+    assert plane.answer("GET", f"{path}/{created['id']}", {}, None).body["isEnabled"] is False
+
+
+def test_the_rule_s_condition_is_read_back_parsed(plane: ControlPlane) -> None:
+    condition = {
+        "eventType": ["com.oraclecloud.blockvolumes.createvolumebackup.end"],
+        "data": {"freeformTags": {"dr": "yes"}},
+    }
+    plane.answer(
+        "POST",
+        "/20181201/rules",
+        {},
+        {"compartmentId": TENANCY, "displayName": "backup-copier", "condition": json.dumps(condition)},
+    )
+    assert plane.rule_condition("backup-copier") == condition
