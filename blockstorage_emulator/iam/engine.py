@@ -88,7 +88,8 @@ class PolicyEngine:
         parsed = [parse_statement(text) for text in statements]
         for statement in parsed:
             self._validate(statement, attached)
-        self._policies += [_Policy(attached, statement) for statement in parsed]
+        # A new list, swapped in whole: requests being evaluated on other threads keep the old one.
+        self._policies = [*self._policies, *(_Policy(attached, statement) for statement in parsed)]
 
     @property
     def statements(self) -> list[str]:
