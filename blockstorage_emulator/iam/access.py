@@ -137,6 +137,9 @@ _ATTACHMENTS = {
     "volumeAttachments": ("ListVolumeAttachments", ("VOLUME_ATTACHMENT_INSPECT", "VOLUME_INSPECT", "INSTANCE_INSPECT")),
     "bootVolumeAttachments": ("ListBootVolumeAttachments", ("INSTANCE_INSPECT", "VOLUME_INSPECT")),
 }
+# Compute's attachments, served under a prefix of their own (the restore drills' compute.py, branch i25,
+# whose PREFIX this repeats until it is merged): http://127.0.0.1:<port>/compute/<region>/20160918/...
+COMPUTE_PREFIX = "/compute/"
 _FUNCTION_PATH = re.compile(r"/(?P<version>\d{8})/functions/(?P<id>[^/]+)(?P<invoke>/actions/invoke)?")
 
 
@@ -145,6 +148,7 @@ def access_of(method: str, target: str, body: bytes, world: World) -> Access | N
     split = urlsplit(target)
     query = dict(parse_qsl(split.query, keep_blank_values=True))
     for prefix, place in (
+        (COMPUTE_PREFIX, _compute),
         (telemetry.PREFIX, _metrics),
         (identity.PREFIX, _identity),
         (functions.INVOKE_PREFIX, _functions),
@@ -203,10 +207,8 @@ def _core(method: str, region: str, path: str, query: dict[str, str], body: byte
         operation, checks = _backup(_BACKUPS[collection], method, rest, region, query, body, world)
     elif collection in _RESOURCES:
         operation, checks = _resource(collection, method, rest, region, query, body, world)
-    elif collection in _ATTACHMENTS and method == "GET" and not rest:
-        operation, permissions = _ATTACHMENTS[collection]
-        compartment = query.get("compartmentId")
-        checks = _checks(permissions, compartment, region) if compartment else None
+    elif collection in _ATTACHMENTS:
+        return _compute(method, region, path, query, body, world, "")
     else:
         return None
     if checks is None:
@@ -342,6 +344,18 @@ def _create(noun: str, body: bytes, region: str, world: World) -> list[Check] | 
         read = "VOLUME_BACKUP_READ" if source_type == "volumeBackup" else "BOOT_VOLUME_BACKUP_READ"
         checks += _checks((read,), backup["compartmentId"], region, _tag_variables(backup))
     return checks + _key_checks(details, world, region)
+
+
+def _compute(
+    method: str, region: str, path: str, query: dict[str, str], body: bytes, world: World, prefix: str
+) -> Access | None:
+    collection = path.removeprefix(f"/{CORE_VERSION}/")
+    compartment = query.get("compartmentId")
+    if collection not in _ATTACHMENTS or method != "GET" or not compartment:
+        return None
+    operation, permissions = _ATTACHMENTS[collection]
+    record = "list_volume_attachments" if collection == "volumeAttachments" else "list_boot_volume_attachments"
+    return Access(operation, tuple(_checks(permissions, compartment, region)), region, path, query, record)
 
 
 def _identity(

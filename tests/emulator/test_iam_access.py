@@ -182,6 +182,13 @@ def test_the_drill_s_reads_and_clean_up(place: Place) -> None:
     ]
     attachments = f"/{PHX}/20160918/bootVolumeAttachments?availabilityDomain=x%3APHX-AD-1&compartmentId={RESTORES}"
     assert place.needs("GET", attachments) == [("INSTANCE_INSPECT", RESTORES, PHX), ("VOLUME_INSPECT", RESTORES, PHX)]
+    # Compute, served under its own prefix.
+    assert place.needs("GET", f"/compute{attachments}") == place.needs("GET", attachments)
+    access = access_of("GET", f"/compute/{PHX}/20160918/volumeAttachments?compartmentId={RESTORES}", b"", place.world)
+    assert access is not None and (access.api_operation, access.record_operation) == (
+        "ListVolumeAttachments",
+        "list_volume_attachments",
+    )
 
 
 def test_the_log_names_a_refusal_as_the_service_would(place: Place) -> None:
