@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -15,6 +16,7 @@ from .faults import AccessPolicy, CompartmentDenials, Denial, Fault, FaultPlan, 
 from .functions import GET_FUNCTION, INVOKE_FUNCTION, FunctionInvocation, FunctionsService, Runner
 from .functions import INVOKE_PREFIX as FUNCTIONS_INVOKE_PREFIX
 from .functions import PREFIX as FUNCTIONS_PREFIX
+from .iam import EmulatorWorld, PolicyEngine, PolicyGate
 from .identity import DEFAULT_TENANCY_ID, IdentityService
 from .identity import OPERATIONS as IDENTITY_OPERATIONS
 from .identity import PREFIX as IDENTITY_PREFIX
@@ -75,6 +77,9 @@ class Emulator:
             GET_FUNCTION: self._functions,
             INVOKE_FUNCTION: self._functions,
         }
+        self._iam_world = EmulatorWorld(self._backend, self._identity.directory, self._functions)
+        # Get, update and delete of a restored volume are decided on its compartment, as OCI does.
+        self._iam_world.lookups.append(self._volumes.compartment_of)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -323,10 +328,36 @@ class Emulator:
         self._denied_compartments.deny(compartment_id)
 
     def allow_all(self) -> None:
+        """Every denial goes, and IAM enforcement (enforce_policies) is switched off."""
+        self._dispatcher.gate = None
         self._policy.allow_all()
         for service in self._other_services():
             service.policy.allow_all()
         self._denied_compartments.clear()
+
+    # IAM (iam/): the recorded statements, enforced
+
+    def enforce_policies(
+        self, statements: Iterable[str], dynamic_groups: Mapping[str, str], *, compartment_id: str | None = None
+    ) -> None:
+        """From now on every signed request, on every service, is allowed only as these IAM statements
+        allow its resource principal; anything else answers 404 NotAuthorizedOrNotFound, as OCI does.
+        `dynamic_groups` maps each group's name to its matching rule; the statements form one policy
+        attached to `compartment_id` (the tenancy when None). A statement or rule the emulator cannot
+        evaluate raises iam.PolicySyntaxError. Off again with stop_enforcing_policies or allow_all."""
+        engine = PolicyEngine(self._iam_world, dynamic_groups)
+        engine.add_policy(statements, compartment_id)
+        self._dispatcher.gate = PolicyGate(engine, self._iam_world, self._trust)
+
+    def add_policy(self, statements: Iterable[str], *, compartment_id: str | None = None) -> None:
+        """Another policy beside enforce_policies' (attached to `compartment_id`, the tenancy when None)."""
+        gate = self._dispatcher.gate
+        if not isinstance(gate, PolicyGate):
+            raise RuntimeError("call enforce_policies first: add_policy adds to the policies being enforced")
+        gate.engine.add_policy(statements, compartment_id)
+
+    def stop_enforcing_policies(self) -> None:
+        self._dispatcher.gate = None
 
     def set_latency(self, operation: str, seconds: float) -> None:
         """Every request of `operation` ("list", "get", ..., "*" for every Block Storage one,

@@ -384,6 +384,12 @@ class Volumes:
         with self.lock:
             return self.render(self._find(resource_id))
 
+    def compartment_of(self, resource_id: str) -> str | None:
+        """The compartment of a volume, boot volume or volume group; None when the OCID is not one (IAM's lookup)."""
+        with self.lock:
+            resource = self._resources.get(resource_id)
+            return resource.compartment_id if resource is not None else None
+
     def listing(self, region: str, kind_name: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [
