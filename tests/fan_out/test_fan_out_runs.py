@@ -206,7 +206,8 @@ def test_the_copy_limit_exceeded_across_children_loses_nothing(emulator: Emulato
         for position, compartment in enumerate(compartments)
         for n in range(4)
     ]
-    body = {"action": "reconcile", "compartmentIds": compartments, **VOLUME_ONLY}
+    # 20 shared by two children: each may copy its own eight.
+    body = {"action": "reconcile", "compartmentIds": compartments, "maxCopies": 20, **VOLUME_ONLY}
 
     invoke(function(**settings), body)
     first = children(emulator)
