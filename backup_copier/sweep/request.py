@@ -94,8 +94,14 @@ class ReconcileRequest(ActionRequest):
         sweep.run(compartments)
         if summary.dry_run:
             summary.metrics = MetricsOutcome(reason_code="DryRun", reason="a dry run posts no metric")
+        elif not summary.tallies:
+            summary.metrics = MetricsOutcome(
+                reason_code="ScanIncomplete",
+                reason="no compartment was read whole, so no count was posted: a partial count of the copies still "
+                "missing would tell an alarm that the sweep caught up",
+            )
         else:
-            # The run's counts go where the body points: the compartment it names, or its list's first.
+            # Each compartment read whole posts its own counts into itself (summary.py).
             summary.metrics = publish(
                 settings, container.metrics, source_region, invocation, self.scope.compartment_ids[0], summary.counts()
             )
