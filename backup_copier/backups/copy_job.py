@@ -18,7 +18,7 @@ from typing import Any
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
-from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.outcomes import SERVICE_FAILURES, copy_verdict, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
 from .marker import Marker, MarkResult
@@ -80,9 +80,13 @@ class CopyJob:
                 )
             if self.boot_copy_in_flight_to is not None:
                 return self._deferred(region)
+        except SERVICE_FAILURES as error:
+            verdict = verdict_for(error, action=f"list the copies in {region}", region=region)
+            return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
+        try:
             response = self._request_copy(region, superseded)
         except SERVICE_FAILURES as error:
-            verdict = verdict_for(error, action=f"copy to {region}", region=region)
+            verdict = copy_verdict(error, self.spec, self.source_region, region)
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
         copy = response.data
         self._note_in_flight(region, copy.lifecycle_state)

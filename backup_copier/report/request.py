@@ -80,6 +80,7 @@ class ReportRequest(ActionRequest):
             target_hours=settings.rpo_target_hours,
             scan=read,
             as_of=datetime.now(UTC),
+            whole_scope=self.fan_out_of is None,
         )
         if progress.scanned:
             # Each compartment read whole posts its own figures (publish.py); the others post none.
