@@ -90,10 +90,13 @@ def copy_backup(
     for region in destinations:
         result.copies.append(job.copy_to(region, dry_run))
     result.outcome = combine(result.copies)
-    failures = [copy for copy in result.copies if copy.outcome.is_failure]
-    if failures:
-        result.reason_code = failures[0].reason_code
-        result.reason = "; ".join(f"{copy.destination_region}: {copy.reason}" for copy in failures)
+    # The answer's reason: the failures', else, when no region was copied, why each was skipped.
+    telling = [copy for copy in result.copies if copy.outcome.is_failure]
+    if not telling and result.outcome is Outcome.SKIPPED:
+        telling = [copy for copy in result.copies if copy.reason_code]
+    if telling:
+        result.reason_code = telling[0].reason_code
+        result.reason = "; ".join(f"{copy.destination_region}: {copy.reason}" for copy in telling)
     return result
 
 

@@ -112,6 +112,8 @@ class Sweep:
                 self.specs,
                 self.window_start,
                 self._reason_to_skip,
+                self.settings.keep_last_copies,
+                self.settings.retention_for,
             )
 
         for compartment_id, found in read_each(compartments, read, self.workers, reading, self.summary.progress):
@@ -166,7 +168,15 @@ class Sweep:
         except OutOfTime:
             self.summary.defer(compartment_of(listed), "Deadline", "deadline")
             raise
-        job = CopyJob(listed.spec, listed.backup, self.summary.source_region, self.settings, self.clients, invocation)
+        job = CopyJob(
+            listed.spec,
+            listed.backup,
+            self.summary.source_region,
+            self.settings,
+            self.clients,
+            invocation,
+            among_newest=missing.among_newest,
+        )
         self._record(listed, job.copy_to(region, self.summary.dry_run), boot_volume, invocation)
 
     def _mark_if_ours(self, listed: Listed, region: str, copy_id: str, invocation: Invocation) -> None:
@@ -176,6 +186,8 @@ class Sweep:
         check_time(invocation)
         marker = Marker(listed.spec, self.clients, invocation, self.settings.retention_for, self.settings.defined_tag())
         result = marker.repair(listed.backup, region, copy_id)
+        if result.left_alone:
+            return  # its tags changed since the listing: not this function's to mark any more
         entry = {"backupId": listed.backup.id, "destinationRegion": region, "copyId": copy_id}
         if result.marked:
             self.summary.marked.append(entry)
@@ -220,6 +232,10 @@ class Sweep:
         compartment_id = compartment_of(listed)
         if copy.outcome is Outcome.ALREADY_COPIED:
             self.summary.already_copied += 1
+            return
+        if copy.outcome is Outcome.SKIPPED:
+            # ExpiresOnArrival, its expiry passed since the compartment was read: counted as the scan counts it.
+            self.summary.skipped[copy.reason_code or "Skipped"] += 1
             return
         if copy.outcome in (Outcome.COPIED, Outcome.DRY_RUN):
             self._attempts += 1
