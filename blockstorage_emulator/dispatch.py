@@ -212,7 +212,8 @@ class Dispatcher:
         kind_name = resolution.kind.name if resolution.kind else None
         if self.policy.denies(resolution.operation, kind_name, region):
             raise errors.NotAuthorizedOrNotFound()
-        if resolution.operation == "list" and self.compartments.denies(query.get("compartmentId")):
+        # "list" of backups, "list_volumes" and the like of what they restore to.
+        if resolution.operation.startswith("list") and self.compartments.denies(query.get("compartmentId")):
             # No policy in that compartment: OCI answers as if it did not exist.
             raise errors.NotAuthorizedOrNotFound()
         if resolution.handler is None or resolution.kind is None:

@@ -80,7 +80,7 @@ def emulator(principal: ResourcePrincipal) -> Iterator[Emulator]:
 
 @pytest.fixture(autouse=True)
 def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each test starts with no recorded requests, faults, denials or copies in flight.
+    """Each test starts with no recorded requests, faults, denials, copies in flight or restored volumes.
 
     Copies left CREATING by earlier tests would count against the copy limit.
     """
@@ -89,6 +89,7 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     running: Emulator = request.getfixturevalue("emulator")
     running.complete_copies()
+    running.clear_volumes()
     running.clear_requests()
     running.clear_metrics()
     running.clear_faults()

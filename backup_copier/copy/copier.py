@@ -76,8 +76,11 @@ def copy_backup(
         raise InvalidRequest("backupId", "cannot tell the backup's region from its OCID", "UnknownRegion")
     destinations = request.destination_regions or settings.destination_regions
     if source_region in destinations:
-        key = "destinationRegions" if request.destination_regions else "DESTINATION_REGION"
-        raise InvalidSetting(key, f"{source_region} is the backup's own region; a copy must go to another region")
+        problem = f"{source_region} is the backup's own region; a copy must go to another region"
+        if request.destination_regions:
+            # The body's field, not a setting: no `fn config` command can fix it.
+            raise InvalidRequest("destinationRegions", problem)
+        raise InvalidSetting("DESTINATION_REGION", problem)
 
     source = clients.for_region(source_region)
     read = getattr(source, spec.get_operation)(request.backup_id.value, retry_strategy=invocation.retry_strategy)

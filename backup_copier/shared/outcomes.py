@@ -27,11 +27,8 @@ def verdict_for(error: BaseException, *, action: str = "", region: str = "", ref
     if isinstance(error, InvalidRequest):
         return Verdict(Outcome.REJECTED, error.code, error.message)
     if isinstance(error, InvalidSetting):
-        return Verdict(
-            Outcome.FAILED,
-            error.code,
-            f"{error.message}. Fix it with: fn config function <app> <function> {error.key} <value>",
-        )
+        stop = "" if error.message.endswith((".", "?")) else "."
+        return Verdict(Outcome.FAILED, error.code, f"{error.message}{stop} Fix it with: {setting_fix(error)}")
     if isinstance(error, CopierError):
         return Verdict(Outcome.FAILED, error.code, error.message)
     if isinstance(error, RetriesExhausted):
@@ -53,6 +50,22 @@ def verdict_for(error: BaseException, *, action: str = "", region: str = "", ref
         )
     return Verdict(
         Outcome.FAILED, "InternalError", f"{action}: unexpected {type(error).__name__}; see the function's log"
+    )
+
+
+def setting_fix(error: InvalidSetting) -> str:
+    """The commands that fix a setting: the answer's reason and the check's fix both say this.
+
+    A misspelt key is never offered again: the key meant is set, and the misspelt one removed,
+    since the function refuses to run while it is there. Fn merges the application's
+    configuration into the function's, so the key may be on either (fnproject/docs,
+    cli/ref/fn-delete.md: `fn delete config app|function`)."""
+    set_it = f"fn config function <app> <function> {error.fixed_by} <value>"
+    if error.meant is None:
+        return set_it
+    return (
+        f"{set_it}; and remove {error.key}: fn delete config function <app> <function> {error.key} "
+        f"(or fn delete config app <app> {error.key}, where the application sets it)"
     )
 
 
