@@ -67,7 +67,14 @@ class Command:
         for option, value in self.options.items():
             lines.append(option if value is None else f"{option} {_shell(value)}")
         text = " \\\n  ".join(lines)
-        return f"{self.capture}=$({text})" if self.capture else text
+        if not self.capture:
+            return text
+        # A failed command leaves the variable empty: say so at once, not at the step that uses it.
+        return (
+            f"{self.capture}=$({text})\n"
+            f'[ -n "${self.capture}" ] || echo "error: {self.capture} is empty: the command above failed (its error is '
+            'above); fix that and run it again before the next step" >&2'
+        )
 
 
 @dataclass(frozen=True)

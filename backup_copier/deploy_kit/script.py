@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -267,6 +268,15 @@ class Run:
 Line = Command | Capture | Upsert | JsonFile | Raw | Run
 
 
+def _comment(text: str, prefix: str) -> list[str]:
+    """Prose wrapped at 110 columns; an indented line (a command, a statement, a URL) is kept whole."""
+    if text.startswith("  ") or not text:
+        return [(prefix + text).rstrip()]
+    return textwrap.wrap(
+        text, width=110, initial_indent=prefix, subsequent_indent=prefix, break_long_words=False, break_on_hyphens=False
+    )
+
+
 def _indent(text: str) -> str:
     return "\n".join("  " + line if line else line for line in text.splitlines())
 
@@ -278,7 +288,7 @@ class Step:
     lines: tuple[Line, ...]
 
     def render(self, number: int) -> str:
-        head = [f"# {number}. {self.title}", *(f"#   {comment}" for comment in self.comments)]
+        head = [f"# {number}. {self.title}", *(line for comment in self.comments for line in _comment(comment, "#   "))]
         return "\n".join([*head, *(line.render() for line in self.lines)])
 
     def commands(self) -> list[Command]:
@@ -340,7 +350,7 @@ class Script:
     def render(self) -> str:
         inputs = "\n".join(f"{name}={word(value)}" for name, value in self.inputs)
         blocks = [
-            "\n".join(["#!/usr/bin/env bash", *(f"# {line}" if line else "#" for line in self.head)]),
+            "\n".join(["#!/usr/bin/env bash", *(wrapped for line in self.head for wrapped in _comment(line, "# "))]),
             PRELUDE,
             "# What this script was generated for. Change them by generating it again, not here: they agree with\n"
             "# each other by construction.\n" + inputs,
