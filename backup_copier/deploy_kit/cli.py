@@ -35,38 +35,17 @@ EXAMPLE_TENANCY = "ocid1.tenancy.oc1..aaaaaaaaexampletenancyexampletenancy"
 EXAMPLE_TOPIC = "ocid1.onstopic.oc1.phx.aaaaaaaaexampletopicexampletopic"
 EXAMPLE_APPLICATION = "ocid1.fnapp.oc1.phx.aaaaaaaaexamplebackupcopierapplication"
 EXAMPLE_ARCHIVE = "dist/backup-copier-0.0.1-py3.11-x86.zip"
+# Backups in us-phoenix-1, in one compartment, copied to us-ashburn-1 with a key of that region.
+_EXAMPLE_COPY = [
+    *("--source-region", "us-phoenix-1", "--destination", "us-ashburn-1"),
+    *("--compartment", EXAMPLE_BACKUP_COMPARTMENT, "--kms-key", EXAMPLE_KMS_KEY),
+]
 EXAMPLE_QUICKSTART = [
-    "quickstart",
-    "--app",
-    "APP",
-    "--tenancy",
-    EXAMPLE_TENANCY,
-    "--source-region",
-    "us-phoenix-1",
-    "--destination",
-    "us-ashburn-1",
-    "--compartment",
-    EXAMPLE_BACKUP_COMPARTMENT,
-    "--kms-key",
-    EXAMPLE_KMS_KEY,
-    "--tag",
-    "dr-copy=true",
-    "--topic",
-    EXAMPLE_TOPIC,
+    *("quickstart", "--app", "APP", "--tenancy", EXAMPLE_TENANCY),
+    *_EXAMPLE_COPY,
+    *("--tag", "dr-copy=true", "--topic", EXAMPLE_TOPIC),
 ]
-EXAMPLE_POLICIES = [
-    "policies",
-    "--source-region",
-    "us-phoenix-1",
-    "--destination",
-    "us-ashburn-1",
-    "--compartment",
-    EXAMPLE_BACKUP_COMPARTMENT,
-    "--kms-key",
-    EXAMPLE_KMS_KEY,
-    "--function-compartment",
-    EXAMPLE_FUNCTION_COMPARTMENT,
-]
+EXAMPLE_POLICIES = ["policies", *_EXAMPLE_COPY, "--function-compartment", EXAMPLE_FUNCTION_COMPARTMENT]
 EXAMPLE: dict[str, list[str]] = {
     "quickstart.sh": EXAMPLE_QUICKSTART,
     "rule-condition.json": ["rule-condition", "--compartment", EXAMPLE_BACKUP_COMPARTMENT, "--tag", "dr-copy=true"],

@@ -39,6 +39,7 @@ from .script import (
     Run,
     Script,
     Step,
+    Upsert,
     Var,
     Word,
     command_line,
@@ -292,6 +293,19 @@ def dynamic_group_step(deployment: Deployment) -> Step:
     )
 
 
+def _policy(name: str, variable: str, compartment: Var, statements: JsonFile, description: str) -> Upsert:
+    """A policy in the home region, its statements from a file written just before."""
+    return POLICIES.upsert(
+        f"the policy {name}",
+        variable,
+        region=HOME,
+        compartment=compartment,
+        name=name,
+        options=(("--description", description), ("--statements", statements.url)),
+        update_only=POLICY_UPDATE,
+    )
+
+
 def policy_statements(deployment: Deployment) -> tuple[list[iam.Section], list[str]]:
     """The kit's sections for this scope, and the metrics grant: what the function's policy holds."""
     sections = iam.policy(
@@ -334,15 +348,7 @@ def policy_step(deployment: Deployment, argv_policies: str) -> Step:
         ),
         (
             policy_file,
-            POLICIES.upsert(
-                f"the policy {POLICY_NAME}",
-                "POLICY_ID",
-                region=HOME,
-                compartment=TENANCY,
-                name=POLICY_NAME,
-                options=(("--description", description), ("--statements", policy_file.url)),
-                update_only=POLICY_UPDATE,
-            ),
+            _policy(POLICY_NAME, "POLICY_ID", TENANCY, policy_file, description),
         ),
     )
 
@@ -444,15 +450,7 @@ def schedule_steps(deployment: Deployment) -> tuple[Step, Step]:
         ),
         (
             policy_file,
-            POLICIES.upsert(
-                f"the policy {SCHEDULES_POLICY_NAME}",
-                "SCHEDULES_POLICY_ID",
-                region=HOME,
-                compartment=FUNCTION_COMPARTMENT,
-                name=SCHEDULES_POLICY_NAME,
-                options=(("--description", description), ("--statements", policy_file.url)),
-                update_only=POLICY_UPDATE,
-            ),
+            _policy(SCHEDULES_POLICY_NAME, "SCHEDULES_POLICY_ID", FUNCTION_COMPARTMENT, policy_file, description),
         ),
     )
     return schedules, invoke
