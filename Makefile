@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.requirements-installed
 
-.PHONY: demo test lint bench reliability layout archive clean venv
+.PHONY: demo invoke test lint bench reliability layout archive clean venv
 
 $(READY): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required: the function runs on fnproject/python:3.11")'
@@ -18,6 +18,12 @@ venv: $(READY)
 
 demo: $(READY)
 	$(BIN)/python -m local_runtime.demo
+
+# Any body sent to the function behind the real fdk socket and the emulator (local_runtime/invoke.py):
+# BODY=<file> or BODY=- (standard input); SETTINGS='KEY=VALUE ...' over the demo's settings.
+invoke: $(READY)
+	@test -n "$(BODY)" || { echo "usage: make invoke BODY=events/<file>.json [SETTINGS='KEY=VALUE ...']"; exit 2; }
+	@$(BIN)/python -m local_runtime.invoke "$(BODY)" $(SETTINGS)
 
 lint: $(READY)
 	$(BIN)/ruff check .

@@ -161,6 +161,11 @@ class Emulator:
     def set_freeform_tags(self, backup_id: str, tags: dict[str, str]) -> None:
         self._backend.set_freeform_tags(backup_id, tags)
 
+    def serve_fields(self, backup_id: str, fields: dict[str, Any], withhold: tuple[str, ...] = ()) -> None:
+        """A test's hook: the backup is served with `fields` as written and without `withhold`
+        (Backend.serve_fields), e.g. a retention lock, or a malformed item."""
+        self._backend.serve_fields(backup_id, fields, withhold)
+
     def finish_deletions(self) -> int:
         """TERMINATING backups become TERMINATED (OCI takes a while; tests say when)."""
         return self._backend.finish_deletions()

@@ -68,9 +68,19 @@ class Backup:
     # On a volume group backup: its volume backups.
     member_ids: list[str] = field(default_factory=list)
     etag: str = field(default_factory=lambda: secrets.token_hex(16))
+    # A test's hook (Backend.serve_fields): API fields served as written, over the backend's own.
+    served_fields: dict[str, Any] = field(default_factory=dict)
+    withheld_fields: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         """The resource as the API returns it (camelCase, per-kind fields)."""
+        rendered = self._rendered()
+        if not self.served_fields and not self.withheld_fields:
+            return rendered
+        served = rendered | self.served_fields
+        return {name: value for name, value in served.items() if name not in self.withheld_fields}
+
+    def _rendered(self) -> dict[str, Any]:
         common: dict[str, Any] = {
             "compartmentId": self.compartment_id,
             "definedTags": {namespace: dict(values) for namespace, values in self.defined_tags.items()},
@@ -305,6 +315,8 @@ class Backend:
                     freeform_tags=dict(member.freeform_tags),
                     expiration_time=None,
                     etag=secrets.token_hex(16),
+                    served_fields={},
+                    withheld_fields=frozenset(),
                 )
                 self._put(member_copy)
                 copy.member_ids.append(member_copy.id)
@@ -395,6 +407,19 @@ class Backend:
                 raise KeyError(backup_id)
             backup.freeform_tags = dict(tags)
             backup.etag = secrets.token_hex(16)
+
+    def serve_fields(self, backup_id: str, fields: dict[str, Any], withhold: tuple[str, ...] = ()) -> None:
+        """From now on, serve `fields` as written and leave out `withhold`, wherever the backup is
+        rendered. For what the backend does not model (a retention lock, defined tags) and for an
+        item OCI should never send (no id, a timestamp that is not one); lists still sort and
+        filter on the backend's own values."""
+        with self.lock:
+            backup = self._find(backup_id)
+            if backup is None:
+                raise KeyError(backup_id)
+            # New objects, not updates: a volume group's members were copied from it with replace().
+            backup.served_fields = dict(fields)
+            backup.withheld_fields = frozenset(withhold)
 
     def finish_deletions(self) -> int:
         """Every TERMINATING backup becomes TERMINATED, as OCI does after a while."""

@@ -76,8 +76,11 @@ def copy_backup(
         raise InvalidRequest("backupId", "cannot tell the backup's region from its OCID", "UnknownRegion")
     destinations = request.destination_regions or settings.destination_regions
     if source_region in destinations:
-        key = "destinationRegions" if request.destination_regions else "DESTINATION_REGION"
-        raise InvalidSetting(key, f"{source_region} is the backup's own region; a copy must go to another region")
+        problem = f"{source_region} is the backup's own region; a copy must go to another region"
+        if request.destination_regions:
+            # The body's field, not a setting: no `fn config` command can fix it.
+            raise InvalidRequest("destinationRegions", problem)
+        raise InvalidSetting("DESTINATION_REGION", problem)
 
     source = clients.for_region(source_region)
     read = getattr(source, spec.get_operation)(request.backup_id.value, retry_strategy=invocation.retry_strategy)
@@ -90,10 +93,13 @@ def copy_backup(
     for region in destinations:
         result.copies.append(job.copy_to(region, dry_run))
     result.outcome = combine(result.copies)
-    failures = [copy for copy in result.copies if copy.outcome.is_failure]
-    if failures:
-        result.reason_code = failures[0].reason_code
-        result.reason = "; ".join(f"{copy.destination_region}: {copy.reason}" for copy in failures)
+    # The answer's reason: the failures', else, when no region was copied, why each was skipped.
+    telling = [copy for copy in result.copies if copy.outcome.is_failure]
+    if not telling and result.outcome is Outcome.SKIPPED:
+        telling = [copy for copy in result.copies if copy.reason_code]
+    if telling:
+        result.reason_code = telling[0].reason_code
+        result.reason = "; ".join(f"{copy.destination_region}: {copy.reason}" for copy in telling)
     return result
 
 

@@ -30,7 +30,7 @@ from ..shared.errors import CopierError, InvalidRequest, InvalidSetting
 from ..shared.kinds import SPECS, KindSpec
 from ..shared.metrics import PREFLIGHT, Metric, publish, use_metrics_statement
 from ..shared.ocids import parse_ocid
-from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.outcomes import SERVICE_FAILURES, setting_fix, verdict_for
 from ..shared.request import Request
 from ..shared.result import InvocationResult, Outcome
 from ..shared.retries import RetriesExhausted
@@ -144,14 +144,7 @@ def _settings(checks: list[Check]) -> Settings | None:
     try:
         settings = load_settings(os.environ)
     except InvalidSetting as error:
-        checks.append(
-            Check(
-                "settings",
-                False,
-                error.message,
-                f"fn config function <app> <function> {error.key} <value>",
-            )
-        )
+        checks.append(Check("settings", False, error.message, setting_fix(error)))
         return None
     checks.append(Check("settings", True, f"valid; copies go to {', '.join(settings.destination_regions)}"))
     return settings

@@ -84,6 +84,7 @@ class ReportRequest(Request):
             target_hours=settings.rpo_target_hours,
             scan=read,
             as_of=datetime.now(UTC),
+            whole_scope=self.fan_out_of is None,
         )
         if progress.scanned:
             # Each compartment read whole posts its own figures (publish.py); the others post none.

@@ -104,6 +104,8 @@ class Sweep:
                 self.specs,
                 self.window_start,
                 self._reason_to_skip,
+                self.settings.keep_last_copies,
+                self.settings.retention_for,
             )
 
         for _, found in read_each(compartments, read, self.workers, reading, self.summary.progress):
@@ -158,7 +160,15 @@ class Sweep:
         except OutOfTime:
             self.summary.defer("Deadline", "deadline")
             raise
-        job = CopyJob(listed.spec, listed.backup, self.summary.source_region, self.settings, self.clients, invocation)
+        job = CopyJob(
+            listed.spec,
+            listed.backup,
+            self.summary.source_region,
+            self.settings,
+            self.clients,
+            invocation,
+            among_newest=missing.among_newest,
+        )
         self._record(listed, job.copy_to(region, self.summary.dry_run), boot_volume, invocation)
 
     def _mark_if_ours(self, listed: Listed, region: str, copy_id: str, invocation: Invocation) -> None:
@@ -168,6 +178,8 @@ class Sweep:
         check_time(invocation)
         marker = Marker(listed.spec, self.clients, invocation, self.settings.retention_for, self.settings.defined_tag())
         result = marker.repair(listed.backup, region, copy_id)
+        if result.left_alone:
+            return  # its tags changed since the listing: not this function's to mark any more
         entry = {"backupId": listed.backup.id, "destinationRegion": region, "copyId": copy_id}
         if result.marked:
             self.summary.marked.append(entry)
@@ -210,6 +222,10 @@ class Sweep:
         entry = {"backupId": listed.backup.id, "destinationRegion": copy.destination_region}
         if copy.outcome is Outcome.ALREADY_COPIED:
             self.summary.already_copied += 1
+            return
+        if copy.outcome is Outcome.SKIPPED:
+            # ExpiresOnArrival, its expiry passed since the compartment was read: counted as the scan counts it.
+            self.summary.skipped[copy.reason_code or "Skipped"] += 1
             return
         if copy.outcome in (Outcome.COPIED, Outcome.DRY_RUN):
             self._attempts += 1

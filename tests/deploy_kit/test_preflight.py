@@ -86,6 +86,20 @@ def test_invalid_settings_name_the_key_and_the_command(emulator: Emulator, funct
     assert emulator.requests == []
 
 
+def test_a_misspelt_key_is_a_failing_settings_item(emulator: Emulator, function: FunctionFactory) -> None:
+    # Issue 22: DRYRUN=true copied for real while the check said the settings were valid.
+    body = function(DRYRUN="true").invoke(CHECK).json()
+
+    assert body["outcome"] == "not_ready"
+    [item] = _failing(body)
+    assert item["name"] == "settings"
+    assert item["detail"] == "DRYRUN: not a setting of this function; did you mean DRY_RUN?"
+    assert item["fix"].startswith("fn config function <app> <function> DRY_RUN <value>; and remove DRYRUN: ")
+    assert "fn config function <app> <function> DRYRUN " not in item["fix"]
+    # The check and the answer say the same: one sentence (outcomes.setting_fix), whose region-key
+    # case (issue 24: COPY_RETENTION_DAYS_US_ASHBURN) tests/shared/test_setting_names.py covers.
+
+
 def test_missing_resource_principal_is_a_failing_check(emulator: Emulator, function: FunctionFactory) -> None:
     answer = function(**NO_RESOURCE_PRINCIPAL).invoke(CHECK)
 

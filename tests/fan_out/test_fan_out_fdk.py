@@ -6,7 +6,7 @@ import pytest
 
 from blockstorage_emulator import Emulator
 from blockstorage_emulator.functions import new_call_id
-from tests.helpers import FunctionFactory, new_compartment
+from tests.helpers import FunctionFactory, new_compartment, seed_backup
 
 from .support import fan_out_settings
 
@@ -90,7 +90,10 @@ def test_a_child_runs_in_place_and_its_answer_and_log_line_name_the_coordinator(
 def test_one_compartment_runs_in_place_even_with_fan_out_on(
     function: FunctionFactory, emulator: Emulator, fan_out_on: dict[str, str], action: str
 ) -> None:
-    response = function(**fan_out_on).invoke({"action": action, "compartmentId": new_compartment()})
+    compartment = new_compartment()
+    seed_backup(emulator, compartment, "volume", hours_ago=2, copy_state="AVAILABLE")  # a volume to report
+
+    response = function(**fan_out_on).invoke({"action": action, "compartmentId": compartment})
 
     assert response.json()["outcome"] not in ("fanned_out", "failed", "rejected")
     assert "fanOutOf" not in response.json()
