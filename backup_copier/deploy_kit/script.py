@@ -21,7 +21,7 @@ import json
 import re
 import shlex
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # The first live resource's OCID in a list's answer: a deleted resource may still be listed for a while.
@@ -95,14 +95,6 @@ class Command:
     options: tuple[tuple[str, Word | None], ...] = ()
     # Words after the path that are not options (fn's <app> <function>).
     arguments: tuple[Word, ...] = ()
-
-    @property
-    def program(self) -> str:
-        return self.path[0]
-
-    @property
-    def subcommands(self) -> tuple[str, ...]:
-        return self.path[1:]
 
     def render(self, *, prefix: str = "") -> str:
         head = " ".join([*self.path, *(word(argument) for argument in self.arguments)])
@@ -291,20 +283,6 @@ class Step:
         head = [f"# {number}. {self.title}", *(line for comment in self.comments for line in _comment(comment, "#   "))]
         return "\n".join([*head, *(line.render() for line in self.lines)])
 
-    def commands(self) -> list[Command]:
-        """Every command of the step, with the ones an Upsert chooses between."""
-        return list(commands_of(self.lines))
-
-
-def commands_of(lines: Iterable[Line]) -> Iterable[Command]:
-    for line in lines:
-        if isinstance(line, Command):
-            yield line
-        elif isinstance(line, Capture | Run):
-            yield line.command
-        elif isinstance(line, Upsert):
-            yield from (line.find, *commands_of(line.before_update), line.create, line.update)
-
 
 # The helpers every script starts with. They are bash functions so that each use reads as one line.
 PRELUDE = r"""set -euo pipefail
@@ -357,9 +335,6 @@ class Script:
             *(step.render(number) for number, step in enumerate(self.steps, 1)),
         ]
         return "\n\n".join(blocks) + "\n"
-
-    def commands(self) -> list[Command]:
-        return [command for step in self.steps for command in step.commands()]
 
 
 def command_line(argv: Sequence[str]) -> str:

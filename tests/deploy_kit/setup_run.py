@@ -76,11 +76,6 @@ class Sent:
     query: dict[str, str]
     body: Any
 
-    @property
-    def collection(self) -> str:
-        parts = self.path.strip("/").split("/")
-        return parts[1] if len(parts) > 1 else ""
-
 
 @dataclass
 class Cloud:
