@@ -95,7 +95,7 @@ class CopyJob:
         try:
             response = self._request_copy(region, superseded)
         except SERVICE_FAILURES as error:
-            verdict = copy_verdict(error, self.spec, self.source_region, region)
+            verdict = copy_verdict(error, self.spec, self.source_region, region, self.settings.kms_key_ids.get(region))
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
         copy = response.data
         self._note_in_flight(region, copy.lifecycle_state)

@@ -221,7 +221,12 @@ class Marker:
         except _Stale:
             return ("TagsChanging", f"the tags of {backup_id} changed {_ETAG_ATTEMPTS} times while being merged"), None
         except Exception as error:  # the copy is made whatever happens here: never fail its answer
-            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region)
+            # Not "run the check": it cannot prove an update without writing one.
+            refused = (
+                f"The backup was deleted, or the function's dynamic group lacks {self.spec.update_permission} in "
+                f"{region}: add the mark statements of `.venv/bin/python -m backup_copier.deploy_kit policies`."
+            )
+            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region, refused=refused)
             return (verdict.reason_code, verdict.reason), None
 
     def _update(

@@ -48,6 +48,8 @@ def test_an_unmarked_copy_is_a_warning_and_a_count_the_alarm_reads(
     assert (answer.status, body["outcome"], body["markFailures"]) == (200, "copied", 1)
     [copy] = body["copies"]
     assert (copy["marked"], copy["markReasonCode"]) == (False, "NotAuthorizedOrNotFound")
+    # Not "run the check", which cannot prove an update: the permission, where, and the statements to add.
+    assert f"lacks VOLUME_BACKUP_UPDATE in {DESTINATION_REGION}: add the mark statements" in copy["markReason"]
     assert _line(process, body["callId"])["level"] == "WARNING"
     posted = emulator.posted_metrics(compartment)
     assert _counted(posted) == [("backup_copier", compartment, {"destinationRegion": DESTINATION_REGION}, 1.0)]
