@@ -263,3 +263,12 @@ def scenarios(
     # The quickstart's check left the emulator enforcing its IAM: every other test starts without.
     emulator.allow_all()
     yield done
+
+
+@pytest.fixture(scope="session")
+def quickstart(scenarios: dict[str, Scenario]) -> Scenario:
+    """The README's quickstart, run twice; each run went through."""
+    scenario = scenarios["quickstart"]
+    for run in scenario.runs:
+        assert run.returncode == 0, run.stderr
+    return scenario

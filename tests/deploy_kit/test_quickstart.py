@@ -41,14 +41,6 @@ pytestmark = pytest.mark.timeout(900)  # the session's first run may install oci
 REQUESTS = {"reconcile": ReconcileRequest, "expire": ExpireRequest, "report": ReportRequest}
 
 
-@pytest.fixture(scope="module")
-def quickstart(scenarios: dict[str, Scenario]) -> Scenario:
-    scenario = scenarios["quickstart"]
-    for run in scenario.runs:
-        assert run.returncode == 0, run.stderr
-    return scenario
-
-
 def test_every_oci_command_is_one_the_real_cli_takes(quickstart: Scenario) -> None:
     for calls in quickstart.calls:
         assert problems(oci_cli(), calls) == []

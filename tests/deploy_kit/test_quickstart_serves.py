@@ -93,14 +93,6 @@ def _kind(statement: str) -> str:
     return "volume"
 
 
-@pytest.fixture(scope="module")
-def quickstart(scenarios: dict[str, Scenario]) -> Scenario:
-    scenario = scenarios["quickstart"]
-    for run in scenario.runs:
-        assert run.returncode == 0, run.stderr
-    return scenario
-
-
 @pytest.fixture
 def function(quickstart: Scenario, served: Served) -> FunctionProcess:
     """The function with exactly the recorded configuration (plus the endpoint keys), reused across tests."""
