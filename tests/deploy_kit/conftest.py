@@ -194,9 +194,10 @@ class Scenario:
 
 
 def _plane(home_region: str | None = "us-ashburn-1", function_id: str = FUNCTION_ID) -> ControlPlane:
-    """A tenancy where `fn deploy --app APP` has run: the function, with func.yaml's timeout."""
+    """A tenancy where the function is deployed in the application APP, with OCI's default timeout (30 s),
+    which the script must raise by a command of its own."""
     plane = ControlPlane(TENANCY, home_region=home_region)
-    plane.add_function(function_id, application=APP, compartment_id=FUNCTION_COMPARTMENT, timeout_in_seconds=120)
+    plane.add_function(function_id, application=APP, compartment_id=FUNCTION_COMPARTMENT, timeout_in_seconds=30)
     return plane
 
 
