@@ -44,7 +44,7 @@ from local_runtime.control_plane import (
 from local_runtime.credentials import DEFAULT_TENANCY_ID, ResourcePrincipal, issue_resource_principal
 from local_runtime.fdk_process import FunctionProcess
 from local_runtime.oci_cli import Call, oci_cli, read_calls
-from tests.helpers import PROJECT_ROOT, SOURCE_REGION
+from tests.helpers import PROJECT_ROOT, SOURCE_REGION, reset_emulator
 
 # The emulator's tenancy, so that the statements `in tenancy` the script creates are the emulator's.
 TENANCY = DEFAULT_TENANCY_ID
@@ -254,6 +254,8 @@ def scenarios(
     tmp_path_factory: pytest.TempPathFactory, served: Served, emulator: Emulator
 ) -> Iterator[dict[str, Scenario]]:
     oci = oci_cli()
+    # Set up whenever the first test that needs it runs: whatever an earlier test left in the emulator goes.
+    reset_emulator(emulator)
     with ThreadPoolExecutor(max_workers=len(SCENARIOS)) as pool:
         futures: dict[str, Future[Scenario]] = {}
         for name, make in SCENARIOS.items():
