@@ -263,14 +263,12 @@ def zygote(oci: str, key: str | None, control: socket.socket) -> Command | None:
             words = " ".join(map(os.fsdecode, request.argv[1:]))
             count_agrees = len(descriptors) == len(request.numbers) + 1  # its descriptors, then its directory
             why = refusal(oci, request, imported) if count_agrees else "descriptors and numbers disagree"
-            if why is not None or not _answer(connection, b"run"):
-                _answer(connection, b"plain")
-                connection.close()
-                for descriptor in descriptors:
-                    os.close(descriptor)
-                log(f"plain ({why or 'the client left'}): {words}")
-                continue
-            pid = os.fork()
+            pid = -1
+            if why is None:
+                try:
+                    pid = os.fork()
+                except OSError as error:
+                    why = f"no fork: {error}"
             if pid == 0:
                 if listening:
                     control.close()
@@ -281,6 +279,12 @@ def zygote(oci: str, key: str | None, control: socket.socket) -> Command | None:
                 return Command(oci, request, descriptors, imported)
             for descriptor in descriptors:
                 os.close(descriptor)
+            # `run` only once it runs: until then the client may still run it itself.
+            _answer(connection, b"plain" if why is not None else b"run")
+            if why is not None:
+                connection.close()
+                log(f"plain ({why}): {words}")
+                continue
             pidfd = os.pidfd_open(pid)
             running[pidfd] = (pid, connection, f"forked {key} {pid}: {words}")
             poller.register(pidfd, select.POLLIN)

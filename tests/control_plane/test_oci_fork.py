@@ -2,10 +2,16 @@
 
 Each command of SCRIPT exercises a way a command can differ: a file:// argument read relative to the working
 directory, one read from standard input and from a descriptor the script opened, --query and --raw-output,
-a query with an empty result (its sentence on stderr), JSON output, a service error (exit 1, its JSON on stderr),
-a usage error (click says so on stderr; oci-cli exits 1), --help, and one whose environment differs in a variable the CLI's import read, which
-the server must hand back to run as a fresh process. What each way printed, exited with, recorded as words and
+a query with an empty result (its sentence on stderr), JSON output, a service error (exit 1, its JSON on
+stderr), a usage error (click says so on stderr; oci-cli exits 1), --help, and one whose environment differs
+in a variable the CLI's import read, which the server must hand back to run as a fresh process. What each way printed, exited with, recorded as words and
 sent to the control plane must be the same, and the server's log must show that it forked all the others.
+
+A probe CLI of the same shape (an `oci` script, oci_cli.cli's cli(), a service_mapping) then reports the process
+it runs in, through the server and fresh, side by side: argv, orig_argv, working directory, umask, environment
+(with what its import set), descriptors, the standard streams' every setting on a pipe, a file and a terminal,
+buffered or not, the logging handler its import bound to stderr; and how it ends: an exit code, atexit, an
+uncaught exception's traceback, a signal.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -149,7 +156,7 @@ if __name__ == '__main__':
     sys.exit(cli())
 """
 PROBE_CLI = """
-import atexit, json, logging, os, stat, sys
+import atexit, json, logging, os, signal, stat, sys
 logging.basicConfig()  # as oci_cli.cli_root does at import: its handler holds sys.stderr
 os.environ["PROBE_IMPORTED"] = "yes"  # as oci_cli/__init__.py sets OCI_PYTHON_SDK_NO_SERVICE_IMPORTS
 SETTING = os.environ.get("PROBE_SETTING")  # read at import
@@ -194,6 +201,9 @@ def cli():
     atexit.register(print, "atexit ran", file=sys.stderr)
     if "--raise" in sys.argv:
         raise RuntimeError("uncaught")
+    if "--terminate" in sys.argv:
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGTERM)
     return 3
 """
 
@@ -283,7 +293,9 @@ def test_a_fork_is_the_process_a_fresh_cli_would_be(probe: Probe, tmp_path: Path
     assert [line for line in probe.server.log_lines() if "probe run" in line][-1].startswith("forked probe ")
 
 
-def test_an_uncaught_error_and_a_changed_import_setting_read_as_a_fresh_cli_s(probe: Probe, tmp_path: Path) -> None:
+def test_an_uncaught_error_a_signal_and_a_changed_import_setting_read_as_a_fresh_cli_s(
+    probe: Probe, tmp_path: Path
+) -> None:
     forked, fresh = _both_ways(probe, tmp_path / "raise", "pipe", ["--raise"])
     assert forked == fresh
     code, _, err, _ = fresh
@@ -291,6 +303,9 @@ def test_an_uncaught_error_and_a_changed_import_setting_read_as_a_fresh_cli_s(pr
     assert err.startswith("WARNING:root:to stderr through the handler\nTraceback (most recent call last):\n")
     assert f'  File "{probe.oci}", line 7, in <module>' in err  # the script's frame first, as a fresh process's
     assert err.endswith("RuntimeError: uncaught\natexit ran\n")
+    forked, fresh = _both_ways(probe, tmp_path / "terminate", "pipe", ["--terminate"])
+    assert forked == fresh
+    assert fresh[0] == -signal.SIGTERM  # the client ends by the signal that ended the command
     forked, fresh = _both_ways(probe, tmp_path / "setting", "pipe", [], {"PROBE_SETTING": "other"})
     assert forked == fresh
     assert fresh[1]["setting"] == "other"
