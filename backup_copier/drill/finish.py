@@ -102,7 +102,7 @@ class Finisher:
         self.busy.add(VolumeKey(fresh.region, fresh.spec.kind, fresh_mark.volume_id))
         self.summary.add(entry)
         if fresh_mark.resource_id is None and not self.dry_run:
-            self._rewrite(fresh, fresh_mark)
+            fresh = self._rewrite(fresh, fresh_mark)
         members = self._members(fresh, fresh_mark)
         verdict: Verdict | None = None
         if self._judged(fresh_mark.copy_id, fresh.id):
@@ -183,7 +183,7 @@ class Finisher:
             self.function_id, member.source_backup_id or "", mark.volume_id, mark.started, member.id, group.id
         )
         try:
-            written = tags.merge_tags(
+            written, etag = tags.merge_tags(
                 self.clients.for_region(member.region),
                 member.operations,
                 member.id,
@@ -193,7 +193,7 @@ class Finisher:
             )
         except (*SERVICE_FAILURES, tags.TagsChanging):
             return None  # the group waits for its members' marks (teardown.group): tried again next pass
-        return Restored.of(member.spec, member.region, written)
+        return Restored.of(member.spec, member.region, written, etag)
 
     # Reading and recording
 
@@ -274,11 +274,12 @@ class Finisher:
                 f"the drill's verdict could not be written on its copy ({said}); the next pass judges it again",
             )
 
-    def _rewrite(self, drill: Restored, mark: marks.DrillMark) -> None:
-        """A drill bound by its copy's running record only: its mark now names its own OCID too."""
+    def _rewrite(self, drill: Restored, mark: marks.DrillMark) -> Restored:
+        """A drill bound by its copy's running record only: its mark now names its own OCID too. The drill
+        as written (its new ETag, for the delete's If-Match), or as it was if the write failed."""
         bound = marks.DrillMark(mark.function_id, mark.copy_id, mark.volume_id, mark.started, drill.id)
         try:
-            tags.merge_tags(
+            written, etag = tags.merge_tags(
                 self.clients.for_region(drill.region),
                 drill.operations,
                 drill.id,
@@ -287,11 +288,20 @@ class Finisher:
                 known=None,
             )
         except (*SERVICE_FAILURES, tags.TagsChanging):
-            pass  # still bound by the copy's record; tried again next pass
+            return drill  # still bound by the copy's record; tried again next pass
+        return Restored.of(drill.spec, drill.region, written, etag)
 
     def _not_proven(self, fresh: Restored, entry: Entry, problem: str) -> None:
         mark = fresh.mark
-        bindable = mark is not None and mark.function_id == self.function_id and mark.copy_id == fresh.source_backup_id
+        # Only a whole mark of this function, on the backup it names, that no tag yet binds to another OCID:
+        # what a pass that stopped between its create and its tag writes leaves. Anything else is no drill.
+        bindable = (
+            mark is not None
+            and mark.function_id == self.function_id
+            and mark.copy_id == fresh.source_backup_id
+            and mark.resource_id is None
+            and mark.group_id is None
+        )
         if not bindable or mark is None:
             self.summary.not_drills += 1
             return

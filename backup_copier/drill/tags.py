@@ -24,10 +24,6 @@ class TagsChanging(Exception):
     """The tags kept changing between the read and the update."""
 
 
-class NothingToWrite(Exception):
-    """The change found the tags already as wanted (or the resource not ours to change)."""
-
-
 @dataclass(frozen=True)
 class Operations:
     """How one kind of resource is read and updated: the SDK's method names and details class."""
@@ -53,11 +49,11 @@ def merge_tags(
     change: Callable[[Any], dict[str, str]],
     invocation: Invocation,
     known: tuple[Any, str | None] | None = None,
-) -> Any:
-    """Update the resource's freeform tags to change(current model); return the model as written.
+) -> tuple[Any, str | None]:
+    """Update the resource's freeform tags to change(current model); return the model as written, and its ETag.
 
     `known` is the resource as just read (its model and ETag), which saves the first read. change()
-    raises NothingToWrite to write nothing; a ServiceError other than 412 is the caller's to answer.
+    returns; a ServiceError other than 412 is the caller's to answer.
     """
     # Deferred for cold start, as in shared/clients.py: importing this module must not load oci.core.
     from oci.core import models
@@ -74,7 +70,8 @@ def merge_tags(
         if etag:
             kwargs["if_match"] = etag
         try:
-            return getattr(client, operations.update)(resource_id, details, **kwargs).data
+            written = getattr(client, operations.update)(resource_id, details, **kwargs)
+            return written.data, written.headers.get("etag")
         except oci_exceptions.ServiceError as error:
             if error.status != 412:
                 raise

@@ -6,7 +6,8 @@ The caller has just read the resource (its ETag) and proven it a drill of this f
   ListBootVolumeAttachments, in its compartment) is left, and reported: an operator may be using
   it for a real recovery. An attachment from an instance in another compartment is not in that
   listing; OCI then refuses the delete with 409, which is reported the same way and marked on
-  the resource (`backup-copier-drill-left`), so that no later pass sends that delete again;
+  the resource (`backup-copier-drill-left`), so that no later pass sends that delete again (a 409
+  IncorrectState, a refusal for the resource's state, is tried again by the next pass);
 - the delete is sent with If-Match on the read's ETag: a resource changed since (412) waits for
   the next pass, and no 409 is retried;
 - a volume group is deleted first, once each of its members carries the drill's mark (a group's
@@ -145,6 +146,15 @@ class Teardown:
             return Ending("gone")
         if error.status == 404:
             return self._failed(error, f"delete {drill.id}", drill)
+        if error.code == "IncorrectState":
+            # Refused for its state (a restore still running past the timeout, say): not held by anyone,
+            # so the next pass sends the delete again. Whether OCI refuses one is unconfirmed.
+            return Ending(
+                "waiting",
+                "DeleteRefused",
+                f"OCI refused its delete while it is {fresh.lifecycle_state} (409 IncorrectState); the next pass "
+                "tries again",
+            )
         moment = format_time(marks.utc_now())
         note = f"{moment} {error.code}"
         try:
