@@ -52,6 +52,9 @@ SWEEP_REMAINING = "sweep_copies_remaining"
 RESTORE_MINUTES = "restore_minutes"
 DRILL_AGE_HOURS = "drill_age_hours"
 DRILLS_FAILED = "drills_failed"
+# Copies made whose mark could not be written (dimension destinationRegion), posted into the source
+# backup's compartment: such a copy never expires, so an alarm must see it.
+COPY_MARK_FAILURES = "copy_mark_failures"
 # What the preflight check posts to prove the permission: no alarm watches it.
 PREFLIGHT = "preflight_check"
 
