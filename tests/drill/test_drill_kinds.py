@@ -50,6 +50,10 @@ def test_each_kind_is_restored_then_passes_and_is_deleted_with_every_member(
         assert resource["freeformTags"][DRILL_RESOURCE] == resource["id"]
         assert emulator.backup(copy["id"])["freeformTags"][DRILL_RUNNING] == resource["id"]
 
+    # A volume never drilled posts its oldest copy's age as drill_age_hours: a lower bound (seed_copy: 48 h ago).
+    ages = [m for m in emulator.posted_metrics(compartment) if m.name == "drill_age_hours"]
+    assert len(ages) == 3 and all(47 < m.datapoints[0]["value"] < 49 for m in ages)
+
     emulator.begin_restoring()
     restoring = drill_pass(process, compartment, maxRestores=3)
 
@@ -73,6 +77,14 @@ def test_each_kind_is_restored_then_passes_and_is_deleted_with_every_member(
         assert tags[DRILL_LAST].startswith("passed ") and DRILL_PASSED in tags
     minutes = [m for m in emulator.posted_metrics(compartment) if m.name == "restore_minutes"]
     assert sorted(m.dimensions["kind"] for m in minutes) == ["boot_volume", "volume", "volume_group"]
+    volumes = {
+        copies["volume"]["volumeId"],
+        copies["boot_volume"]["bootVolumeId"],
+        copies["volume_group"]["volumeGroupId"],
+    }
+    assert {m.dimensions["resourceId"] for m in minutes} == volumes
+    ages = [m for m in emulator.posted_metrics(compartment) if m.name == "drill_age_hours"][-3:]
+    assert [m.datapoints[0]["value"] < 0.1 for m in ages] == [True] * 3
     # Deleting the group left its volumes (Oracle: only the group is deleted); they are still in it.
     assert {state(emulator, m["id"]) for m in members} == {"AVAILABLE"}
 

@@ -135,6 +135,23 @@ def test_an_attached_drill_volume_is_reported_and_left_until_it_is_detached(
     assert deletes(emulator) == [drill["id"]]
 
 
+def test_a_volume_group_with_an_attached_volume_is_left_whole(emulator: Emulator, function: FunctionFactory) -> None:
+    compartment = new_compartment()
+    seed_copy(emulator, compartment, "volume_group")
+    process = drill_function(emulator, function)
+    [started] = drill_pass(process, compartment, maxRestores=1)["drills"]
+    emulator.finish_restores()
+    group = emulator.volume(started["restored"])
+    emulator.attach(group["volumeIds"][0])
+
+    answer = drill_pass(process, compartment, maxRestores=1)
+
+    [entry] = [e for e in answer["drills"] if e["restored"] == group["id"]]
+    assert (entry["state"], entry["leftAttached"], entry["deleted"]) == ("passed", True, False)
+    assert {state(emulator, resource) for resource in (group["id"], *group["volumeIds"])} == {"AVAILABLE"}
+    assert deletes(emulator) == []
+
+
 def test_a_drill_attached_from_another_compartment_is_refused_once_and_never_deleted_again(
     emulator: Emulator, function: FunctionFactory
 ) -> None:
