@@ -27,7 +27,7 @@ from ..shared.kinds import BY_RESTORED_OCID_TYPE, KindSpec
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from . import marks, tags
 from .read import RecordedCopy
-from .restored import GONE_STATES, RESTORING_STATES, Restored
+from .restored import GONE_STATES, RESTORING_STATES, Restored, write_mark
 from .rotation import VolumeKey
 from .summary import Entry, Summary
 from .teardown import DRILL_STATEMENTS, Ending, Teardown
@@ -183,17 +183,9 @@ class Finisher:
             self.function_id, member.source_backup_id or "", mark.volume_id, mark.started, member.id, group.id
         )
         try:
-            written, etag = tags.merge_tags(
-                self.clients.for_region(member.region),
-                member.operations,
-                member.id,
-                lambda current: marks.rewritten_tags(marks.tags_of(current), member_mark),
-                self.invocation,
-                known=None,
-            )
+            return write_mark(self.clients, member, member_mark, self.invocation)
         except (*SERVICE_FAILURES, tags.TagsChanging):
             return None  # the group waits for its members' marks (teardown.group): tried again next pass
-        return Restored.of(member.spec, member.region, written, etag)
 
     # Reading and recording
 
@@ -279,17 +271,9 @@ class Finisher:
         as written (its new ETag, for the delete's If-Match), or as it was if the write failed."""
         bound = marks.DrillMark(mark.function_id, mark.copy_id, mark.volume_id, mark.started, drill.id)
         try:
-            written, etag = tags.merge_tags(
-                self.clients.for_region(drill.region),
-                drill.operations,
-                drill.id,
-                lambda current: marks.rewritten_tags(marks.tags_of(current), bound),
-                self.invocation,
-                known=None,
-            )
+            return write_mark(self.clients, drill, bound, self.invocation)
         except (*SERVICE_FAILURES, tags.TagsChanging):
             return drill  # still bound by the copy's record; tried again next pass
-        return Restored.of(drill.spec, drill.region, written, etag)
 
     def _not_proven(self, fresh: Restored, entry: Entry, problem: str) -> None:
         mark = fresh.mark
@@ -327,6 +311,7 @@ class Finisher:
         entry = self.summary.add(
             Entry(recorded.volume_id, recorded.spec.kind.value, recorded.region, copy_id, running, "gone")
         )
+        self.busy.add(VolumeKey(recorded.region, recorded.spec.kind, recorded.volume_id))
         self._record(recorded.spec, entry, Verdict("gone", "AlreadyGone"), ended=True)
 
 

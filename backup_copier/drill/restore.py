@@ -32,7 +32,7 @@ from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.retries import is_retryable_except_409
 from ..shared.settings import Settings, drill_availability_domain_setting
 from . import marks, tags
-from .restored import Restored
+from .restored import Restored, write_mark
 from .rotation import CopyFacts, VolumeKey
 from .summary import Entry
 from .teardown import DRILL_STATEMENTS
@@ -180,14 +180,7 @@ class Restorer:
             problems.append(_said(error, f"record the drill on {copy.id}", copy.region))
         bound = marks.DrillMark(mark.function_id, mark.copy_id, mark.volume_id, mark.started, created.id)
         try:
-            tags.merge_tags(
-                client,
-                created.operations,
-                created.id,
-                lambda current: marks.rewritten_tags(marks.tags_of(current), bound),
-                self.invocation,
-                known=None,
-            )
+            write_mark(self.clients, created, bound, self.invocation)
         except (*SERVICE_FAILURES, tags.TagsChanging) as error:
             problems.append(_said(error, f"tag {created.id}", copy.region))
         if len(problems) == 2:

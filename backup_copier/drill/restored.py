@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..shared.clients import BlockStorageClients
+from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
 from . import marks
-from .tags import Operations
+from .tags import Operations, merge_tags
 
 # Volume.lifecycle_state, BootVolume.lifecycle_state and VolumeGroup.lifecycle_state (SDK 2.189): a
 # restore is PROVISIONING, then (not a group) RESTORING; a group may also be UPDATE_PENDING.
@@ -80,3 +82,18 @@ class Restored:
     def started(self) -> datetime | None:
         mark = self.mark
         return mark.started if mark else None
+
+
+def write_mark(
+    clients: BlockStorageClients, resource: Restored, mark: marks.DrillMark, invocation: Invocation
+) -> Restored:
+    """The whole mark written on `resource` (its other tags kept, merged with If-Match): the resource as
+    written, with its new ETag. Raises what the update raised (tags.TagsChanging, a service failure)."""
+    written, etag = merge_tags(
+        clients.for_region(resource.region),
+        resource.operations,
+        resource.id,
+        lambda current: marks.rewritten_tags(marks.tags_of(current), mark),
+        invocation,
+    )
+    return Restored.of(resource.spec, resource.region, written, etag)

@@ -61,18 +61,8 @@ class Teardown:
         """Delete a proven volume or boot volume (a drill's own, or a member that has left its group)."""
         if LEFT_KEY in drill.tags:
             return self._left(drill)
-        try:
-            holder = self.attached_to(drill)
-        except SERVICE_FAILURES as error:
-            return self._failed(error, f"list the attachments of {drill.id}", drill)
-        if holder:
-            return Ending(
-                "attached",
-                "LeftAttached",
-                f"attached to instance {holder}, so it is left as it is: someone may be using it for a real recovery. "
-                "Detach it to let the next pass delete it, or remove its backup-copier-drill-function tag to keep it",
-            )
-        return self._delete(drill)
+        held = self._held(drill, drill, "so it is left as it is")
+        return held or self._delete(drill)
 
     def group(self, group: Restored, members: Sequence[Restored]) -> Ending:
         """Delete a proven volume group once every member is marked and none is attached; members stay."""
@@ -87,18 +77,27 @@ class Teardown:
                 "do (deleting it first would leave volumes nothing proves are the drill's)",
             )
         for member in members:
-            try:
-                holder = self.attached_to(member)
-            except SERVICE_FAILURES as error:
-                return self._failed(error, f"list the attachments of {member.id}", group)
-            if holder:
-                return Ending(
-                    "attached",
-                    "LeftAttached",
-                    f"its volume {member.id} is attached to instance {holder}, so the group and its volumes are left "
-                    "as they are: someone may be using them for a real recovery",
-                )
+            held = self._held(
+                member, group, f"so the group and its volumes are left as they are (its volume {member.id})"
+            )
+            if held:
+                return held
         return self._delete(group)
+
+    def _held(self, volume: Restored, drill: Restored, left: str) -> Ending | None:
+        """An Ending when `volume` is attached (or its attachments cannot be read): `drill` is then left."""
+        try:
+            holder = self.attached_to(volume)
+        except SERVICE_FAILURES as error:
+            return self._failed(error, f"list the attachments of {volume.id}", drill)
+        if holder is None:
+            return None
+        return Ending(
+            "attached",
+            "LeftAttached",
+            f"attached to instance {holder}, {left}: someone may be using it for a real recovery. Detach it to let "
+            "a later pass delete it, or remove its backup-copier-drill-function tag to keep it",
+        )
 
     def attached_to(self, volume: Restored) -> str | None:
         """The instance holding the volume, from Compute's listing of the volume's compartment; None if none."""

@@ -84,6 +84,12 @@ def seed_drill(
     return emulator.volume(resource["id"])
 
 
+def record_running(emulator: Emulator, copy_id: str, resource_id: str) -> dict[str, Any]:
+    """The copy's running record names `resource_id`, as a drill's first pass writes it; the copy as it is now."""
+    emulator.set_freeform_tags(copy_id, {**emulator.backup(copy_id)["freeformTags"], DRILL_RUNNING: resource_id})
+    return emulator.backup(copy_id)
+
+
 def deletes(emulator: Emulator) -> list[str]:
     """The OCIDs of the volumes, boot volumes and groups a DELETE was sent for, in order."""
     return [

@@ -20,6 +20,7 @@ from .support import (
     deletes,
     drill_function,
     drill_pass,
+    record_running,
     seed_drill,
     state,
 )
@@ -68,8 +69,7 @@ def test_clones_and_hand_restores_of_a_copy_and_of_a_drill_are_never_taken_for_d
     compartment = new_compartment()
     copy = seed_copy(emulator, compartment, "volume")[1]
     drill = seed_drill(emulator, compartment, copy, state="AVAILABLE")
-    emulator.set_freeform_tags(copy["id"], {**emulator.backup(copy["id"])["freeformTags"], DRILL_RUNNING: drill["id"]})
-    copy = emulator.backup(copy["id"])
+    copy = record_running(emulator, copy["id"], drill["id"])
     # A clone carries the drill's tags (Oracle: a restored volume carries its source's); its sourceDetails
     # name the drill volume, not the copy.
     clone = emulator.add_volume(
@@ -181,15 +181,11 @@ def test_a_crashed_passes_leftovers_are_found_and_ended_by_the_next_pass(
     # Stopped right after the create and the copy's record, before the drill's own tag was rewritten.
     unbound_copy = seed_copy(emulator, compartment, "volume")[1]
     unbound = seed_drill(emulator, compartment, unbound_copy, state="AVAILABLE", bound=False)
-    emulator.set_freeform_tags(
-        unbound_copy["id"], {**emulator.backup(unbound_copy["id"])["freeformTags"], DRILL_RUNNING: unbound["id"]}
-    )
+    record_running(emulator, unbound_copy["id"], unbound["id"])
     # Stopped after its delete, before the copy's record was updated: the drill is gone.
     deleted_copy = seed_copy(emulator, compartment, "boot_volume")[1]
     deleted = seed_drill(emulator, compartment, deleted_copy, kind="boot_volume", state="TERMINATED")
-    emulator.set_freeform_tags(
-        deleted_copy["id"], {**emulator.backup(deleted_copy["id"])["freeformTags"], DRILL_RUNNING: deleted["id"]}
-    )
+    record_running(emulator, deleted_copy["id"], deleted["id"])
 
     answer = drill_pass(drill_function(emulator, function), compartment, maxRestores=2)
 
@@ -197,8 +193,10 @@ def test_a_crashed_passes_leftovers_are_found_and_ended_by_the_next_pass(
     ended = {e["restored"]: (e["state"], e["deleted"]) for e in answer["drills"] if e["state"] != "started"}
     assert ended == {unbound["id"]: ("passed", True), deleted["id"]: ("gone", False)}
     assert deletes(emulator) == [unbound["id"]]
+    # Both volumes had their turn in this pass, so neither starts again: their running records are gone.
+    assert answer["started"] == 0
     for copy in (unbound_copy, deleted_copy):
-        assert DRILL_RUNNING not in emulator.backup(copy["id"])["freeformTags"] or answer["started"]
+        assert DRILL_RUNNING not in emulator.backup(copy["id"])["freeformTags"]
     assert emulator.backup(deleted_copy["id"])["freeformTags"][DRILL_LAST].startswith("gone ")
 
 
