@@ -23,7 +23,9 @@ from oci import exceptions as oci_exceptions
 from ..backups.listing import OutOfTime, check_time
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
+from ..shared.errors import InvalidRequest
 from ..shared.kinds import BY_RESTORED_OCID_TYPE, KindSpec
+from ..shared.ocids import parse_ocid
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from . import marks, tags
 from .read import RecordedCopy
@@ -87,15 +89,18 @@ class Finisher:
         entry = Entry(mark.volume_id, listed.kind, listed.region, mark.copy_id, listed.id, "gone")
         entry.compartment_id = listed.compartment_id
         if fresh is None or fresh.state == "TERMINATED":
-            self._record(listed.spec, entry, Verdict("gone"), ended=True)
-            self.summary.add(entry)
+            # Gone since it was listed: recorded on its copy only if the listing proved it a drill.
+            recorded = self.records.get(mark.copy_id)
+            running = recorded.record.running if recorded else None
+            if marks.proof(listed.id, listed.tags, listed.source_backup_id, self.function_id, running) is None:
+                self._record(listed.spec, entry, Verdict("gone"), ended=True)
+                self.summary.add(entry)
             return
-        fresh_mark = fresh.mark
-        running = self._running(fresh_mark.copy_id if fresh_mark else mark.copy_id, listed.spec, listed.region)
-        problem = marks.proof(fresh.id, fresh.tags, fresh.source_backup_id, self.function_id, running)
+        problem = marks.proof(fresh.id, fresh.tags, fresh.source_backup_id, self.function_id, self._running(fresh))
         if problem is not None:
             self._not_proven(fresh, entry, problem)
             return
+        fresh_mark = fresh.mark
         assert fresh_mark is not None  # proven
         entry.size_in_gbs, entry.hydrated = fresh.size_in_gbs, fresh.hydrated if fresh.state == "AVAILABLE" else None
         # A volume whose drill this pass saw waits for its next turn, whatever becomes of the drill.
@@ -218,12 +223,17 @@ class Finisher:
                 self._copies[copy_id] = None
         return self._copies[copy_id]
 
-    def _running(self, copy_id: str, spec: KindSpec, region: str) -> str | None:
-        recorded = self.records.get(copy_id)
+    def _running(self, drill: Restored) -> str | None:
+        """The running record of the copy the drill was restored from, when its mark needs it (no resource key
+        yet): from the listing, else read. Only a copy its own sourceDetails name is read, never one a tag names."""
+        mark = drill.mark
+        if mark is None or mark.resource_id is not None or not drill.source_backup_id:
+            return None
+        recorded = self.records.get(drill.source_backup_id)
         if recorded is not None:
             return recorded.record.running
         try:
-            copy = self._copy(spec, region, copy_id)
+            copy = self._copy(drill.spec, drill.region, drill.source_backup_id)
         except SERVICE_FAILURES:
             return None
         return marks.read_record(marks.tags_of(copy[0])).running if copy else None
@@ -303,16 +313,26 @@ class Finisher:
         """A copy's running record names a drill the listing did not show: gone (deleted by a pass that stopped
         before it could say so, or by hand), which is recorded and never a failure; or alive elsewhere (moved to
         another compartment), which is left for a scope that lists it."""
-        running = recorded.record.running or ""
-        spec = BY_RESTORED_OCID_TYPE.get(running.split(".")[1]) if running.count(".") >= 4 else None
-        fresh = self._read(spec, recorded.region, running) if spec else None
-        if spec is None or (fresh is not None and fresh.state not in GONE_STATES):
+        running = _restored_ocid(recorded.record.running)
+        spec = BY_RESTORED_OCID_TYPE.get(running.split(".")[1]) if running else None
+        if running is None or spec is None:
+            return  # a tag value that is no OCID of what a drill restores: never read, never sent in a URL
+        fresh = self._read(spec, recorded.region, running)
+        if fresh is not None and fresh.state not in GONE_STATES:
             return
         entry = self.summary.add(
             Entry(recorded.volume_id, recorded.spec.kind.value, recorded.region, copy_id, running, "gone")
         )
         self.busy.add(VolumeKey(recorded.region, recorded.spec.kind, recorded.volume_id))
         self._record(recorded.spec, entry, Verdict("gone", "AlreadyGone"), ended=True)
+
+
+def _restored_ocid(value: str | None) -> str | None:
+    """A tag's value as the OCID of a volume, boot volume or volume group, checked before it goes in a URL."""
+    try:
+        return parse_ocid(value, field=marks.RUNNING_KEY, types=BY_RESTORED_OCID_TYPE.keys(), regional=True).value
+    except InvalidRequest:
+        return None
 
 
 def _apply(ending: Ending, entry: Entry) -> None:

@@ -234,3 +234,14 @@ def test_a_delete_refused_for_the_drills_state_is_tried_again_by_the_next_pass(
     assert DRILL_LEFT not in emulator.volume(slow["id"])["freeformTags"]
     assert [(e["state"], e["deleted"]) for e in second["drills"] if e["restored"] == slow["id"]] == [("ending", True)]
     assert deletes(emulator) == [slow["id"], slow["id"]]
+
+
+def test_a_running_record_that_is_no_ocid_is_never_sent_in_a_url(emulator: Emulator, function: FunctionFactory) -> None:
+    compartment = new_compartment()
+    copy = seed_copy(emulator, compartment, "volume")[1]
+    record_running(emulator, copy["id"], "ocid1.volume.oc1.iad.aaaa/../../volumeBackups/x?limit=1")
+
+    answer = drill_pass(drill_function(emulator, function), compartment, maxRestores=1)
+
+    assert answer["outcome"] == "drilled"
+    assert [r.path for r in emulator.requests if "aaaa" in r.path or ".." in r.path] == []
