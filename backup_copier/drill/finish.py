@@ -29,7 +29,7 @@ from ..shared.ocids import parse_ocid
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from . import marks, tags
 from .read import RecordedCopy
-from .restored import GONE_STATES, RESTORING_STATES, Restored, write_mark
+from .restored import GONE_STATES, Restored, write_mark
 from .rotation import VolumeKey
 from .summary import Entry, Summary
 from .teardown import DRILL_STATEMENTS, Ending, Teardown
@@ -112,13 +112,9 @@ class Finisher:
         verdict: Verdict | None = None
         if self._judged(fresh_mark.copy_id, fresh.id):
             entry.state = "ending"
-        elif fresh.state in RESTORING_STATES and self.now - fresh_mark.started < timedelta(
-            minutes=self.timeout_minutes
-        ):
-            entry.state = "restoring"
-            return
         else:
-            copy = self._copy(fresh.spec, fresh.region, fresh_mark.copy_id)
+            # Its copy is read only to compare it with what is AVAILABLE.
+            copy = self._copy(fresh.spec, fresh.region, fresh_mark.copy_id) if fresh.state == "AVAILABLE" else None
             verdict = judge(fresh, copy[0] if copy else None, members, self.now, self.timeout_minutes)
             entry.state, entry.restore_minutes = verdict.state, verdict.restore_minutes
             entry.reason_code, entry.reason = verdict.reason_code, verdict.reason

@@ -46,11 +46,9 @@ VOLUME_KEY = PREFIX + "volume"
 STARTED_KEY = PREFIX + "started"
 RESOURCE_KEY = PREFIX + "resource"
 GROUP_KEY = PREFIX + "group"
-MARK_KEYS = (FUNCTION_KEY, COPY_KEY, VOLUME_KEY, STARTED_KEY, RESOURCE_KEY, GROUP_KEY)
 RUNNING_KEY = PREFIX + "running"
 LAST_KEY = PREFIX + "last"
 PASSED_KEY = PREFIX + "passed"
-RECORD_KEYS = (RUNNING_KEY, LAST_KEY, PASSED_KEY)
 # Every key this function writes, on a copy (backups/marks.py) or on a drill: a drill's rewritten mark drops
 # those it inherited from the copy, which describe the copy, not the drill.
 _OWN_PREFIX = "backup-copier-"

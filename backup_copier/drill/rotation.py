@@ -10,7 +10,7 @@ never later.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -117,6 +117,3 @@ def next_turns(
 def _later(first: datetime | None, second: datetime | None) -> datetime | None:
     return max(filter(None, (first, second)), default=None)
 
-
-def keys_of(pairs: Iterable[tuple[VolumeKey, Any]]) -> list[VolumeKey]:
-    return [key for key, _ in pairs]
