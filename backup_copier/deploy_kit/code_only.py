@@ -27,7 +27,7 @@ UPDATING_DOC = "https://docs.oracle.com/en-us/iaas/Content/Functions/Tasks/funct
 HANDLER = "func.handler"  # <file>.<function>: handler() in function/func.py
 # As func.yaml's memory and timeout, which the image path deploys with (a test keeps them equal).
 MEMORY_MB = 128
-TIMEOUT_SECONDS = 120
+TIMEOUT_SECONDS = 300
 # "About Code-only Functions": up to 25 MB uploaded directly; local_runtime/archive/build.py agrees.
 DIRECT_UPLOAD_LIMIT = 25 * 1000 * 1000
 DEFAULT_DISPLAY_NAME = "backup-copier"

@@ -116,4 +116,3 @@ def next_turns(
 
 def _later(first: datetime | None, second: datetime | None) -> datetime | None:
     return max(filter(None, (first, second)), default=None)
-

@@ -194,6 +194,7 @@ class Sweep:
         else:
             failure = {**entry, "reasonCode": result.reason_code or "", "reason": result.reason or ""}
             self.summary.record_failure(compartment_of(listed), failure)
+            self.summary.record_mark_failure(compartment_of(listed), region)
 
     def _reason_to_skip(self, listed: Listed) -> str | None:
         backup = listed.backup
@@ -230,6 +231,8 @@ class Sweep:
     def _record(self, listed: Listed, copy: CopyResult, boot_volume: str | None, invocation: Invocation) -> None:
         entry = {"backupId": listed.backup.id, "destinationRegion": copy.destination_region}
         compartment_id = compartment_of(listed)
+        if copy.mark_failed:
+            self.summary.record_mark_failure(compartment_id, copy.destination_region)
         if copy.outcome is Outcome.ALREADY_COPIED:
             self.summary.already_copied += 1
             return

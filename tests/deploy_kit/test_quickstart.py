@@ -1,9 +1,10 @@
-"""`quickstart`: the printed script run twice in bash with the real oci CLI, a recording cloud and an fn shim.
+"""`quickstart`: the README's command, its script run twice in bash with the real oci CLI, the control plane and fn.
 
 What the README promises: one command prints the whole setup of one source region, from one set of
 inputs, and running its output gives a configured function whose keys agree with the policy and
 the rule, ending with the check; running it again changes nothing and creates nothing twice; an
-empty value stops it with a sentence before it can reach a later command.
+empty value stops it with a sentence before it can reach a later command. What the function then
+does with that setup, under that IAM, is test_quickstart_serves.py's.
 """
 
 from __future__ import annotations
@@ -22,30 +23,22 @@ from backup_copier.report.request import ReportRequest
 from backup_copier.shared.metrics import COPY_MARK_FAILURES
 from backup_copier.shared.settings import load_settings
 from backup_copier.sweep.request import ReconcileRequest
-from local_runtime.oci_cli import oci_cli
-from tests.deploy_kit.conftest import BACKUPS, KEY, TOPIC, Scenario
-from tests.deploy_kit.setup_run import (
+from local_runtime.control_plane import ControlPlane, FnCli, workstation
+from local_runtime.oci_cli import oci_cli, problems
+from tests.deploy_kit.conftest import (
     APP,
+    BACKUPS,
     FUNCTION_COMPARTMENT,
     FUNCTION_ID,
+    KEY,
     TENANCY,
-    Cloud,
-    FnState,
-    problems,
-    workstation,
+    TOPIC,
+    Scenario,
 )
 from tests.helpers import PROJECT_ROOT
 
 pytestmark = pytest.mark.timeout(900)  # the session's first run may install oci-cli (about a minute)
 REQUESTS = {"reconcile": ReconcileRequest, "expire": ExpireRequest, "report": ReportRequest}
-
-
-@pytest.fixture(scope="module")
-def quickstart(scenarios: dict[str, Scenario]) -> Scenario:
-    scenario = scenarios["quickstart"]
-    for run in scenario.runs:
-        assert run.returncode == 0, run.stderr
-    return scenario
 
 
 def test_every_oci_command_is_one_the_real_cli_takes(quickstart: Scenario) -> None:
@@ -76,9 +69,14 @@ def test_every_oci_command_is_one_the_real_cli_takes(quickstart: Scenario) -> No
 
 
 def test_every_fn_command_is_the_fn_cli_s(quickstart: Scenario) -> None:
-    # The shim refuses anything the fn CLI would (setup_run.FN_COMMANDS): each run got through.
-    used = {" ".join(call[: 3 if call[0] == "unset" else 2]) for call in quickstart.fn.calls}
-    assert used == {"inspect function", "config function", "update function", "invoke " + APP}
+    # FnCli refuses anything the fn CLI would (local_runtime/control_plane/fn_cli.py): each one got through.
+    assert [run for run in quickstart.fn.runs if run.exit_code != 0] == []
+    assert {run.command for run in quickstart.fn.runs} == {
+        "inspect function",
+        "config function",
+        "update function",
+        "invoke",
+    }
 
 
 def test_a_second_run_changes_nothing_and_creates_nothing_twice(quickstart: Scenario) -> None:
@@ -94,7 +92,7 @@ def test_a_second_run_changes_nothing_and_creates_nothing_twice(quickstart: Scen
         3,
         4,
     ]
-    assert quickstart.fn.function()["config"] == dict(setup_configuration())
+    assert quickstart.function()["config"] == dict(setup_configuration())
 
 
 def setup_configuration() -> list[tuple[str, str]]:
@@ -109,7 +107,7 @@ def setup_configuration() -> list[tuple[str, str]]:
 
 
 def test_every_iam_call_goes_to_the_home_region(quickstart: Scenario) -> None:
-    home = quickstart.cloud.home_region
+    home = quickstart.plane.home_region
     for call in quickstart.calls[0]:
         if call.path == ("iam", "region-subscription", "list"):
             assert call.options["--region"] == "us-phoenix-1"  # a read, before the home region is known
@@ -120,8 +118,8 @@ def test_every_iam_call_goes_to_the_home_region(quickstart: Scenario) -> None:
 
 
 def test_the_function_s_keys_agree_with_the_policy_and_the_rule(quickstart: Scenario) -> None:
-    settings = load_settings(quickstart.fn.function()["config"])
-    cloud = quickstart.cloud
+    settings = load_settings(quickstart.function()["config"])
+    cloud = quickstart.plane
     statements = cloud.named("policies", "backup-copier")["statements"]
     # Exactly what `policies` prints for the same settings, and the metrics grant for the same namespace.
     printed = deploy.render(
@@ -161,7 +159,7 @@ def test_the_function_s_keys_agree_with_the_policy_and_the_rule(quickstart: Scen
 
 
 def test_the_dynamic_group_matches_the_function_fn_inspect_named(quickstart: Scenario) -> None:
-    group = quickstart.cloud.named("dynamicGroups", "backup-copier")
+    group = quickstart.plane.named("dynamicGroups", "backup-copier")
     assert (group["compartmentId"], group["matchingRule"]) == (
         TENANCY,
         iam.dynamic_group_rule(function_id=FUNCTION_ID),
@@ -172,7 +170,7 @@ def test_the_dynamic_group_matches_the_function_fn_inspect_named(quickstart: Sce
 def test_each_schedule_starts_the_function_over_the_configured_compartments(
     quickstart: Scenario, schedule: setup.Schedule
 ) -> None:
-    found = quickstart.cloud.named("schedules", schedule.display_name)
+    found = quickstart.plane.named("schedules", schedule.display_name)
     assert (found["compartmentId"], found["recurrenceDetails"]) == (FUNCTION_COMPARTMENT, schedule.cron)
     [resource] = found["resources"]
     assert resource["id"] == FUNCTION_ID
@@ -180,13 +178,13 @@ def test_each_schedule_starts_the_function_over_the_configured_compartments(
     request = parse_request(json.dumps(parameter["value"]).encode())
     assert isinstance(request, REQUESTS[schedule.action])
     assert isinstance(request, ReconcileRequest | ExpireRequest | ReportRequest)
-    settings = load_settings(quickstart.fn.function()["config"])
+    settings = load_settings(quickstart.function()["config"])
     assert request.scope.compartment_ids == settings.source_compartment_ids
 
 
 def test_only_the_three_schedules_may_invoke_the_function(quickstart: Scenario) -> None:
-    policy = quickstart.cloud.named("policies", "backup-copier-schedules")
-    ids = [quickstart.cloud.named("schedules", s.display_name)["id"] for s in setup.SCHEDULES]
+    policy = quickstart.plane.named("policies", "backup-copier-schedules")
+    ids = [quickstart.plane.named("schedules", s.display_name)["id"] for s in setup.SCHEDULES]
     principals = ", ".join(f"request.principal.id='{i}'" for i in ids)
     assert policy["compartmentId"] == FUNCTION_COMPARTMENT
     assert policy["statements"] == [
@@ -196,19 +194,19 @@ def test_only_the_three_schedules_may_invoke_the_function(quickstart: Scenario) 
 
 
 def test_the_timeout_is_set_by_a_command(quickstart: Scenario) -> None:
-    assert quickstart.fn.function()["timeout"] == setup.TIMEOUT_SECONDS == 300
-    assert ["update", "function", APP, "backup-copier", "--timeout", "300"] in quickstart.fn.calls
+    assert quickstart.function()["timeoutInSeconds"] == setup.TIMEOUT_SECONDS == 300
+    assert ["update", "function", APP, "backup-copier", "--timeout", "300"] in quickstart.fn_words()
 
 
 def test_it_ends_with_the_check(quickstart: Scenario) -> None:
-    assert quickstart.fn.invocations == [setup.CHECK_BODY, setup.CHECK_BODY]
-    assert quickstart.fn.calls[-1] == ["invoke", APP, "backup-copier"]
+    assert [call.body.decode() for call in quickstart.fn.invocations] == [setup.CHECK_BODY, setup.CHECK_BODY]
+    assert quickstart.fn_words()[-1] == ["invoke", APP, "backup-copier"]
     assert json.loads(setup.CHECK_BODY) == json.loads((PROJECT_ROOT / "events" / "check.json").read_text())
     assert quickstart.runs[0].stdout.rstrip().endswith("(the check says what it cannot prove)")
 
 
 def test_the_alarms_watch_the_function_and_its_metrics(quickstart: Scenario) -> None:
-    alarms = {alarm["displayName"]: alarm for alarm in quickstart.cloud.all("alarms")}
+    alarms = {alarm["displayName"]: alarm for alarm in quickstart.plane.all("alarms")}
     for alarm in alarms.values():
         assert (alarm["compartmentId"], alarm["destinations"], alarm["isEnabled"]) == (
             FUNCTION_COMPARTMENT,
@@ -232,17 +230,17 @@ def test_an_empty_capture_stops_the_script_before_anything_changes(scenarios: di
     [run] = scenario.runs
     assert run.returncode != 0
     assert "backup-copier setup stopped: the tenancy's home region is empty" in run.stderr
-    assert scenario.cloud.writes() == []
-    assert scenario.fn.calls == []
+    assert scenario.plane.writes() == []
+    assert scenario.fn.runs == []
 
 
 def test_a_function_of_another_region_stops_the_script(scenarios: dict[str, Scenario]) -> None:
     scenario = scenarios["function in another region"]
     [run] = scenario.runs
     assert run.returncode != 0
-    assert "the OCID of backup-copier in the application dr-app is 'ocid1.fnfunc.oc1.iad." in run.stderr
+    assert "the OCID of backup-copier in the application APP is 'ocid1.fnfunc.oc1.iad." in run.stderr
     assert "expected ocid1.fnfunc.*.@(phx|us-phoenix-1).*" in run.stderr
-    assert scenario.cloud.writes() == []
+    assert scenario.plane.writes() == []
 
 
 def test_a_dynamic_group_of_another_function_is_not_taken_over(scenarios: dict[str, Scenario]) -> None:
@@ -251,13 +249,16 @@ def test_a_dynamic_group_of_another_function_is_not_taken_over(scenarios: dict[s
     assert run.returncode != 0
     assert "the dynamic group backup-copier matches ALL {resource.type = 'fnfunc', resource.id = " in run.stderr
     assert "One deployment serves one source region and one function" in run.stderr
-    assert scenario.cloud.writes() == []  # configured the function, changed nothing in IAM
+    assert scenario.plane.writes() == []  # configured the function, changed nothing in IAM
 
 
 def test_a_check_that_is_not_ready_fails_the_script_saying_what_to_do(tmp_path: Path) -> None:
-    fn = FnState(answer=json.dumps({"outcome": "not_ready", "checks": [{"name": "settings", "ok": False}]}))
+    answer = json.dumps({"outcome": "not_ready", "checks": [{"name": "settings", "ok": False}]}).encode()
+    plane = ControlPlane(TENANCY)
+    plane.add_function(FUNCTION_ID, application=APP, compartment_id=FUNCTION_COMPARTMENT)
+    fn = FnCli(plane, invoker=lambda call: (502, "application/json", answer))
     only_the_check = Script(("the check alone",), (("APP", APP),), (setup.check_step(),)).render()
-    with workstation(tmp_path, oci_cli(), Cloud(), fn) as shell:
+    with workstation(tmp_path, oci_cli(), plane, fn) as shell:
         run = shell.run(only_the_check)
     assert run.returncode == 1
     assert '"outcome": "not_ready"' in run.stdout

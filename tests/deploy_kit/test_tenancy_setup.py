@@ -1,7 +1,7 @@
 """`tenancy-setup`: the quickstart's script for every compartment of a tenancy, run in bash for real.
 
-The same mechanism as the quickstart (setup_run.py, conftest.py's scenarios): the real oci CLI
-against a recording cloud, an fn shim with the fn CLI's syntax. What differs is the scope: one
+The same mechanism as the quickstart (conftest.py's scenarios, local_runtime/control_plane): the
+real oci CLI against the control plane, fn with the fn CLI's syntax. What differs is the scope: one
 rule with no compartment filter, statements `in tenancy`, schedules with "subtree": true on the
 tenancy, alarms on the tenancy's subtree, and SOURCE_COMPARTMENT_IDS unset.
 """
@@ -27,9 +27,17 @@ from backup_copier.shared.metrics import (
     VOLUMES_BREACHING,
 )
 from backup_copier.sweep.request import ReconcileRequest
-from local_runtime.oci_cli import oci_cli
-from tests.deploy_kit.conftest import KEY, TENANCY_SETUP, TOPIC, Scenario
-from tests.deploy_kit.setup_run import APP, FUNCTION_COMPARTMENT, FUNCTION_ID, TENANCY, problems
+from local_runtime.oci_cli import oci_cli, problems
+from tests.deploy_kit.conftest import (
+    APP,
+    FUNCTION_COMPARTMENT,
+    FUNCTION_ID,
+    KEY,
+    TENANCY,
+    TENANCY_SETUP,
+    TOPIC,
+    Scenario,
+)
 
 pytestmark = pytest.mark.timeout(900)  # the session's first run may install oci-cli (about a minute)
 REQUESTS = {"reconcile": ReconcileRequest, "expire": ExpireRequest, "report": ReportRequest, "drill": DrillRequest}
@@ -56,7 +64,7 @@ def test_the_home_region_given_is_where_iam_goes(tenancy: Scenario) -> None:
 
 
 def test_the_function_is_configured_for_every_compartment(tenancy: Scenario) -> None:
-    config = tenancy.fn.function()["config"]
+    config = tenancy.function()["config"]
     assert config == {
         "DESTINATION_REGION": "us-ashburn-1,eu-frankfurt-1",
         "KMS_KEY_ID_US_ASHBURN_1": KEY,
@@ -64,16 +72,16 @@ def test_the_function_is_configured_for_every_compartment(tenancy: Scenario) -> 
         "METRICS_NAMESPACE": "backup_copier",
     }
     # A filter an earlier quickstart set would answer events from other compartments `skipped`.
-    unset = [call[3:] for call in tenancy.fn.calls if call[:3] == ["unset", "config", "function"]]
+    unset = [call[3:] for call in tenancy.fn_words() if call[:3] == ["unset", "config", "function"]]
     assert unset == [
         [APP, "backup-copier", key]
         for key in ("SOURCE_COMPARTMENT_IDS", "KMS_KEY_ID_EU_FRANKFURT_1", "REQUIRED_FREEFORM_TAG")
     ]
-    assert tenancy.fn.function()["timeout"] == 300
+    assert tenancy.function()["timeoutInSeconds"] == 300
 
 
 def test_the_policy_is_the_kit_s_at_tenancy_level_with_metrics(tenancy: Scenario) -> None:
-    policy = tenancy.cloud.named("policies", "backup-copier")
+    policy = tenancy.plane.named("policies", "backup-copier")
     assert policy["compartmentId"] == TENANCY
     kit = json.loads(
         deploy.render(
@@ -102,7 +110,7 @@ def test_the_policy_is_the_kit_s_at_tenancy_level_with_metrics(tenancy: Scenario
 
 
 def test_one_events_rule_in_the_root_compartment_without_a_filter(tenancy: Scenario) -> None:
-    rule = tenancy.cloud.named("rules", "backup-copier")
+    rule = tenancy.plane.named("rules", "backup-copier")
     assert (rule["compartmentId"], rule["isEnabled"]) == (TENANCY, True)
     assert json.loads(rule["condition"]) == deploy.rule_condition()
     assert rule["actions"] == {"actions": [{"actionType": "FAAS", "isEnabled": True, "functionId": FUNCTION_ID}]}
@@ -112,7 +120,7 @@ def test_one_events_rule_in_the_root_compartment_without_a_filter(tenancy: Scena
 def test_each_schedule_s_body_is_a_tenancy_wide_request_the_function_accepts(
     tenancy: Scenario, schedule: setup.Schedule
 ) -> None:
-    found = tenancy.cloud.named("schedules", schedule.display_name)
+    found = tenancy.plane.named("schedules", schedule.display_name)
     assert (found["action"], found["recurrenceType"], found["compartmentId"]) == (
         "START_RESOURCE",
         "CRON",
@@ -129,7 +137,7 @@ def test_each_schedule_s_body_is_a_tenancy_wide_request_the_function_accepts(
 
 
 def test_the_sweep_and_report_run_hourly_and_the_expiry_daily(tenancy: Scenario) -> None:
-    crons = {s["displayName"]: s["recurrenceDetails"].split() for s in tenancy.cloud.all("schedules")}
+    crons = {s["displayName"]: s["recurrenceDetails"].split() for s in tenancy.plane.all("schedules")}
     minute, hour, *rest = crons["backup-copier-sweep"]
     assert (minute.isdigit(), hour, rest) == (True, "*", ["*", "*", "*"])
     minute, hour, *rest = crons["backup-copier-report"]
@@ -140,7 +148,7 @@ def test_the_sweep_and_report_run_hourly_and_the_expiry_daily(tenancy: Scenario)
 
 
 def test_the_alarms_watch_every_compartment_of_the_tenancy(tenancy: Scenario) -> None:
-    alarms = {alarm["displayName"]: alarm for alarm in tenancy.cloud.all("alarms")}
+    alarms = {alarm["displayName"]: alarm for alarm in tenancy.plane.all("alarms")}
     own = [alarm for alarm in alarms.values() if alarm["namespace"] == "backup_copier"]
     for alarm in own:
         assert (alarm["metricCompartmentId"], alarm["metricCompartmentIdInSubtree"]) == (TENANCY, True)
