@@ -221,10 +221,10 @@ def test_the_optional_options_can_be_left_out() -> None:
 
 
 def test_the_drills_are_scheduled_granted_alarmed_and_checked(tenancy: Scenario) -> None:
-    statements = tenancy.cloud.named("policies", "backup-copier")["statements"]
+    statements = tenancy.plane.named("policies", "backup-copier")["statements"]
     deletes = [line for line in statements if "VOLUME_DELETE'" in line or "VOLUME_GROUP_DELETE'" in line]
     # Deleting volumes is granted in the destination regions only, never where the backups' volumes live.
     assert deletes and all("any {request.region = 'iad', request.region = 'fra'}" in line for line in deletes)
-    assert tenancy.fn.invocations == [setup.DRILL_CHECK_BODY]
-    age = tenancy.cloud.named("alarms", "backup-copier: a volume's last passed drill is too old")
+    assert [call.body.decode() for call in tenancy.fn.invocations] == [setup.DRILL_CHECK_BODY]
+    age = tenancy.plane.named("alarms", "backup-copier: a volume's last passed drill is too old")
     assert age["query"] == f"{DRILL_AGE_HOURS}[1h].max() > 192"
