@@ -161,9 +161,11 @@ class ScopeProgress:
             also = f", and {timed_out} were not reached before the timeout" if timed_out else ""
             return (
                 first.reason_code,
-                f"{len(self.failed)} of {total} compartments could not be read{also}, so the run is incomplete; "
-                f"the other {self.scanned} were done, and {unread.left_undone}. First, {first.compartment_id}: "
-                f"{first.reason}",
+                _then(
+                    f"{len(self.failed)} of {total} compartments could not be read{also}, so the run is incomplete; "
+                    f"the other {self.scanned} were done. First, {first.compartment_id}: {first.reason}",
+                    unread.left_undone,
+                ),
             )
         if timed_out:
             return (

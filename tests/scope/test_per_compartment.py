@@ -233,8 +233,8 @@ def test_one_sentence_per_way_a_scope_is_not_read_whole_in_the_actions_words() -
     assert code == "NotAuthorizedOrNotFound"
     assert sentence == (
         "1 of 4 compartments could not be read, and 1 were not reached before the timeout, so the run is incomplete; "
-        "the other 2 were done, and nothing was deleted in a compartment not listed whole. First, "
-        f"{COMPARTMENTS[2]}: refused."
+        f"the other 2 were done. First, {COMPARTMENTS[2]}: refused. Nothing was deleted in a compartment not listed "
+        "whole."
     )
     progress.failed.clear()
     code, sentence = progress.incomplete_verdict(unread) or ("", "")
