@@ -187,11 +187,6 @@ def _then(sentence: str, words: str) -> str:
     return f"{sentence}{stop} {words[:1].upper()}{words[1:]}."
 
 
-def scan_invocation(invocation: Invocation, share: float) -> Invocation:
-    """The invocation with `share` of its time left for reading: the rest is kept for acting on it."""
-    return invocation.within(invocation.deadline.remaining() * share)
-
-
 class _Unreadable(Exception):
     def __init__(self, reason_code: str, reason: str) -> None:
         super().__init__(reason)
