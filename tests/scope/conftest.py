@@ -1,17 +1,27 @@
-"""The tree of compartments the tenancy-wide tests read, and how they invoke the function over it."""
+"""The tree of compartments the tenancy-wide tests read, and the two ways they run an action over it:
+through the fdk socket, or in this process (to swap a piece of the pass)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from backup_copier.dispatch import parse_request
+from backup_copier.shared import runtime
+from backup_copier.shared.context import Invocation
+from backup_copier.shared.deadline import Deadline
+from backup_copier.shared.request import ActionRequest
+from backup_copier.shared.retries import AttemptLog
 from blockstorage_emulator import Emulator
+from local_runtime.credentials import ResourcePrincipal
 from local_runtime.fdk_process import FunctionProcess
-from tests.helpers import NOW, seed_backup, seed_copy
+from tests.helpers import DESTINATION_REGION, NOW, seed_backup, seed_copy
 
 
 @dataclass
@@ -58,3 +68,28 @@ def invoke(process: FunctionProcess, body: dict[str, Any], deadline: float = 30.
     result: dict[str, Any] = answer.json()
     assert answer.status == (502 if result["outcome"] in ("failed", "rejected") else 200), result
     return result
+
+
+@pytest.fixture
+def in_process(emulator: Emulator, principal: ResourcePrincipal, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The function's container in this process, one worker, against the session's emulator."""
+    environment = {
+        **principal.environment(),
+        "DESTINATION_REGION": DESTINATION_REGION,
+        "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
+        "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
+        "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
+        "MAX_CONCURRENCY": "1",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(runtime, "_container", None)
+    yield
+    runtime._container = None
+
+
+def run_in_process(body: dict[str, Any]) -> dict[str, Any]:
+    request = parse_request(json.dumps(body).encode())
+    assert isinstance(request, ActionRequest)
+    result = request.execute(Invocation("01INPROCESS", Deadline(60), AttemptLog()))
+    return {"outcome": result.outcome.value, "reasonCode": result.reason_code, "reason": result.reason, **result.extra}

@@ -8,26 +8,16 @@ with the ones read: reported and posted, and nothing of the others read at all.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from backup_copier.backups import scope_pass
-from backup_copier.dispatch import parse_request
-from backup_copier.shared import runtime
-from backup_copier.shared.context import Invocation
-from backup_copier.shared.deadline import Deadline
 from backup_copier.shared.memory import MIB, MemoryGuard
-from backup_copier.shared.request import ActionRequest
-from backup_copier.shared.retries import AttemptLog
 from blockstorage_emulator import Emulator
-from local_runtime.credentials import ResourcePrincipal
-from tests.helpers import DESTINATION_REGION, FunctionFactory
+from tests.helpers import FunctionFactory
 
-from .conftest import Tree, invoke
+from .conftest import Tree, invoke, run_in_process
 
 ADVICE = "Raise the function's memory (fn update function <app> <function> --memory 256"
 
@@ -73,38 +63,13 @@ class _LetsStart(MemoryGuard):
         return self.started[0] > self.count
 
 
-@pytest.fixture
-def in_process(emulator: Emulator, principal: ResourcePrincipal, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The function's container in this process, one worker, against the session's emulator."""
-    environment = {
-        **principal.environment(),
-        "DESTINATION_REGION": DESTINATION_REGION,
-        "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
-        "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
-        "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
-        "MAX_CONCURRENCY": "1",
-    }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(runtime, "_container", None)
-    yield
-    runtime._container = None
-
-
-def _run(body: dict[str, Any]) -> dict[str, Any]:
-    request = parse_request(json.dumps(body).encode())
-    assert isinstance(request, ActionRequest)
-    result = request.execute(Invocation("01MEMORYLIMIT", Deadline(60), AttemptLog()))
-    return {"outcome": result.outcome.value, "reasonCode": result.reason_code, "reason": result.reason, **result.extra}
-
-
 def test_what_was_read_whole_before_the_mark_is_reported_and_posted_and_nothing_else_is_read(
     emulator: Emulator, in_process: None, tree: Tree, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scope_pass.MemoryGuard, "from_environment", classmethod(lambda cls: _LetsStart(2)))
     assert os.environ["MAX_CONCURRENCY"] == "1"  # one worker: the first two compartments of the scope start
 
-    result = _run({"action": "report", "compartmentId": tree.root, "subtree": True})
+    result = run_in_process({"action": "report", "compartmentId": tree.root, "subtree": True})
 
     assert (result["outcome"], result["reasonCode"]) == ("failed", "MemoryLimit")
     assert result["compartmentsScanned"] == 2 and result["compartmentsRemaining"]["count"] == len(tree.active) - 2
