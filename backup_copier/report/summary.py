@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,18 +69,19 @@ class ReportSummary:
 
     def tally(self) -> Tally:
         tally = Tally(by_region=[Counter() for _ in self.destination_regions])
-        ranked = []
-        for volume in self.scan.coverage.volumes.values():
-            for position, counts in enumerate(tally.by_region):
-                counts[volume.region(position, self.as_of, self.target_hours).status] += 1
-            rank, hours = volume.worst(self.as_of, self.target_hours)
-            tally.by_volume[list(Status)[rank]] += 1
-            ranked.append((rank, hours, volume.resource_id, volume))
+
+        def ranked() -> Iterator[tuple[tuple[int, float, str], VolumeCoverage]]:
+            for volume in self.scan.coverage.volumes.values():
+                for position, counts in enumerate(tally.by_region):
+                    counts[volume.region(position, self.as_of, self.target_hours).status] += 1
+                rank, hours = volume.worst(self.as_of, self.target_hours)
+                tally.by_volume[list(Status)[rank]] += 1
+                yield (-rank, -hours, volume.resource_id), volume
+
         # Worst first: uncovered, then breaching, then covered; the staler first within each. Ties
         # go by volume OCID, so the list is the same whichever worker read which compartment first.
-        tally.worst = [
-            entry[3] for entry in heapq.nsmallest(MAX_VOLUMES_LISTED, ranked, key=lambda e: (-e[0], -e[1], e[2]))
-        ]
+        # Ranked as they come: only the worst MAX_VOLUMES_LISTED are ever held, not a key per volume.
+        tally.worst = [volume for _, volume in heapq.nsmallest(MAX_VOLUMES_LISTED, ranked(), key=lambda e: e[0])]
         return tally
 
     def result(self) -> InvocationResult:
