@@ -47,10 +47,12 @@ def lean_backups(
     compartment_id: str,
     order: str,
     malformed: MalformedItems,
+    *,
+    tags: bool = True,
     **filters: Any,
 ) -> Iterator[Any]:
     """Every list read of every pass: lean records from the raw page (lean_listing.py)."""
-    return backup_records(clients, invocation, region, spec, compartment_id, order, malformed, **filters)
+    return backup_records(clients, invocation, region, spec, compartment_id, order, malformed, tags=tags, **filters)
 
 
 def sdk_model_backups(
@@ -61,9 +63,11 @@ def sdk_model_backups(
     compartment_id: str,
     order: str,
     malformed: MalformedItems,
+    *,
+    tags: bool = True,
     **filters: Any,
 ) -> Iterator[Any]:
-    """The same reads as the SDK's models: for the equivalence test only (read_backups)."""
+    """The same reads as the SDK's models (tags always): for the equivalence test only (read_backups)."""
     return pages(clients, invocation, region, spec, compartment_id, order, **filters)
 
 
@@ -84,12 +88,14 @@ class CompartmentRead:
     # This compartment's own; the scope's takes it in once the compartment was read whole.
     malformed: MalformedItems = field(default_factory=MalformedItems)
 
-    def backups(self, clients: Any, region: str, spec: KindSpec, order: str, **filters: Any) -> Iterator[Any]:
+    def backups(
+        self, clients: Any, region: str, spec: KindSpec, order: str, *, tags: bool = True, **filters: Any
+    ) -> Iterator[Any]:
         """Every backup of `spec`'s kind in this compartment in `region`, by creation time in `order`
-        (ASC or DESC), one page in memory at a time."""
-        return read_backups(
-            clients, self.invocation, region, spec, self.compartment_id, order, self.malformed, **filters
-        )
+        (ASC or DESC), one page in memory at a time; with tags=False, without their freeform tags
+        (a pass that reads none is spared about half of each record)."""
+        invocation, compartment_id, malformed = self.invocation, self.compartment_id, self.malformed
+        return read_backups(clients, invocation, region, spec, compartment_id, order, malformed, tags=tags, **filters)
 
 
 class ScopePass(ABC, Generic[Found]):

@@ -55,7 +55,8 @@ class ReportPass(ScopePass[Read]):
         source = self.summary.source_region
         compartment.step.doing(f"list the source backups in {source}", source)
         for spec in self.specs:
-            for backup in compartment.backups(self.clients, source, spec, "DESC"):
+            # The report reads no tag: its records are spared them.
+            for backup in compartment.backups(self.clients, source, spec, "DESC", tags=False):
                 if backup.time_created < self.since:
                     break
                 coverage.add(spec, backup)
@@ -97,7 +98,7 @@ class ReportPass(ScopePass[Read]):
         index = CopyIndex()
         oldest_possible = self.since - COPY_CLOCK_SKEW
         for spec in self.specs:
-            for copy in compartment.backups(self.clients, region, spec, "DESC"):
+            for copy in compartment.backups(self.clients, region, spec, "DESC", tags=False):
                 if copy.time_created < oldest_possible:
                     break
                 index.read += 1

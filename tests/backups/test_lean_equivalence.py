@@ -21,6 +21,7 @@ import pytest
 from backup_copier.backups.lean_listing import (
     BACKUP_LISTS,
     LIST_COMPARTMENTS,
+    UNTAGGED_BACKUP_LISTS,
     MalformedItems,
     records,
 )
@@ -119,6 +120,30 @@ def test_every_record_field_equals_the_sdk_models(clients: Clients, tenancy: tup
     assert len(seen["time_retention_expires_at"]) > 1 and len(seen["expiration_time"]) > 1
     assert len(seen["volume_group_backup_id"]) > 1 and len(seen["source_volume_group_backup_id"]) > 1
     assert any("backup-copier-copy" in tags for tags in seen["freeform_tags"])
+
+
+def test_records_read_without_tags_are_the_same_but_for_their_tags(
+    clients: Clients, tenancy: tuple[str, list[str]]
+) -> None:
+    """The report's reads (tags=False): every other field as the tagged record's; the tags not read."""
+    _, compartments = tenancy
+    client = clients.blockstorage.for_region(DESTINATION_REGION)
+    filters = {"sort_by": "TIMECREATED", "sort_order": "DESC"}
+    for kind in BackupKind:
+        tagged, untagged = (
+            list(
+                records(
+                    client, lists[kind], invocation(), DESTINATION_REGION, compartments[0], MalformedItems(), **filters
+                )
+            )
+            for lists in (BACKUP_LISTS, UNTAGGED_BACKUP_LISTS)
+        )
+        assert len(tagged) == len(untagged) and any(record.freeform_tags for record in tagged)
+        for theirs, mine in zip(tagged, untagged, strict=True):
+            assert mine.freeform_tags is None
+            for field in dataclasses.fields(theirs):
+                if field.name != "freeform_tags":
+                    assert getattr(mine, field.name) == getattr(theirs, field.name), (kind, field.name)
 
 
 def test_compartments_read_the_same(clients: Clients, tenancy: tuple[str, list[str]]) -> None:
