@@ -39,22 +39,6 @@ from .per_compartment import ScopeProgress, Step, read_each
 Found = TypeVar("Found")
 
 
-def lean_backups(
-    clients: Any,
-    invocation: Invocation,
-    region: str,
-    spec: KindSpec,
-    compartment_id: str,
-    order: str,
-    malformed: MalformedItems,
-    *,
-    tags: bool = True,
-    **filters: Any,
-) -> Iterator[Any]:
-    """Every list read of every pass: lean records from the raw page (lean_listing.py)."""
-    return backup_records(clients, invocation, region, spec, compartment_id, order, malformed, tags=tags, **filters)
-
-
 def sdk_model_backups(
     clients: Any,
     invocation: Invocation,
@@ -67,13 +51,14 @@ def sdk_model_backups(
     tags: bool = True,
     **filters: Any,
 ) -> Iterator[Any]:
-    """The same reads as the SDK's models (tags always): for the equivalence test only (read_backups)."""
+    """backup_records(), as the SDK's models (tags always): for the equivalence test only (read_backups)."""
     return pages(clients, invocation, region, spec, compartment_id, order, **filters)
 
 
-# The test-only switch: tests/scope/test_pass_equivalence.py sets it to sdk_model_backups to show
-# that every pass answers the same from the SDK's models as from lean records. Nothing else does.
-read_backups = lean_backups
+# Every list read of every pass: lean records from the raw page (lean_listing.py). The test-only
+# switch: tests/scope/test_pass_equivalence.py sets it to sdk_model_backups to show that every
+# pass answers the same from the SDK's models as from lean records. Nothing else does.
+read_backups = backup_records
 
 
 @dataclass

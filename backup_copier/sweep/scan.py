@@ -128,14 +128,12 @@ def _from_region(backup_id: str | None, region: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Missing:
-    """A source backup (its lean record, which the copy needs) without a copy in one destination region."""
+class InRegion:
+    """A source backup (its lean record, which the acting step needs) and one destination region."""
 
     spec: KindSpec
     backup: Any
     region: str
-    # Among its volume's newest KEEP_LAST_COPIES in the compartment (backups/arrival.py).
-    among_newest: bool | None = None
 
     @property
     def order(self) -> tuple[datetime, str, str]:
@@ -146,6 +144,14 @@ class Missing:
     def compartment_id(self) -> str:
         """The compartment it was listed in, whose metrics count what became of it."""
         return str(self.backup.compartment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Missing(InRegion):
+    """A source backup without a copy in the region."""
+
+    # Among its volume's newest KEEP_LAST_COPIES in the compartment (backups/arrival.py).
+    among_newest: bool | None = None
 
     @property
     def limited(self) -> bool:
@@ -163,28 +169,17 @@ def boot_volume_of(spec: KindSpec, backup: Any) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Repair:
+class Repair(InRegion):
     """A copy this function made (its source's record names it) whose mark is still to be written."""
 
-    spec: KindSpec
-    backup: Any
-    region: str
     copy_id: str
 
-    @property
-    def order(self) -> tuple[datetime, str, str]:
-        return (self.backup.time_created, self.backup.id, self.region)
 
-    @property
-    def compartment_id(self) -> str:
-        return str(self.backup.compartment_id)
-
-
-def _order(item: Missing | Repair) -> tuple[datetime, str, str]:
+def _order(item: InRegion) -> tuple[datetime, str, str]:
     return item.order
 
 
-def _compartment(item: Missing | Repair) -> Hashable:
+def _compartment(item: InRegion) -> Hashable:
     return item.compartment_id
 
 
