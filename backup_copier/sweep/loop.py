@@ -168,6 +168,7 @@ class Sweep(ScopePass[CompartmentFindings]):
         else:
             failure = {**entry, "reasonCode": result.reason_code or "", "reason": result.reason or ""}
             self.summary.record_failure(repair.compartment_id, failure)
+            self.summary.record_mark_failure(repair.compartment_id, repair.region)
 
     def _reason_to_skip(self, spec: KindSpec, backup: Any) -> str | None:
         if getattr(backup, spec.source_attribute, None):
@@ -203,6 +204,8 @@ class Sweep(ScopePass[CompartmentFindings]):
     def _record(self, missing: Missing, copy: CopyResult, invocation: Invocation) -> None:
         entry = {"backupId": missing.backup.id, "destinationRegion": copy.destination_region}
         compartment_id, boot_volume = missing.compartment_id, missing.boot_volume
+        if copy.mark_failed:
+            self.summary.record_mark_failure(compartment_id, copy.destination_region)
         if copy.outcome is Outcome.ALREADY_COPIED:
             self.summary.already_copied += 1
             return
