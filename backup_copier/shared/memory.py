@@ -106,11 +106,11 @@ def share_allocator_arenas() -> bool:
     """
     # Deferred, for cold start: only a pass over many compartments starts worker threads.
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
+    # The process's own symbols, which hold the C library's: ctypes.util.find_library would run
+    # ldconfig or a compiler in a subprocess, which a slim function image may not have.
     try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         mallopt = None
     if mallopt is None:
