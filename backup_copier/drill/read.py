@@ -1,28 +1,22 @@
-"""The drill's reading of its scope: in each compartment and destination region, the copies this
-function marked (with their drill records) and the volumes, boot volumes and groups a drill marked.
+"""What a drill pass reads of one compartment (its `read`, backups/scope_pass.py), and the scope's
+picture each compartment read whole is folded into (its `fold`).
 
-Every compartment is read in the worker pool by backups/per_compartment.read_each, and folded into
-the scope's picture in the caller's thread once read whole (issue 23's scope pass is to take this
-module's place: it holds only the read and the fold).
-
-Both listings stay on the SDK's models rather than the lean reader's records: a destination
-region holds copies and few live volumes, and the drill keeps a few fields of each item it reads
-(rotation.py's facts, restored.py's records), so no page's models outlive the page.
+In each destination region: the copies this function made and marked, through the pass's lean
+records (with their tags: the marks and the drill records are there), and the volumes, boot
+volumes and volume groups that carry a drill's function key. Those three listings stay on the
+SDK's models: the lean reader's records are for backups, a destination region holds few live
+volumes next to its copies, and only the few fields of restored.py's record outlive the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backups.listing import paged, pages
+from ..backups.listing import paged
 from ..backups.marks import read_mark as read_copy_mark
-from ..backups.per_compartment import ScopeProgress, Step, read_each
-from ..shared.clients import BlockStorageClients
-from ..shared.context import Invocation
+from ..backups.scope_pass import CompartmentRead
 from ..shared.kinds import SPECS, KindSpec
-from ..shared.workers import Workers
 from . import marks
 from .restored import Restored
 from .rotation import Copies, CopyFacts, VolumeKey
@@ -65,34 +59,22 @@ class ScopeRead:
         self.others += other.others
 
 
-def read_scope(
-    clients: BlockStorageClients,
-    workers: Workers,
-    reading: Invocation,
-    regions: tuple[str, ...],
-    compartments: Iterable[str],
-    progress: ScopeProgress,
-    function_id: str,
+def read_compartment(
+    clients: Any, compartment: CompartmentRead, regions: tuple[str, ...], function_id: str
 ) -> ScopeRead:
-    scope = ScopeRead()
-
-    def read(compartment_id: str, step: Step) -> ScopeRead:
-        found = ScopeRead()
-        for region in regions:
-            step.doing("list the copies", region)
-            _read_copies(clients, reading, region, compartment_id, found)
-            step.doing("list the restored volumes", region)
-            _read_restored(clients, reading, region, compartment_id, function_id, found)
-        return found
-
-    for compartment_id, found in read_each(compartments, read, workers, reading, progress):
-        scope.absorb(compartment_id, found)
-    return scope
+    """One compartment, in every destination region: its marked copies, then its drill resources."""
+    found = ScopeRead()
+    for region in regions:
+        compartment.step.doing("list the copies", region)
+        _read_copies(clients, compartment, region, found)
+        compartment.step.doing("list the restored volumes", region)
+        _read_restored(clients, compartment, region, function_id, found)
+    return found
 
 
-def _read_copies(clients: Any, reading: Invocation, region: str, compartment_id: str, found: ScopeRead) -> None:
+def _read_copies(clients: Any, compartment: CompartmentRead, region: str, found: ScopeRead) -> None:
     for spec in SPECS.values():
-        for copy in pages(clients, reading, region, spec, compartment_id, "DESC"):
+        for copy in compartment.backups(clients, region, spec, "DESC"):
             if getattr(copy, "volume_group_backup_id", None) or copy.lifecycle_state == "TERMINATED":
                 continue  # a group's member backup is drilled with its group
             mark = read_copy_mark(copy, spec).mark
@@ -102,7 +84,7 @@ def _read_copies(clients: Any, reading: Invocation, region: str, compartment_id:
             key = VolumeKey(region, spec.kind, mark.source_resource_id or copy.id)
             if record.running or record.last:
                 found.records[copy.id] = RecordedCopy(spec, region, key.volume_id, record)
-            facts = CopyFacts.of(copy, spec, region)
+            facts = CopyFacts.of(copy, spec, region, compartment.compartment_id)
             copies = found.volumes.get(key)
             if copies is None:
                 found.volumes[key] = Copies.first(facts, record)
@@ -110,13 +92,11 @@ def _read_copies(clients: Any, reading: Invocation, region: str, compartment_id:
                 copies.add(facts, record)
 
 
-def _read_restored(
-    clients: Any, reading: Invocation, region: str, compartment_id: str, function_id: str, found: ScopeRead
-) -> None:
+def _read_restored(clients: Any, compartment: CompartmentRead, region: str, function_id: str, found: ScopeRead) -> None:
     client = clients.for_region(region)
     for spec in SPECS.values():
         listing = getattr(client, spec.restore.list_operation)
-        for model in paged(listing, reading, compartment_id=compartment_id):
+        for model in paged(listing, compartment.invocation, compartment_id=compartment.compartment_id):
             if model.lifecycle_state == "TERMINATED" or not marks.carries_function_key(marks.tags_of(model)):
                 continue
             if marks.tags_of(model)[marks.FUNCTION_KEY] != function_id:

@@ -20,14 +20,13 @@ report reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from ..backups.compartments import compartments_in
 from ..backups.listing import OutOfTime, check_time
-from ..backups.per_compartment import scan_invocation
+from ..backups.scope_pass import CompartmentRead, ScopePass
 from ..shared.context import Invocation
 from ..shared.metrics import MetricsOutcome, publish
 from ..shared.own_function import own_function_id
@@ -38,7 +37,7 @@ from ..shared.scope import Scope, ScopeFields, scope_of
 from . import marks
 from .finish import Finisher
 from .publish import drill_metrics
-from .read import read_scope
+from .read import ScopeRead, read_compartment
 from .restore import Restorer
 from .rotation import next_turns
 from .summary import Entry, Summary
@@ -46,8 +45,6 @@ from .teardown import Teardown
 
 DEFAULT_MAX_RESTORES = 2
 MAX_RESTORES = 10
-# Reading takes at most this share of the time left; the rest judges, deletes and restores.
-SCAN_SHARE = 0.6
 _NEEDS_ITSELF = "a drill cannot mark what it restores as this function's (nor prove it later)"
 
 
@@ -80,7 +77,6 @@ class DrillRequest(ActionRequest):
     def run(self, invocation: Invocation, checked: Checked) -> InvocationResult:
         container = checked.container
         settings = container.settings
-        function_id = own_function_id(needed=_NEEDS_ITSELF)
         summary = Summary(
             scope=self.scope,
             destination_regions=checked.destination_regions,
@@ -88,27 +84,42 @@ class DrillRequest(ActionRequest):
             max_restores=self.max_restores,
             timeout_minutes=settings.drill_timeout_minutes,
         )
-        compartments = compartments_in(
-            self.scope, container.identity, checked.home_region, container.workers, invocation, summary.progress
-        )
-        scope = read_scope(
-            container.clients,
-            container.workers,
-            scan_invocation(invocation, SCAN_SHARE),
-            checked.destination_regions,
-            compartments,
-            summary.progress,
-            function_id,
-        )
+        drill = DrillPass(summary, container, checked.home_region, own_function_id(needed=_NEEDS_ITSELF))
+        drill.run(self.scope, container, checked.home_region, invocation, summary.progress)
+        return summary.result()
+
+
+@dataclass
+class DrillPass(ScopePass[ScopeRead]):
+    """Read each compartment's marked copies and drill resources; then finish, start, and post the figures."""
+
+    summary: Summary
+    container: Container
+    home_region: str
+    function_id: str
+    scope_read: ScopeRead = field(default_factory=ScopeRead)
+
+    # Reading takes at most this share of the time left; the rest judges, deletes and restores.
+    read_share = 0.6
+
+    def read(self, compartment: CompartmentRead) -> ScopeRead:
+        regions = self.summary.destination_regions
+        return read_compartment(self.container.clients, compartment, regions, self.function_id)
+
+    def fold(self, compartment_id: str, found: ScopeRead) -> None:
+        self.scope_read.absorb(compartment_id, found)
+
+    def act(self, invocation: Invocation) -> None:
+        summary, scope, container = self.summary, self.scope_read, self.container
         summary.others = scope.others
         now = marks.utc_now()
-        teardown = Teardown(container.clients, container.compute, invocation, function_id)
+        teardown = Teardown(container.clients, container.compute, invocation, self.function_id)
         finisher = Finisher(
             container.clients,
             teardown,
             invocation,
-            function_id,
-            settings.drill_timeout_minutes,
+            self.function_id,
+            summary.timeout_minutes,
             summary.dry_run,
             now,
             summary,
@@ -116,37 +127,47 @@ class DrillRequest(ActionRequest):
         )
         finisher.finish(scope.drills)
         if summary.progress.complete and not summary.stopped_early:
-            chosen, summary.waiting = next_turns(scope.volumes, finisher.busy, self.max_restores - finisher.holding)
-            restorer = Restorer(settings, container.clients, container.identity, invocation, function_id)
-            for index, (key, copy) in enumerate(chosen):
-                if summary.dry_run:
-                    entry = Entry(key.volume_id, key.kind.value, key.region, copy.id, None, "wouldStart")
-                    entry.size_in_gbs = copy.size_in_gbs
-                    summary.add(entry)
-                    continue
-                try:
-                    check_time(invocation)
-                except OutOfTime:
-                    summary.stopped_early = True
-                    summary.waiting += len(chosen) - index
-                    break
-                summary.add(restorer.start(key, copy, marks.utc_now()))
+            self._start(invocation, finisher)
+        summary.metrics = self._publish(invocation)
+
+    def _start(self, invocation: Invocation, finisher: Finisher) -> None:
+        """New drills in turn order, as many as maxRestores leaves room for."""
+        summary = self.summary
+        chosen, summary.waiting = next_turns(
+            self.scope_read.volumes, finisher.busy, summary.max_restores - finisher.holding
+        )
+        container = self.container
+        restorer = Restorer(container.settings, container.clients, container.identity, invocation, self.function_id)
+        for index, (key, copy) in enumerate(chosen):
+            if summary.dry_run:
+                entry = Entry(key.volume_id, key.kind.value, key.region, copy.id, None, "wouldStart")
+                entry.size_in_gbs = copy.size_in_gbs
+                summary.add(entry)
+                continue
+            try:
+                check_time(invocation)
+            except OutOfTime:
+                summary.stopped_early = True
+                summary.waiting += len(chosen) - index
+                return
+            summary.add(restorer.start(key, copy, marks.utc_now()))
+
+    def _publish(self, invocation: Invocation) -> MetricsOutcome:
+        summary = self.summary
         if summary.dry_run:
-            summary.metrics = MetricsOutcome(reason_code="DryRun", reason="a dry run posts no metric")
-        elif summary.progress.scanned:
-            summary.metrics = publish(
-                settings,
-                container.metrics,
-                checked.home_region,
-                invocation,
-                self.scope.root or compartments[0],
-                drill_metrics(summary, scope, marks.utc_now()),
-            )
-        else:
-            summary.metrics = MetricsOutcome(
+            return MetricsOutcome(reason_code="DryRun", reason="a dry run posts no metric")
+        if not summary.progress.scanned:
+            return MetricsOutcome(
                 reason_code="ScanIncomplete", reason="no compartment was read whole, so no metric was posted"
             )
-        return summary.result()
+        return publish(
+            self.container.settings,
+            self.container.metrics,
+            self.home_region,
+            invocation,
+            summary.scope.compartment_ids[0],
+            drill_metrics(summary, self.scope_read, marks.utc_now()),
+        )
 
 
 def parse(document: dict[str, Any]) -> DrillRequest:

@@ -40,12 +40,13 @@ class CopyFacts:
     display_name: str
 
     @classmethod
-    def of(cls, copy: Any, spec: KindSpec, region: str) -> CopyFacts:
+    def of(cls, copy: Any, spec: KindSpec, region: str, compartment_id: str | None = None) -> CopyFacts:
+        """`copy` is a lean record or an SDK model; `compartment_id` where it was listed, when its own is not read."""
         return cls(
             spec=spec,
             region=region,
             id=copy.id,
-            compartment_id=copy.compartment_id,
+            compartment_id=getattr(copy, "compartment_id", None) or compartment_id or "",
             state=str(copy.lifecycle_state),
             time_created=copy.time_created,
             size_in_gbs=getattr(copy, "size_in_gbs", None),
