@@ -76,7 +76,7 @@ class CliOption:
 
 @functools.cache
 def cli_help(oci: Path, path: tuple[str, ...]) -> tuple[str, dict[str, CliOption]]:
-    """The usage line and the options of `oci <path> --help` (a second or two each: read once)."""
+    """The usage line and the options of `oci <path> --help`, read once per process."""
     server = oci_fork.shared(oci)
     command = server.command() if server is not None else [str(oci)]
     completed = subprocess.run([*command, *path, "--help"], capture_output=True, text=True, timeout=120)

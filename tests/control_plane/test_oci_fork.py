@@ -119,9 +119,10 @@ def test_a_script_runs_through_the_fork_server_as_through_the_plain_cli(tmp_path
 
 
 def test_a_cli_whose_server_cannot_start_runs_plain(tmp_path: Path) -> None:
-    # An `oci` beside an interpreter that has no oci_cli to import: the server exits before it is ready.
+    # An `oci` whose oci_cli cannot even give its service mapping: the server exits before it is ready.
     bin_folder = tmp_path / "venv" / "bin"
-    bin_folder.mkdir(parents=True)
+    (bin_folder / "oci_cli").mkdir(parents=True)
+    (bin_folder / "oci_cli" / "service_mapping.py").write_text('raise ImportError("a broken install")\n')
     (bin_folder / "python").symlink_to(sys.executable)
     oci = bin_folder / "oci"
     oci.write_text('#!/bin/sh\necho "plain oci $*"\n')
