@@ -7,6 +7,7 @@ when missing and reused by every later run and work tree. A lock keeps two sessi
 building it at once; the marker file is written last, so a half-built environment is rebuilt.
 cli_help() and cli_problems() read the real CLI's own --help, so a printed command is checked
 against what that CLI takes; read_calls() and problems() do it for every command a script ran.
+Each --help runs through the session's fork server (local_runtime/oci_fork) when one runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_runtime import oci_fork
 from local_runtime.fn_build import CACHE_ROOT
 from local_runtime.layout.observe import base_interpreter
 
@@ -74,8 +76,10 @@ class CliOption:
 
 @functools.cache
 def cli_help(oci: Path, path: tuple[str, ...]) -> tuple[str, dict[str, CliOption]]:
-    """The usage line and the options of `oci <path> --help` (a second or two each: read once)."""
-    completed = subprocess.run([str(oci), *path, "--help"], capture_output=True, text=True, timeout=120)
+    """The usage line and the options of `oci <path> --help`, read once per process."""
+    server = oci_fork.shared(oci)
+    command = server.command() if server is not None else [str(oci)]
+    completed = subprocess.run([*command, *path, "--help"], capture_output=True, text=True, timeout=120)
     if completed.returncode != 0:
         raise RuntimeError(f"oci {' '.join(path)} --help failed: {completed.stderr[-500:]}")
     options: dict[str, tuple[str | None, list[str], tuple[str, ...]]] = {}

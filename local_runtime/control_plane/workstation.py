@@ -3,9 +3,11 @@
 `oci` on the PATH is oci-cli itself (local_runtime/oci_cli.py's cached install), given a generated
 API key and `--endpoint` this control plane's local HTTP server, so it sends the requests it would
 send to OCI and reads the answers a ControlPlane gives; each command's words are recorded as bash
-handed them over. `fn` on the PATH is a small shim that hands its words (and, for invoke, its
-stdin) to the same server, where FnCli runs them against the same functions the oci CLI reads
-and updates: one state, whichever tool a script uses.
+handed them over. It runs through the session's fork server (local_runtime/oci_fork: the same CLI,
+each command a fork of a process that imported it once) when one runs, else as a fresh process
+each time (the plain wrapper); Workstation.oci_runner says which. `fn` on the PATH is a small shim
+that hands its words (and, for invoke, its stdin) to the same server, where FnCli runs them against
+the same functions the oci CLI reads and updates: one state, whichever tool a script uses.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -27,6 +30,8 @@ from urllib.parse import parse_qsl, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from local_runtime import oci_fork
+
 from .cloud import ControlPlane
 from .fn_cli import FnCli, FnRun
 
@@ -38,6 +43,12 @@ _OCI_WRAPPER = """#!/bin/sh
 {python} -c 'import json, os, sys; open(os.environ["OCI_CALLS"], "a").write(json.dumps(sys.argv[1:]) + "\\n")' "$@"
 exec {oci} --config-file {config} --endpoint {endpoint} "$@"
 """
+# The same through the fork server: its client records the words and hands the command over.
+_OCI_CLIENT = """#!/bin/sh
+exec {command} "$@"
+"""
+FORK_SERVER = "fork server"
+PLAIN_WRAPPER = "plain wrapper"
 # What `fn` runs. fn reads stdin only for invoke, and only when it is not a terminal (commands/invoke_others.go).
 _FN_SHIM = """#!{python}
 import base64, json, os, sys, urllib.request
@@ -122,6 +133,7 @@ class Workstation:
     plane: ControlPlane
     fn: FnCli
     endpoint: str
+    oci_runner: str  # FORK_SERVER or PLAIN_WRAPPER
 
     @property
     def bin(self) -> Path:
@@ -155,9 +167,21 @@ class Workstation:
         return ScriptRun(done.returncode, done.stdout, done.stderr, oci_calls, self.fn.runs[before:])
 
 
+def _oci(oci: Path, config: Path, endpoint: str, fork_server: bool) -> tuple[str, str]:
+    """The `oci` script of a workstation, and which runner it uses."""
+    server = oci_fork.shared(oci) if fork_server else None
+    if server is None:
+        return _OCI_WRAPPER.format(python=sys.executable, oci=oci, config=config, endpoint=endpoint), PLAIN_WRAPPER
+    command = server.command("--config-file", str(config), "--endpoint", endpoint)
+    return _OCI_CLIENT.format(command=shlex.join(command)), FORK_SERVER
+
+
 @contextmanager
-def workstation(folder: Path, oci: Path, plane: ControlPlane, fn: FnCli | None = None) -> Iterator[Workstation]:
-    """A shell whose `oci` (the executable at `oci`) and `fn` reach `plane`, served while the block runs."""
+def workstation(
+    folder: Path, oci: Path, plane: ControlPlane, fn: FnCli | None = None, *, fork_server: bool = True
+) -> Iterator[Workstation]:
+    """A shell whose `oci` (the executable at `oci`) and `fn` reach `plane`, served while the block runs;
+    `oci` through the session's fork server unless `fork_server` is False or it cannot start."""
     fn = fn or FnCli(plane)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(plane, fn))
     thread = threading.Thread(target=server.serve_forever, name="control-plane", daemon=True)
@@ -167,14 +191,12 @@ def workstation(folder: Path, oci: Path, plane: ControlPlane, fn: FnCli | None =
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "bin").mkdir(exist_ok=True)
         config = _api_key(folder, plane.tenancy_id)
-        _executable(
-            folder / "bin" / "oci",
-            _OCI_WRAPPER.format(python=sys.executable, oci=oci, config=config, endpoint=endpoint),
-        )
+        script, runner = _oci(oci, config, endpoint, fork_server)
+        _executable(folder / "bin" / "oci", script)
         _executable(
             folder / "bin" / "fn", _FN_SHIM.format(python=sys.executable, path=FN_PATH, timeout=SCRIPT_TIMEOUT_SECONDS)
         )
-        yield Workstation(folder, plane, fn, endpoint)
+        yield Workstation(folder, plane, fn, endpoint, runner)
     finally:
         server.shutdown()
         server.server_close()

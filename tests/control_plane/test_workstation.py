@@ -1,10 +1,10 @@
 """A script run for real: bash, the real oci CLI against the control plane, fn, and the emulator enforcing the result.
 
-One run (each oci command starts the CLI, a second or two): it reads the home region, creates the
-dynamic group and then, on its second pass, finds and updates it; creates a policy and a schedule;
-configures, times out, inspects and invokes the function with fn. The test then reads what the run
-left (the matching rule, the statements, the function's configuration, the schedule's body) and
-has the emulator enforce it, through the real SDK and signer.
+One run (each oci command runs the real CLI, through the session's fork server): it reads the home
+region, creates the dynamic group and then, on its second pass, finds and updates it; creates a policy
+and a schedule; configures, times out, inspects and invokes the function with fn. The test then reads
+what the run left (the matching rule, the statements, the function's configuration, the schedule's
+body) and has the emulator enforce it, through the real SDK and signer.
 """
 
 from __future__ import annotations

@@ -2,8 +2,12 @@
 
 Each runs as an operator runs it (local_runtime/control_plane): bash, oci-cli itself as `oci`
 against a stateful stand-in of OCI's control plane, and `fn` with the fn CLI's own syntax against
-the same functions. Each oci command starts the real CLI (a second or two), so the runs are made
-once, in parallel threads, each against a control plane of its own, and every test reads them.
+the same functions. Each oci command runs the real CLI, through the session's fork server when it
+runs (local_runtime/oci_fork: a fork of a process that imported oci-cli, a few hundredths of a second
+of CPU where a fresh start takes a second or two); the runs are made once, in parallel threads, each
+against a control plane of its own, and every test reads them. Every scenario proves something the
+others do not, and the quickstart runs twice because the second run is the proof that it changes
+nothing; each run's words are parsed with the CLI's own --help, read once per command path.
 
 The quickstart is the README's own command line, its placeholders filled with the values below,
 run by the deploy kit in a process of its own. Its `fn invoke` reaches the function itself, behind
