@@ -1,0 +1,379 @@
+"""The world as the emulator records it, and issue 22's five promises checked on it.
+
+Nothing here takes the function's word for what it did. Each check reads the emulator's own
+records: its state (a snapshot of the compartments a test seeded, before and after a step) and
+its request log (what the function sent during the step, in the order the emulator served it).
+Replaying the log's accepted updates and deletions over the snapshot taken before the step gives
+the world as it stood at the moment of each request, which is when a promise must hold.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import unquote
+
+from blockstorage_emulator import Emulator, RecordedRequest
+from tests.helpers import (
+    MARK_COPY,
+    MARK_EXPIRES,
+    MARK_SOURCE_BACKUP,
+    MARK_SOURCE_CREATED,
+    MARK_SOURCE_RESOURCE,
+    SOURCE_REGION,
+)
+from tests.stateful.tally import TALLY
+
+MARK_KEYS = (MARK_COPY, MARK_SOURCE_BACKUP, MARK_SOURCE_RESOURCE, MARK_SOURCE_CREATED, MARK_EXPIRES)
+SOURCE_FIELDS = ("sourceVolumeBackupId", "sourceBootVolumeBackupId", "sourceVolumeGroupBackupId")
+RESOURCE_FIELDS = ("volumeId", "bootVolumeId", "volumeGroupId")
+PRESENT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
+GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
+# The copy limit per source region (Oracle's 10 concurrent copies of volume and volume group backups).
+COPY_LIMIT = 10
+# Skip reasons that by definition concern backups outside "AVAILABLE and in the window", and the
+# remaining reasons that only a short budget gives: neither explains a backup promise 5 is about.
+OUTSIDE_THE_PROMISE = frozenset(
+    {"OutsideWindow", "NotYetAvailable", "NotCopyable", "CopyOfAnotherBackup", "VolumeGroupMember"}
+)
+BUDGET_REASONS = frozenset({"MaxCopies", "CopyLimit", "Deadline", "Failed"})
+# Backups seeded this close to the window's edge are left out of promise 5 (the sweep's clock and
+# this check's differ by the step's duration); the machine seeds none there.
+WINDOW_MARGIN = timedelta(hours=1)
+
+# A snapshot maps each backup's OCID to the backup as the API renders it, plus the region it lives in.
+Snapshot = dict[str, dict[str, Any]]
+REGION = "region (the snapshot's)"
+
+
+def source_of(backup: dict[str, Any]) -> str | None:
+    return next((backup[name] for name in SOURCE_FIELDS if backup.get(name)), None)
+
+
+def resource_of(backup: dict[str, Any]) -> str | None:
+    return next((backup[name] for name in RESOURCE_FIELDS if backup.get(name)), None)
+
+
+def kind_of(backup_id: str) -> str:
+    return backup_id.split(".")[1]
+
+
+def parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What a copy's tags say, read by the rules of docs/retention.md, independently of the function."""
+
+    valid: bool
+    expires: datetime | None = None  # None: never (or no expiry tag)
+
+
+def read_mark(backup: dict[str, Any]) -> Mark:
+    tags = backup.get("freeformTags") or {}
+    if tags.get(MARK_COPY) != backup["id"] or tags.get(MARK_SOURCE_BACKUP) != source_of(backup):
+        return Mark(False)
+    text = tags.get(MARK_EXPIRES)
+    if text is None or text.strip().lower() == "never":
+        return Mark(True)
+    expires = parse_time(text)
+    return Mark(expires is not None, expires)
+
+
+def mark_keys(backup: dict[str, Any]) -> dict[str, str]:
+    tags = backup.get("freeformTags") or {}
+    return {key: tags[key] for key in MARK_KEYS if key in tags}
+
+
+def resource_id(request: RecordedRequest) -> str:
+    """The backup a request addresses: /20160918/<collection>/<id>[/actions/copy]."""
+    return unquote(request.path.split("/")[3])
+
+
+@dataclass(frozen=True)
+class SweepCheck:
+    """What promise 5 needs of one sweep: its scope, window and budget, and every answer of its family."""
+
+    compartments: tuple[str, ...]
+    window_start: datetime
+    regions: tuple[str, ...]
+    enough_budget: bool
+    answers: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class Step:
+    """One step of a test: the world before it, what the function sent during it, the world after it."""
+
+    name: str
+    before: Snapshot
+    requests: list[RecordedRequest]
+    after: Snapshot
+    keep_last: int = 1
+    max_copies: int | None = None
+    max_deletes: int | None = None
+    sweep: SweepCheck | None = None
+
+
+@dataclass
+class World:
+    """The compartments one test (or one example of the machine) seeded, in the source region and each destination."""
+
+    emulator: Emulator
+    compartments: tuple[str, ...]
+    destinations: tuple[str, ...]
+    # Every copy the function deleted, from the request log of every step so far.
+    deleted_by_function: set[str] = field(default_factory=set)
+
+    def snapshot(self) -> Snapshot:
+        """Every backup of the compartments, in the source region and each destination, with its REGION."""
+        return {
+            backup["id"]: {**backup, REGION: region}
+            for region in (SOURCE_REGION, *self.destinations)
+            for compartment in self.compartments
+            for backup in self.emulator.backups_in(region, compartment)
+        }
+
+    def begin(self) -> Snapshot:
+        """The world before a step; the request log is emptied so that it holds this step's requests only."""
+        self.emulator.clear_requests()
+        return self.snapshot()
+
+    def end(self, name: str, before: Snapshot, **limits: Any) -> Step:
+        step = Step(name, before, self.emulator.requests, self.snapshot(), **limits)
+        self.deleted_by_function |= {
+            resource_id(r) for r in step.requests if r.operation == "delete" and r.status == 204
+        }
+        return step
+
+    def missing_copies(self, state: Snapshot, compartments: Sequence[str], window_start: datetime) -> tuple[int, int]:
+        """(missing (backup, region) pairs in the window, of them of the kinds the copy limit counts)."""
+        missing = limited = 0
+        for backup in in_window(state, compartments, window_start):
+            for region in self.destinations:
+                if not has_copy(state, backup["id"], region):
+                    missing += 1
+                    limited += kind_of(backup["id"]) in ("volumebackup", "volumegroupbackup")
+        return missing, limited
+
+    def copies_in_flight(self, state: Snapshot) -> int:
+        """Copies of volume and volume group backups from the source region still being made."""
+        return sum(
+            1
+            for backup in state.values()
+            if backup["lifecycleState"] == "CREATING"
+            and source_of(backup)
+            and not backup.get("volumeGroupBackupId")
+            and kind_of(backup["id"]) in ("volumebackup", "volumegroupbackup")
+            and state.get(source_of(backup) or "", {}).get(REGION) == SOURCE_REGION
+        )
+
+    def sweep_check(
+        self,
+        before: Snapshot,
+        compartments: Sequence[str],
+        since_hours: float,
+        max_copies: int,
+        answers: Sequence[dict[str, Any]],
+        started: datetime,
+    ) -> SweepCheck:
+        window_start = started - timedelta(hours=since_hours)
+        missing, limited = self.missing_copies(before, compartments, window_start)
+        enough = missing <= max_copies and self.copies_in_flight(before) + limited <= COPY_LIMIT
+        return SweepCheck(tuple(compartments), window_start, self.destinations, enough, tuple(answers))
+
+
+def in_window(state: Snapshot, compartments: Sequence[str], window_start: datetime) -> Iterator[dict[str, Any]]:
+    """Source backups a sweep of `compartments` must copy: AVAILABLE, made in the window, not part of a group."""
+    for backup in state.values():
+        if (
+            backup["compartmentId"] in compartments
+            and backup[REGION] == SOURCE_REGION
+            and not source_of(backup)
+            and not backup.get("volumeGroupBackupId")
+            and backup["lifecycleState"] == "AVAILABLE"
+            and parse_time(backup["timeCreated"]) >= window_start + WINDOW_MARGIN  # type: ignore[operator]
+        ):
+            yield backup
+
+
+def has_copy(state: Snapshot, backup_id: str, region: str) -> bool:
+    return any(
+        source_of(other) == backup_id and other["lifecycleState"] in PRESENT_STATES and other[REGION] == region
+        for other in state.values()
+    )
+
+
+def replayed(step: Step) -> Iterator[tuple[RecordedRequest, Snapshot]]:
+    """Each update and deletion the emulator accepted in the step, with the world just before it."""
+    state = copy.deepcopy(step.before)
+    for request in step.requests:
+        if request.operation not in ("update", "delete") or request.status not in (200, 204):
+            continue
+        backup_id = resource_id(request)
+        if backup_id not in state and backup_id in step.after:
+            # A copy made during this step: it began with its source's tags, as OCI copies them.
+            made = copy.deepcopy(step.after[backup_id])
+            source = state.get(source_of(made) or "", {})
+            made["freeformTags"] = dict(source.get("freeformTags") or {})
+            state[backup_id] = made
+        yield request, state
+        if backup_id not in state:
+            continue
+        if request.operation == "update":
+            details = json.loads(request.body)
+            if "freeformTags" in details:
+                state[backup_id]["freeformTags"] = dict(details["freeformTags"])
+        else:
+            for gone in (backup_id, *(state[backup_id].get("volumeBackupIds") or ())):
+                if gone in state:
+                    state[gone]["lifecycleState"] = "TERMINATING"
+
+
+# The five promises. Each returns the sentences that say how the step broke it (none: it held).
+
+
+def deletions_were_due(step: Step) -> list[str]:
+    """1. A copy is deleted only if, at that moment, it carried a valid mark naming itself, was past its
+    expiry, and was not among its volume's newest KEEP_LAST_COPIES in its region (and compartment)."""
+    broken = []
+    for request, state in replayed(step):
+        if request.operation != "delete":
+            continue
+        TALLY.items["deletions"] += 1
+        deleted = state[resource_id(request)]
+        mark = read_mark(deleted)
+        when = parsedate_to_datetime(request.headers["date"])
+        if not mark.valid:
+            broken.append(f"{deleted['id']} deleted without a valid mark naming it: {mark_keys(deleted)}")
+        elif mark.expires is None or mark.expires > when:
+            broken.append(f"{deleted['id']} deleted at {when} before its expiry {mark.expires or 'never'}")
+        peers = [
+            other
+            for other in state.values()
+            if other["id"] != deleted["id"]
+            and other["lifecycleState"] == "AVAILABLE"
+            and kind_of(other["id"]) == kind_of(deleted["id"])
+            and other["compartmentId"] == deleted["compartmentId"]
+            and other[REGION] == deleted[REGION]
+            and resource_of(other) == resource_of(deleted)
+            and read_mark(other).valid
+        ]
+        point = _recovery_point(state, deleted)
+        newer = [other for other in peers if _recovery_point(state, other) >= point]
+        if len(newer) < step.keep_last:
+            broken.append(
+                f"{deleted['id']} deleted while among the newest {step.keep_last} copies of {resource_of(deleted)}"
+            )
+    return broken
+
+
+def _recovery_point(state: Snapshot, copy_: dict[str, Any]) -> datetime:
+    """When its source was made (the moment the copy restores to); the copy's own time if the source is unknown."""
+    source = state.get(source_of(copy_) or "")
+    return parse_time((source or copy_)["timeCreated"])  # type: ignore[return-value]
+
+
+def marks_left_alone(step: Step) -> list[str]:
+    """2. The function never changes the mark keys of a copy that already carried any of them."""
+    broken = []
+    for request, state in replayed(step):
+        backup = state.get(resource_id(request))
+        if request.operation != "update" or backup is None or not source_of(backup):
+            continue
+        TALLY.items["updates"] += 1
+        carried = mark_keys(backup)
+        sent = json.loads(request.body).get("freeformTags")
+        if not carried or sent is None:
+            continue
+        written = {key: sent[key] for key in MARK_KEYS if key in sent}
+        if written != carried:
+            broken.append(f"{backup['id']}: mark keys {carried} rewritten as {written}")
+    return broken
+
+
+def copied_once(step: Step, deleted_by_function: set[str]) -> list[str]:
+    """3. A source is never copied into a region twice, unless its earlier copy was deleted by someone
+    other than the function."""
+    copies: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for backup in step.after.values():
+        source = step.after.get(source_of(backup) or "")
+        if source is None or source_of(source) or backup.get("volumeGroupBackupId"):
+            continue  # not a copy, a copy of a copy (made by hand), or part of a group's copy
+        copies[(source["id"], backup[REGION])].append(backup)
+    broken = []
+    for (source_id, region), made in copies.items():
+        TALLY.items["copies"] += len(made)
+        made.sort(key=lambda backup: (backup["timeCreated"], backup["id"]))
+        for earlier in made[:-1]:
+            if earlier["lifecycleState"] not in GONE_STATES:
+                broken.append(f"{source_id} has two live copies in {region}: {[b['id'] for b in made]}")
+            elif earlier["id"] in deleted_by_function:
+                broken.append(f"{source_id} copied into {region} again after the function deleted {earlier['id']}")
+    return broken
+
+
+def within_limits(step: Step) -> list[str]:
+    """4. No invocation, with its children, makes more copies than maxCopies or more deletions than maxDeletes."""
+    made = [
+        backup_id
+        for backup_id, backup in step.after.items()
+        if backup_id not in step.before and source_of(backup) and not backup.get("volumeGroupBackupId")
+    ]
+    deletions = [r for r in step.requests if r.operation == "delete" and r.status == 204]
+    broken = []
+    if step.max_copies is not None:
+        TALLY.items["limited runs"] += 1
+        if len(made) > step.max_copies:
+            broken.append(f"{len(made)} copies made with maxCopies {step.max_copies}")
+    if step.max_deletes is not None:
+        TALLY.items["limited runs"] += 1
+        if len(deletions) > step.max_deletes:
+            broken.append(f"{len(deletions)} copies deleted with maxDeletes {step.max_deletes}")
+    return broken
+
+
+def sweep_covered_the_window(step: Step) -> list[str]:
+    """5. After a sweep with enough budget, every backup in the window has a copy or a named reason."""
+    check = step.sweep
+    if check is None or not check.enough_budget:
+        return []
+    TALLY.items["sweeps with budget"] += 1
+    uncovered = [
+        backup["id"]
+        for backup in in_window(step.after, check.compartments, check.window_start)
+        if not all(has_copy(step.after, backup["id"], region) for region in check.regions)
+    ]
+    reasons = 0
+    for answer in check.answers:
+        reasons += sum(n for why, n in (answer.get("skippedByReason") or {}).items() if why not in OUTSIDE_THE_PROMISE)
+        reasons += sum(n for why, n in (answer.get("remainingByReason") or {}).items() if why not in BUDGET_REASONS)
+        reasons += sum(1 for entry in answer.get("failed") or () if "copyId" not in entry)
+    if len(uncovered) > reasons:
+        return [f"{len(uncovered)} backups in the window without a copy and {reasons} reasons given: {uncovered}"]
+    return []
+
+
+def check_all(step: Step, world: World) -> dict[str, list[str]]:
+    """Every promise on one step, as the fdk tests check their key scenario."""
+    found = {
+        "deletions due": deletions_were_due(step),
+        "marks left alone": marks_left_alone(step),
+        "copied once": copied_once(step, world.deleted_by_function),
+        "within limits": within_limits(step),
+        "sweep covers": sweep_covered_the_window(step),
+    }
+    for name in found:
+        TALLY.checks[name] += 1
+    return {name: broken for name, broken in found.items() if broken}
