@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.requirements-installed
 
-.PHONY: demo test lint bench reliability soak layout archive clean
+.PHONY: demo invoke test lint bench reliability soak layout archive clean venv
 
 $(READY): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required: the function runs on fnproject/python:3.11")'
@@ -13,8 +13,17 @@ $(READY): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The environment alone: what the deploy kit (.venv/bin/python -m backup_copier.deploy_kit) runs in.
+venv: $(READY)
+
 demo: $(READY)
 	$(BIN)/python -m local_runtime.demo
+
+# Any body sent to the function behind the real fdk socket and the emulator (local_runtime/invoke.py):
+# BODY=<file> or BODY=- (standard input); SETTINGS='KEY=VALUE ...' over the demo's settings.
+invoke: $(READY)
+	@test -n "$(BODY)" || { echo "usage: make invoke BODY=events/<file>.json [SETTINGS='KEY=VALUE ...']"; exit 2; }
+	@$(BIN)/python -m local_runtime.invoke "$(BODY)" $(SETTINGS)
 
 lint: $(READY)
 	$(BIN)/ruff check .

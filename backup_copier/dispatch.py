@@ -15,7 +15,7 @@ from .copy import parse as copy_parse
 from .copy.events import EVENT_ID
 from .shared.call_ids import parse_call_id
 from .shared.errors import InvalidRequest
-from .shared.request import Request, json_type
+from .shared.request import ActionRequest, Request, json_type
 
 # Backup events are a few kilobytes; anything near the Fn payload limit is not one.
 MAX_BODY_BYTES = 256 * 1024
@@ -23,6 +23,9 @@ MAX_BODY_BYTES = 256 * 1024
 # their children arrive with "fanOutOf": the coordinator's call id.
 FAN_OUT_FIELD = "fanOutOf"
 FANNED_OUT_ACTIONS = ("expire", "reconcile", "report")
+# A child's scope is the batch its coordinator gave it, always as compartmentIds: with these, a
+# body carrying fanOutOf would run a whole subtree in place, past the coordinator (issue 22).
+NOT_IN_A_CHILD = ("subtree", "compartmentId")
 
 
 def parse_request(body: bytes) -> Request:
@@ -34,11 +37,12 @@ def request_for(body: bytes) -> Request:
     coordinated (fan_out/request.py), so that FAN_OUT=on can split its scope."""
     document = _decode(body)
     request = _parse(document)
-    if document.get("action") in FANNED_OUT_ACTIONS and request.fan_out_of is None:
+    if isinstance(request, ActionRequest) and request.fan_out_of is None:
         # Deferred for cold start, as the actions themselves are.
         from .fan_out.request import Coordinated
 
-        return Coordinated(request, document)
+        # The coordinator parses each child's body as the child will (parse_request) before it starts any.
+        return Coordinated(request, document, parse_child=parse_request)
     return request
 
 
@@ -83,17 +87,43 @@ def _parse_action(document: dict[str, Any]) -> Request:
             "action", f"unknown action {ascii(name)[:60]}; expected one of {sorted(parsers)}", "UnsupportedAction"
         )
     if FAN_OUT_FIELD not in document:
-        return parsers[name](document)
+        request = parsers[name](document)
+        _at_least_one(request)
+        return request
     # A child of a fan-out: the field is checked and kept here, so the actions' own bodies never
-    # see it, and a child is always run in place (it never fans out again).
+    # see it, and a child is always run in place (it never fans out again). fanOutOf proves
+    # nothing (anyone allowed to invoke the function can send one): a child's body is just a
+    # body, held to every rule an operator's is, except that its share of a limit may be 0.
     if name not in FANNED_OUT_ACTIONS:
         raise InvalidRequest(
             FAN_OUT_FIELD, f"only {', '.join(FANNED_OUT_ACTIONS)} are fanned out, not {name}", "InvalidFanOutOf"
         )
     fan_out_of = parse_call_id(document[FAN_OUT_FIELD], field=FAN_OUT_FIELD)
+    for field in NOT_IN_A_CHILD:
+        if field in document:
+            raise InvalidRequest(
+                field,
+                f"not allowed with {FAN_OUT_FIELD}: a fan-out's child runs exactly the batch its coordinator gave it, "
+                f"as compartmentIds; send the scope without {FAN_OUT_FIELD} to run it",
+                "InvalidFanOutOf",
+            )
+    if "compartmentIds" not in document:
+        raise InvalidRequest(
+            "compartmentIds",
+            f"is required with {FAN_OUT_FIELD}: the batch of compartments the child runs",
+            "InvalidFanOutOf",
+        )
     request = parsers[name]({key: value for key, value in document.items() if key != FAN_OUT_FIELD})
     request.fan_out_of = fan_out_of
     return request
+
+
+def _at_least_one(request: Request) -> None:
+    """An operator asks for at least one copy or deletion; a share of 0 is only ever a fan-out's child's
+    (its coordinator's maxCopies or maxDeletes was smaller than its batches: it reads and counts, nothing more)."""
+    budget = request.budget if isinstance(request, ActionRequest) else None
+    if budget is not None and budget.total < 1:
+        raise InvalidRequest(budget.field, "Input should be greater than or equal to 1", "InvalidField")
 
 
 def _decode(body: bytes) -> dict[str, Any]:

@@ -7,8 +7,6 @@ exception becomes a `failed` answer rather than the fdk's bare 502 with a Python
 from __future__ import annotations
 
 import time
-import traceback
-from pathlib import Path
 
 from . import dispatch
 from .shared import logs
@@ -18,6 +16,7 @@ from .shared.outcomes import verdict_for
 from .shared.request import Request
 from .shared.result import InvocationResult
 from .shared.retries import AttemptLog
+from .shared.tracebacks import where
 
 
 def run(call_id: str | None, deadline_header: str | None, body: bytes) -> InvocationResult:
@@ -35,7 +34,7 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
             result = InvocationResult(verdict.outcome, verdict.reason_code, verdict.reason)
             result.event_id = dispatch.event_id_of(body)
         if result.reason_code == "InternalError":
-            result.extra["errorAt"] = _where(error)
+            result.extra["errorAt"] = where(error)
     result.call_id = call_id
     if request is not None:
         result.fan_out_of = request.fan_out_of
@@ -45,17 +44,3 @@ def run(call_id: str | None, deadline_header: str | None, body: bytes) -> Invoca
     result.duration_ms = (time.monotonic() - started) * 1000
     logs.emit(result)
     return result
-
-
-def _where(error: BaseException) -> str:
-    """The exception's type and the function's own line it passed last: enough to find the bug,
-    without the message, which may quote a request, a header or a key."""
-    package = Path(__file__).resolve().parent
-    frames = traceback.extract_tb(error.__traceback__)
-    own = [frame for frame in frames if Path(frame.filename).resolve().is_relative_to(package)]
-    frame = own[-1] if own else (frames[-1] if frames else None)
-    if frame is None:
-        return type(error).__name__
-    where = Path(frame.filename).resolve()
-    shown = where.relative_to(package.parent) if where.is_relative_to(package.parent) else Path(where.name)
-    return f"{type(error).__name__} at {shown}:{frame.lineno}"

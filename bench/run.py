@@ -21,6 +21,7 @@ from .fan_out import FanOutResult, measure_fan_out, render_fan_out
 from .fan_out import verdict as fan_out_verdict
 from .layout import prepare
 from .measure import BenchmarkError, cold_starts, instructions_to_first_answer, warm_rounds
+from .parse_table import print_parse_table
 from .report import Verdict, machine, render
 from .scale import DEFAULT_WORKERS, SCOPES, SUBTREE, ScaleResult, measure_scale
 from .scale_table import render_scale
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{os.getloadavg()[0]:.1f} at the end. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
             )
             print()
+    verdicts.append(print_parse_table())  # issue 23: CPU per 1,000 backups read, about 15 s, a world of its own
     for verdict in verdicts:
         print(f"{verdict.name}: {verdict.measured} (target {verdict.target}): {'met' if verdict.met else 'MISSED'}")
     _say(f"done in {time.monotonic() - began:.0f} s")

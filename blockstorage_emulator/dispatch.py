@@ -1,4 +1,6 @@
-"""The request pipeline: authenticate, inject faults, authorize, serve, record."""
+"""The request pipeline: authenticate, inject faults, authorize, serve, record.
+
+With IAM policies switched on, the gate (iam/gate.py) answers first for every service on the port."""
 
 from __future__ import annotations
 
@@ -92,6 +94,12 @@ class OtherService(Protocol):
     def handle(self, incoming: Incoming, cleared: threading.Event) -> tuple[Response | None, RecordedRequest]: ...
 
 
+class Gate(Protocol):
+    """Something that may refuse a request before any service sees it: iam/gate.py, IAM's policies."""
+
+    def refuse(self, incoming: Incoming) -> RecordedRequest | None: ...
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -113,6 +121,8 @@ class Dispatcher:
         self.compartments = compartments or CompartmentDenials()
         # Block Storage publishes no calls-a-second number: off until a test switches it on.
         self.rate = CallRate()
+        # IAM policies, when a test switches them on (Emulator.enforce_policies); None allows all.
+        self.gate: Gate | None = None
         # Requests being answered right now, on every service: proof, without a stopwatch,
         # that a slow request does not hold up another.
         self._in_flight = 0
@@ -160,6 +170,13 @@ class Dispatcher:
     def _handle(self, incoming: Incoming) -> Response | None:
         with self._log_lock:
             cleared = self._cleared
+        gate = self.gate
+        refused = gate.refuse(incoming) if gate is not None else None
+        if refused is not None:
+            # A missing policy, answered as OCI answers it (the record says which permission).
+            self._record(refused, cleared)
+            refusal = errors.NotAuthorizedOrNotFound()
+            return respond(Reply(refusal.status, refusal.to_json()), incoming.headers.get("opc-request-id"))
         for other in self.others:
             if other.serves(incoming.target):
                 response, record = other.handle(incoming, cleared)
@@ -212,7 +229,8 @@ class Dispatcher:
         kind_name = resolution.kind.name if resolution.kind else None
         if self.policy.denies(resolution.operation, kind_name, region):
             raise errors.NotAuthorizedOrNotFound()
-        if resolution.operation == "list" and self.compartments.denies(query.get("compartmentId")):
+        # "list" of backups, "list_volumes" and the like of what they restore to.
+        if resolution.operation.startswith("list") and self.compartments.denies(query.get("compartmentId")):
             # No policy in that compartment: OCI answers as if it did not exist.
             raise errors.NotAuthorizedOrNotFound()
         if resolution.handler is None or resolution.kind is None:

@@ -11,15 +11,22 @@ import threading
 from dataclasses import dataclass
 
 from . import errors
+from .volume_kinds import VOLUME_OPERATIONS
 
-# "*" is every Block Storage operation; post_metrics is Monitoring's (telemetry.py),
-# list_compartments Identity's (identity.py), get_function and invoke_function OCI Functions'
-# (functions.py), each named on its own.
-BLOCK_STORAGE_OPERATIONS = ("get", "list", "copy", "update", "delete")
+# "*" is every Block Storage operation: those on backups ("get", "list", ... with a kind) and those
+# on volumes, boot volumes and volume groups, by the SDK's names ("create_volume", ...; see
+# volume_kinds.py). post_metrics is Monitoring's (telemetry.py), list_compartments and
+# list_availability_domains Identity's (identity.py), list_volume_attachments and
+# list_boot_volume_attachments Compute's (compute.py), get_function and invoke_function OCI
+# Functions' (functions.py), each named on its own.
+BLOCK_STORAGE_OPERATIONS = ("get", "list", "copy", "update", "delete", *VOLUME_OPERATIONS)
 OPERATIONS = (
     *BLOCK_STORAGE_OPERATIONS,
     "post_metrics",
     "list_compartments",
+    "list_availability_domains",
+    "list_volume_attachments",
+    "list_boot_volume_attachments",
     "get_function",
     "invoke_function",
     "*",

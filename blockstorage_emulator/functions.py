@@ -186,6 +186,12 @@ class FunctionsService:
         with self._lock:
             self._functions[function_id].update(fields)
 
+    def compartment_of(self, function_id: str) -> str | None:
+        """The compartment of a function, None when there is none by that OCID (iam/world.py's question)."""
+        with self._lock:
+            function = self._functions.get(function_id)
+        return function["compartmentId"] if function else None
+
     def serve(self, function_id: str, runner: Runner) -> None:
         with self._lock:
             if function_id not in self._functions:

@@ -1,4 +1,4 @@
-"""Identity's ListCompartments, on the same port as Block Storage.
+"""Identity's ListCompartments and ListAvailabilityDomains, on the same port as Block Storage.
 
 OCI serves it at https://identity.<region>.oci.oraclecloud.com/20160918/compartments; here it is
 http://127.0.0.1:<port>/identity/<region>/20160918/compartments, which is what the function's
@@ -22,6 +22,10 @@ the order when no `sortBy` is given (TIMECREATED); `isAccessible` (true on ACCES
 which leave denied compartments out; null on ANY listings, where permissions are not checked).
 A compartment the caller has no policy in (Emulator.deny_compartment) answers 404
 NotAuthorizedOrNotFound when its children are listed, as OCI does for any missing policy.
+
+ListAvailabilityDomains (GET /20160918/availabilityDomains?compartmentId=, identity_client.py)
+answers the region's availability domains (availability_domains.py), `name`, `id` and
+`compartmentId` (the tenancy) each, as the SDK's AvailabilityDomain model reads them.
 """
 
 from __future__ import annotations
@@ -30,22 +34,22 @@ import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
-
-import oci.regions
 
 from . import errors
-from .dispatch import Incoming, RecordedRequest, Response, recorded, respond
-from .faults import AccessPolicy, CompartmentDenials, Fault, FaultPlan, LatencyPlan
-from .models import format_time
+from .availability_domains import AvailabilityDomains
+from .faults import CompartmentDenials, LatencyPlan
+from .fields import format_time
 from .ocids import random_part
 from .operations import Reply, decode_page, encode_page, page_size
-from .signature import TrustStore, verify_request
-from .throttle import CallRate
+from .read_service import ReadService, ReadServiceFront
+from .signature import TrustStore
 
 PREFIX = "/identity/"
 API_PATH = "/20160918/compartments"
 OPERATION = "list_compartments"
+AVAILABILITY_DOMAINS_PATH = "/20160918/availabilityDomains"
+LIST_AVAILABILITY_DOMAINS = "list_availability_domains"
+OPERATIONS = (OPERATION, LIST_AVAILABILITY_DOMAINS)
 LIFECYCLE_STATES = ("CREATING", "ACTIVE", "INACTIVE", "DELETING", "DELETED")
 ACCESS_LEVELS = ("ANY", "ACCESSIBLE")
 SORT_FIELDS = ("TIMECREATED", "NAME")
@@ -151,8 +155,9 @@ class Directory:
             ]
 
 
-class IdentityService:
-    """ListCompartments for every region; faults, denials and throttling of its own."""
+class IdentityService(ReadServiceFront):
+    """ListCompartments and ListAvailabilityDomains for every region; faults, denials and
+    throttling of its own."""
 
     def __init__(
         self,
@@ -161,49 +166,47 @@ class IdentityService:
         *,
         latency: LatencyPlan | None = None,
         compartments: CompartmentDenials | None = None,
+        availability_domains: AvailabilityDomains | None = None,
     ) -> None:
         self.trust = trust
         self.directory = Directory(tenancy_id)
-        self.faults = FaultPlan()
-        self.policy = AccessPolicy()
-        self.latency = latency or LatencyPlan()
         self.denials = compartments or CompartmentDenials()
-        # Identity publishes no calls-a-second number: off until a test switches it on.
-        self.rate = CallRate()
+        self.availability_domains = availability_domains or AvailabilityDomains()
+        self.service = ReadService(
+            prefix=PREFIX,
+            routes={
+                API_PATH: (OPERATION, lambda region, query: self._list(query)),
+                AVAILABILITY_DOMAINS_PATH: (LIST_AVAILABILITY_DOMAINS, self._availability_domains),
+            },
+            default_operation=OPERATION,
+            trust=trust,
+            latency=latency or LatencyPlan(),
+        )
 
-    def serves(self, target: str) -> bool:
-        return urlsplit(target).path.startswith(PREFIX)
-
-    def handle(self, incoming: Incoming, cleared: threading.Event) -> tuple[Response | None, RecordedRequest]:
-        split = urlsplit(incoming.target)
-        region, _, rest = split.path.removeprefix(PREFIX).partition("/")
-        path = "/" + rest
-        query = dict(parse_qsl(split.query, keep_blank_values=True))
-        fault: Fault | None = None
-        error: errors.ServiceError | None = None
-        reply: Reply | None
-        try:
-            verify_request(incoming.method, incoming.target, incoming.headers, incoming.body, self.trust)
-            if region not in oci.regions.REGIONS or path != API_PATH:
-                raise errors.NotAuthorizedOrNotFound()
-            if incoming.method != "GET":
-                raise errors.MethodNotAllowed()
-            self.rate.count()
-            cleared.wait(self.latency.seconds(OPERATION))
-            fault = self.faults.strike(OPERATION, None, region, cleared)
-            if fault is not None and fault.drop_connection:
-                reply = None
-            elif fault is not None and fault.status is not None:
-                raise fault.error()
-            else:
-                if self.policy.denies(OPERATION, None, region):
-                    raise errors.NotAuthorizedOrNotFound()
-                reply = self._list(query)
-        except errors.ServiceError as service_error:
-            error = service_error
-            reply = Reply(error.status, error.to_json())
-        record = recorded(incoming, region, path, query, reply.status if reply else None, error, OPERATION, fault)
-        return (respond(reply, incoming.headers.get("opc-request-id")) if reply else None), record
+    def _availability_domains(self, region: str, query: dict[str, str]) -> Reply:
+        """ListAvailabilityDomains: "Specify the OCID of either the tenancy or another of your
+        compartments" (identity_client.py); no paging. Any compartment OCID counts as one of the
+        tenancy's, as Block Storage here takes any compartment: only a denied one (no policy)
+        answers 404."""
+        compartment_id = query.get("compartmentId")
+        if not compartment_id:
+            raise errors.MissingParameter("Missing required parameter: compartmentId")
+        if not compartment_id.startswith(("ocid1.compartment.", "ocid1.tenancy.")) or self.denials.denies(
+            compartment_id
+        ):
+            raise errors.NotAuthorizedOrNotFound()
+        names = self.availability_domains.names(region)
+        return Reply(
+            200,
+            [
+                {
+                    "name": name,
+                    "id": self.availability_domains.id_of(region, name),
+                    "compartmentId": self.directory.tenancy_id,
+                }
+                for name in names
+            ],
+        )
 
     def _list(self, query: dict[str, str]) -> Reply:
         compartment_id = query.get("compartmentId")

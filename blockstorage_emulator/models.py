@@ -6,26 +6,22 @@ threads at once; methods hand out JSON snapshots, never live objects.
 
 from __future__ import annotations
 
-import secrets
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from . import errors
+from . import errors, fields
+from .fields import format_time, new_etag
 from .kinds import BOOT_VOLUME, KINDS, VOLUME, VOLUME_GROUP, Kind, kind_named
 from .ocids import canonical_region, new_kms_key_ocid, new_ocid
+from .retry_tokens import RetryTokens
+from .volumes import Volumes
 
-RETRY_TOKEN_LIFETIME_SECONDS = 24 * 3600
 LIFECYCLE_STATES = ("CREATING", "AVAILABLE", "TERMINATING", "TERMINATED", "FAULTY", "REQUEST_RECEIVED", "COMMITTED")
 SOURCE_TYPES = ("MANUAL", "SCHEDULED")
 # A volume group backup holds one volume backup per volume in the group.
 DEFAULT_GROUP_MEMBERS = 2
-# Freeform tag limits as the Tagging service enforces them (keys, values, tags per resource).
-MAX_TAG_KEY_LENGTH = 100
-MAX_TAG_VALUE_LENGTH = 256
-MAX_FREEFORM_TAGS = 64
 # Fields each kind's Update*BackupDetails accepts.
 UPDATABLE_FIELDS = {
     VOLUME.name: frozenset({"displayName", "freeformTags", "definedTags", "kmsKeyId"}),
@@ -34,12 +30,6 @@ UPDATABLE_FIELDS = {
 }
 # Kinds that count against the per-region limit of concurrent cross-region copies.
 LIMITED_KINDS = (VOLUME.name, VOLUME_GROUP.name)
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 with milliseconds and a Z, as OCI renders timestamps."""
-    # isoformat is several times faster than strftime, and every listed backup renders two times.
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -67,13 +57,23 @@ class Backup:
     volume_group_backup_id: str | None = None
     # On a volume group backup: its volume backups.
     member_ids: list[str] = field(default_factory=list)
-    etag: str = field(default_factory=lambda: secrets.token_hex(16))
+    etag: str = field(default_factory=new_etag)
+    # A test's hook (Backend.serve_fields): API fields served as written, over the backend's own.
+    served_fields: dict[str, Any] = field(default_factory=dict)
+    withheld_fields: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         """The resource as the API returns it (camelCase, per-kind fields)."""
+        rendered = self._rendered()
+        if not self.served_fields and not self.withheld_fields:
+            return rendered
+        served = rendered | self.served_fields
+        return {name: value for name, value in served.items() if name not in self.withheld_fields}
+
+    def _rendered(self) -> dict[str, Any]:
         common: dict[str, Any] = {
             "compartmentId": self.compartment_id,
-            "definedTags": {namespace: dict(values) for namespace, values in self.defined_tags.items()},
+            "definedTags": fields.copy_defined(self.defined_tags),
             "displayName": self.display_name,
             "expirationTime": format_time(self.expiration_time) if self.expiration_time else None,
             "freeformTags": dict(self.freeform_tags),
@@ -103,7 +103,9 @@ class Backup:
                 "kmsKeyId": self.kms_key_id,
                 "systemTags": {},
                 "uniqueSizeInGBs": self.unique_size_in_gbs,
-                "volumeGroupBackupId": None,
+                # A volume group backup holds its boot volumes' backups too (volume_group_backup.py
+                # in the SDK: "OCIDs for the volume backups in this volume group backup").
+                "volumeGroupBackupId": self.volume_group_backup_id,
             }
         return common | {
             "sizeInMBs": self.size_in_gbs * 1024,
@@ -122,16 +124,9 @@ class CopyRequest:
     fingerprint: str  # identifies the request for retry-token replay
 
 
-@dataclass(frozen=True)
-class _RetryRecord:
-    fingerprint: str
-    region: str
-    backup_id: str
-    expires_at: float
-
-
 class Backend:
-    """Every region's backups, KMS keys and the tenancy-wide copy bookkeeping."""
+    """Every region's backups, KMS keys and the tenancy-wide copy bookkeeping; `volumes` holds
+    what was restored from the backups (volumes.py), behind the same lock."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -141,7 +136,8 @@ class Backend:
         # region of a million backups for each page would make a tenancy-wide listing crawl.
         self._by_compartment: dict[tuple[str, str], dict[str, Backup]] = {}
         self._kms_keys: dict[str, set[str]] = {}
-        self._retry_tokens: dict[str, _RetryRecord] = {}
+        self._retry_tokens = RetryTokens()
+        self.volumes = Volumes(self)
 
     def _store(self, region: str) -> dict[str, Backup]:
         return self._stores.setdefault(region, {})
@@ -171,12 +167,16 @@ class Backend:
         expiration_time: datetime | None = None,
         source_type: str = "MANUAL",
         members: int | None = None,
+        boot_members: int = 0,
+        size_in_gbs: int = 50,
+        defined_tags: dict[str, dict[str, Any]] | None = None,
     ) -> Backup:
-        """A backup as OCI would hold it; a volume group backup gets `members` volume backups."""
+        """A backup as OCI would hold it; a volume group backup gets `members` volume backups and
+        `boot_members` boot volume backups, each of `size_in_gbs`."""
         backup_kind = kind_named(kind)
         if source_type not in SOURCE_TYPES:
             raise ValueError(f"unknown source type {source_type!r}")
-        if members is not None and backup_kind is not VOLUME_GROUP:
+        if (members is not None or boot_members) and backup_kind is not VOLUME_GROUP:
             raise ValueError("only a volume group backup has members")
         if canonical_region(region) != region:
             raise ValueError(f"unknown region {region!r}; use a long name such as us-phoenix-1")
@@ -196,32 +196,41 @@ class Backend:
                 source_backup_id=source_backup_id,
                 source_region=source.region if source else None,
                 freeform_tags=dict(freeform_tags or {}),
+                defined_tags=fields.copy_defined(defined_tags or {}),
                 source_type=source_type,
                 expiration_time=expiration_time,
+                size_in_gbs=size_in_gbs,
             )
             self._put(backup)
             if backup_kind is VOLUME_GROUP:
-                for _ in range(DEFAULT_GROUP_MEMBERS if members is None else members):
+                member_kinds = [VOLUME] * (DEFAULT_GROUP_MEMBERS if members is None else members)
+                for member_kind in member_kinds + [BOOT_VOLUME] * boot_members:
                     member = replace(
                         backup,
-                        id=new_ocid(VOLUME.resource_type, region),
-                        kind=VOLUME,
-                        parent_id=new_ocid(VOLUME.parent_type, region),
+                        id=new_ocid(member_kind.resource_type, region),
+                        kind=member_kind,
+                        parent_id=new_ocid(member_kind.parent_type, region),
                         display_name=f"{backup.display_name}-member",
                         volume_group_backup_id=backup.id,
                         source_backup_id=None,
                         freeform_tags=dict(backup.freeform_tags),
+                        defined_tags=fields.copy_defined(backup.defined_tags),
                         member_ids=[],
+                        etag=new_etag(),
                     )
                     self._put(member)
                     backup.member_ids.append(member.id)
             return backup
 
-    def add_kms_key(self, region: str) -> str:
-        key_id = new_kms_key_ocid(region)
+    def add_kms_key(self, region: str, key_id: str | None = None) -> str:
+        key_id = key_id or new_kms_key_ocid(region)
         with self.lock:
             self._kms_keys.setdefault(region, set()).add(key_id)
         return key_id
+
+    def knows_kms_key(self, region: str, key_id: str) -> bool:
+        with self.lock:
+            return key_id in self._kms_keys.get(region, ())
 
     def get(self, region: str, kind: Kind, backup_id: str) -> Backup:
         """The live backup; callers must hold `lock` while they use it."""
@@ -265,7 +274,7 @@ class Backend:
                 raise errors.InvalidParameter(f"Invalid destinationRegion: {request.destination_region}")
             if destination == source_region:
                 raise errors.InvalidParameter("The destination region must be different from the source region.")
-            if request.kms_key_id and request.kms_key_id not in self._kms_keys.get(destination, ()):
+            if request.kms_key_id and not self.knows_kms_key(destination, request.kms_key_id):
                 raise errors.NotAuthorizedOrNotFound(
                     f"KMS key {request.kms_key_id} not found or not authorized in {destination}."
                 )
@@ -283,7 +292,7 @@ class Backend:
                 source_region=source_region,
                 kms_key_id=request.kms_key_id,
                 freeform_tags=dict(source.freeform_tags),
-                defined_tags={namespace: dict(values) for namespace, values in source.defined_tags.items()},
+                defined_tags=fields.copy_defined(source.defined_tags),
                 size_in_gbs=source.size_in_gbs,
                 unique_size_in_gbs=source.unique_size_in_gbs,
                 backup_type=source.backup_type,
@@ -295,7 +304,7 @@ class Backend:
                 member = self._store(source_region)[member_id]
                 member_copy = replace(
                     member,
-                    id=new_ocid(VOLUME.resource_type, destination),
+                    id=new_ocid(member.kind.resource_type, destination),
                     region=destination,
                     lifecycle_state="CREATING",
                     time_created=copy.time_created,
@@ -304,29 +313,19 @@ class Backend:
                     volume_group_backup_id=copy.id,
                     freeform_tags=dict(member.freeform_tags),
                     expiration_time=None,
-                    etag=secrets.token_hex(16),
+                    etag=new_etag(),
+                    served_fields={},
+                    withheld_fields=frozenset(),
                 )
                 self._put(member_copy)
                 copy.member_ids.append(member_copy.id)
-            if request.retry_token:
-                self._retry_tokens[request.retry_token] = _RetryRecord(
-                    request.fingerprint,
-                    destination,
-                    copy.id,
-                    time.time() + RETRY_TOKEN_LIFETIME_SECONDS,
-                )
+            self._retry_tokens.remember(request.retry_token, request.fingerprint, destination, copy.id)
             return copy
 
     def _replay(self, request: CopyRequest) -> Backup | None:
         """The resource an earlier request with the same retry token created."""
-        if not request.retry_token:
-            return None
-        record = self._retry_tokens.get(request.retry_token)
-        if record is None or record.expires_at < time.time():
-            return None
-        if record.fingerprint != request.fingerprint:
-            raise errors.Conflict("The opc-retry-token was already used for a different request")
-        return self._store(record.region)[record.backup_id]
+        replayed = self._retry_tokens.replay(request.retry_token, request.fingerprint)
+        return self._store(replayed[0])[replayed[1]] if replayed else None
 
     def _check_copy_limits(self, source: Backup) -> None:
         creating = [
@@ -353,7 +352,7 @@ class Backend:
     def update(self, region: str, kind: Kind, backup_id: str, details: dict[str, Any], if_match: str | None) -> Backup:
         with self.lock:
             backup = self.get(region, kind, backup_id)
-            _check_etag(backup, if_match)
+            fields.check_etag(backup, if_match)
             unknown = sorted(set(details) - UPDATABLE_FIELDS[kind.name])
             if unknown:
                 raise errors.InvalidParameter(f"Unknown field(s) in the request body: {', '.join(unknown)}.")
@@ -361,21 +360,18 @@ class Backend:
                 raise errors.IncorrectState(f"Backup {backup_id} is {backup.lifecycle_state}; it cannot be updated.")
             if "freeformTags" in details:
                 # The map replaces the old one whole, as in OCI.
-                backup.freeform_tags = _freeform_tags(details["freeformTags"])
+                backup.freeform_tags = fields.freeform_tags(details["freeformTags"])
             if "definedTags" in details:
-                backup.defined_tags = _defined_tags(details["definedTags"])
+                backup.defined_tags = fields.defined_tags(details["definedTags"])
             if "displayName" in details:
-                name = details["displayName"]
-                if not isinstance(name, str) or not 1 <= len(name) <= 255:
-                    raise errors.InvalidParameter("displayName must be a string of 1 to 255 characters.")
-                backup.display_name = name
-            backup.etag = secrets.token_hex(16)
+                backup.display_name = fields.display_name(details["displayName"])
+            backup.etag = new_etag()
             return backup
 
     def delete(self, region: str, kind: Kind, backup_id: str, if_match: str | None) -> None:
         with self.lock:
             backup = self.get(region, kind, backup_id)
-            _check_etag(backup, if_match)
+            fields.check_etag(backup, if_match)
             if backup.lifecycle_state == "TERMINATED":
                 raise errors.NotAuthorizedOrNotFound()
             if backup.lifecycle_state != "AVAILABLE" and backup.lifecycle_state != "FAULTY":
@@ -394,7 +390,20 @@ class Backend:
             if backup is None:
                 raise KeyError(backup_id)
             backup.freeform_tags = dict(tags)
-            backup.etag = secrets.token_hex(16)
+            backup.etag = new_etag()
+
+    def serve_fields(self, backup_id: str, fields: dict[str, Any], withhold: tuple[str, ...] = ()) -> None:
+        """From now on, serve `fields` as written and leave out `withhold`, wherever the backup is
+        rendered. For what the backend does not model (a retention lock, defined tags) and for an
+        item OCI should never send (no id, a timestamp that is not one); lists still sort and
+        filter on the backend's own values."""
+        with self.lock:
+            backup = self._find(backup_id)
+            if backup is None:
+                raise KeyError(backup_id)
+            # New objects, not updates: a volume group's members were copied from it with replace().
+            backup.served_fields = dict(fields)
+            backup.withheld_fields = frozenset(withhold)
 
     def finish_deletions(self) -> int:
         """Every TERMINATING backup becomes TERMINATED, as OCI does after a while."""
@@ -454,7 +463,7 @@ class Backend:
 
     def _set_state(self, backup: Backup, state: str) -> None:
         backup.lifecycle_state = state
-        backup.etag = secrets.token_hex(16)
+        backup.etag = new_etag()
 
     def _find(self, backup_id: str) -> Backup | None:
         return next((store[backup_id] for store in self._stores.values() if backup_id in store), None)
@@ -462,41 +471,14 @@ class Backend:
 
 def _matches(backup: Backup, filters: dict[str, str]) -> bool:
     """The List operations' query filters, by the API field each one names."""
-    fields = {
+    values = {
         "compartmentId": backup.compartment_id,
         "displayName": backup.display_name,
         "lifecycleState": backup.lifecycle_state,
         backup.kind.source_field: backup.source_backup_id,
         backup.kind.parent_field: backup.parent_id,
     }
-    return all(fields.get(name) == value for name, value in filters.items())
-
-
-def _check_etag(backup: Backup, if_match: str | None) -> None:
-    if if_match is not None and if_match != backup.etag:
-        raise errors.NoEtagMatch(f"The If-Match header ({if_match}) does not match the resource's ETag.")
-
-
-def _defined_tags(value: object) -> dict[str, dict[str, Any]]:
-    if not isinstance(value, dict) or not all(
-        isinstance(namespace, str) and isinstance(values, dict) for namespace, values in value.items()
-    ):
-        raise errors.InvalidParameter("definedTags must be an object of tag namespaces, each an object of tags.")
-    return {namespace: dict(values) for namespace, values in value.items()}
-
-
-def _freeform_tags(value: object) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise errors.InvalidParameter("freeformTags must be an object of string keys and string values.")
-    if len(value) > MAX_FREEFORM_TAGS:
-        raise errors.InvalidParameter(f"A resource can have at most {MAX_FREEFORM_TAGS} freeform tags.")
-    for key, tag_value in value.items():
-        if not 1 <= len(key) <= MAX_TAG_KEY_LENGTH or len(tag_value) > MAX_TAG_VALUE_LENGTH:
-            raise errors.InvalidParameter(
-                f"Freeform tag keys must be 1 to {MAX_TAG_KEY_LENGTH} characters and values at most "
-                f"{MAX_TAG_VALUE_LENGTH}: {key[:40]!r}."
-            )
-    return dict(value)
+    return all(values.get(name) == value for name, value in filters.items())
 
 
 __all__ = ["KINDS", "Backend", "Backup", "CopyRequest", "format_time"]

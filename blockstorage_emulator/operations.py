@@ -67,50 +67,33 @@ def list_backups(backend: Backend, call: Call) -> Reply:
     compartment_id = call.query.get("compartmentId")
     if not compartment_id:
         raise errors.MissingParameter("Missing required parameter: compartmentId")
-    limit = page_size(call.query.get("limit"))
-    offset = decode_page(call.query["page"]) if "page" in call.query else 0
-    sort_by = call.query.get("sortBy", "TIMECREATED")
-    if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
-        raise errors.InvalidParameter(f"Invalid sortBy: {sort_by}")
-    # OCI's default order depends on the sort field: newest first, names A to Z.
-    sort_order = call.query.get("sortOrder", "DESC" if sort_by == "TIMECREATED" else "ASC")
-    if sort_order not in ("ASC", "DESC"):
-        raise errors.InvalidParameter(f"Invalid sortOrder: {sort_order}")
-
+    limit, offset = paging(call.query)
+    sort_by, descending = sorting(call.query)
     filters = {"compartmentId": compartment_id}
     for name in call.kind.list_filters:
         if name in call.query:
             value = call.query[name]
             filters[name] = value.upper() if name == "lifecycleState" else value
-    page, more = backend.page(call.region, call.kind, filters, sort_by, sort_order == "DESC", offset, limit)
-    headers = {}
-    if more:
-        headers["opc-next-page"] = encode_page(offset + limit)
-    return Reply(200, page, headers)
+    page, more = backend.page(call.region, call.kind, filters, sort_by, descending, offset, limit)
+    return Reply(200, page, next_page(offset, limit, more))
 
 
 def copy_backup(backend: Backend, call: Call) -> Reply:
-    retry_token = call.headers.get("opc-retry-token")
-    if retry_token is not None and not 1 <= len(retry_token) <= MAX_RETRY_TOKEN_LENGTH:
-        raise errors.InvalidParameter(
-            f"opc-retry-token must be between 1 and {MAX_RETRY_TOKEN_LENGTH} characters long."
-        )
-    details = _json_object(call.body)
+    token = retry_token(call)
+    details = json_object(call.body)
     destination = details.get("destinationRegion")
     if not isinstance(destination, str) or not destination:
         raise errors.InvalidParameter("destinationRegion is required.")
-    display_name = _optional_string(details, "displayName")
-    kms_key_id = _optional_string(details, "kmsKeyId")
-    canonical_body = json.dumps(details, sort_keys=True, separators=(",", ":"))
-    fingerprint = hashlib.sha256(f"{call.method} {call.path}\n{canonical_body}".encode()).hexdigest()
-    request = CopyRequest(destination, display_name, kms_key_id, retry_token, fingerprint)
+    display_name = optional_string(details, "displayName")
+    kms_key_id = optional_string(details, "kmsKeyId")
+    request = CopyRequest(destination, display_name, kms_key_id, token, fingerprint(call, details))
     with backend.lock:
         copy = backend.copy(call.region, call.kind, call.resource_id or "", request)
         return Reply(200, copy.to_json(), {"etag": copy.etag})
 
 
 def update_backup(backend: Backend, call: Call) -> Reply:
-    details = _json_object(call.body)
+    details = json_object(call.body)
     with backend.lock:
         backup = backend.update(call.region, call.kind, call.resource_id or "", details, call.headers.get("if-match"))
         return Reply(200, backup.to_json(), {"etag": backup.etag})
@@ -119,6 +102,45 @@ def update_backup(backend: Backend, call: Call) -> Reply:
 def delete_backup(backend: Backend, call: Call) -> Reply:
     backend.delete(call.region, call.kind, call.resource_id or "", call.headers.get("if-match"))
     return Reply(204, None)
+
+
+def retry_token(call: Call) -> str | None:
+    """The request's opc-retry-token: "Minimum Length: 1 Maximum Length: 64" (Oracle's Private Cloud
+    Appliance reference of the same Core 20160918 API, e.g. op-20160918-volumegroups-post.html)."""
+    token = call.headers.get("opc-retry-token")
+    if token is not None and not 1 <= len(token) <= MAX_RETRY_TOKEN_LENGTH:
+        raise errors.InvalidParameter(
+            f"opc-retry-token must be between 1 and {MAX_RETRY_TOKEN_LENGTH} characters long."
+        )
+    return token
+
+
+def fingerprint(call: Call, details: dict[str, Any]) -> str:
+    """What identifies a request for retry-token replay: its method, path and canonical body."""
+    canonical_body = json.dumps(details, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{call.method} {call.path}\n{canonical_body}".encode()).hexdigest()
+
+
+def paging(query: dict[str, str]) -> tuple[int, int]:
+    """(page size, offset) of a List request."""
+    return page_size(query.get("limit")), decode_page(query["page"]) if "page" in query else 0
+
+
+def next_page(offset: int, limit: int, more: bool) -> dict[str, str]:
+    """The opc-next-page header, when more follow."""
+    return {"opc-next-page": encode_page(offset + limit)} if more else {}
+
+
+def sorting(query: dict[str, str]) -> tuple[str, bool]:
+    """(sortBy, descending) of a List request that takes TIMECREATED or DISPLAYNAME."""
+    sort_by = query.get("sortBy", "TIMECREATED")
+    if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
+        raise errors.InvalidParameter(f"Invalid sortBy: {sort_by}")
+    # OCI's default order depends on the sort field: newest first, names A to Z.
+    sort_order = query.get("sortOrder", "DESC" if sort_by == "TIMECREATED" else "ASC")
+    if sort_order not in ("ASC", "DESC"):
+        raise errors.InvalidParameter(f"Invalid sortOrder: {sort_order}")
+    return sort_by, sort_order == "DESC"
 
 
 def page_size(raw: str | None) -> int:
@@ -147,7 +169,7 @@ def decode_page(token: str) -> int:
     raise errors.InvalidParameter("Invalid page token.")
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -157,7 +179,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return parsed
 
 
-def _optional_string(details: dict[str, Any], name: str) -> str | None:
+def optional_string(details: dict[str, Any], name: str) -> str | None:
     value = details.get(name)
     if value is not None and not isinstance(value, str):
         raise errors.InvalidParameter(f"{name} must be a string.")

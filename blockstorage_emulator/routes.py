@@ -9,6 +9,8 @@ from urllib.parse import unquote
 from . import errors
 from .kinds import KINDS, Kind
 from .operations import Operation, copy_backup, delete_backup, get_backup, list_backups, update_backup
+from .volume_kinds import VOLUME_KINDS
+from .volume_operations import create_volume, delete_volume, get_volume, list_volumes, update_volume
 
 API_VERSION = "20160918"
 
@@ -24,8 +26,10 @@ class Route:
 class Resolution:
     """What a request addresses, known even when it cannot be served."""
 
-    operation: str  # "get", "list", "copy", "update", "delete" or "unknown"
-    kind: Kind | None
+    # "get", "list", "copy", "update", "delete" (of backups), "unknown", or the SDK's name of an
+    # operation on volumes, boot volumes and volume groups ("create_volume", "list_boot_volumes")
+    operation: str
+    kind: Kind | None  # for volumes, the kind of backup they are restored from
     resource_id: str | None
     handler: Operation | None
     error: errors.ServiceError | None
@@ -43,6 +47,27 @@ def _routes() -> list[Route]:
                 {"GET": ("get", get_backup), "PUT": ("update", update_backup), "DELETE": ("delete", delete_backup)},
             ),
             Route(re.compile(f"^{base}/(?P<id>[^/]+)/actions/copy$"), kind, {"POST": ("copy", copy_backup)}),
+        ]
+    for restored in VOLUME_KINDS.values():
+        base = f"/{API_VERSION}/{restored.collection}"
+        routes += [
+            Route(
+                re.compile(f"^{base}$"),
+                restored.backup,
+                {
+                    "GET": (restored.operation("list"), list_volumes),
+                    "POST": (restored.operation("create"), create_volume),
+                },
+            ),
+            Route(
+                re.compile(f"^{base}/(?P<id>[^/]+)$"),
+                restored.backup,
+                {
+                    "GET": (restored.operation("get"), get_volume),
+                    "PUT": (restored.operation("update"), update_volume),
+                    "DELETE": (restored.operation("delete"), delete_volume),
+                },
+            ),
         ]
     return routes
 

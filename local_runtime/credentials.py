@@ -43,6 +43,8 @@ class ResourcePrincipal:
     tenancy_id: str = DEFAULT_TENANCY_ID
     compartment_id: str = DEFAULT_COMPARTMENT_ID
     lifetime_seconds: int = 3600
+    # The function's OCID: res_id and sub, what a dynamic group's `resource.id` matches.
+    resource_id: str = RESOURCE_ID
     # Kept out of repr so a printed principal never shows key material.
     _private_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
 
@@ -69,7 +71,9 @@ class ResourcePrincipal:
         The replacement is atomic so a signer re-reading the file never sees a
         half-written token.
         """
-        self.token = _issue_token(self._signing_key(), self.tenancy_id, self.compartment_id, self.lifetime_seconds)
+        self.token = _issue_token(
+            self._signing_key(), self.tenancy_id, self.compartment_id, self.resource_id, self.lifetime_seconds
+        )
         _write_atomically(self.token_path, self.token.encode("ascii"), mode=0o600)
         return self.token
 
@@ -89,8 +93,10 @@ def issue_resource_principal(
     tenancy_id: str = DEFAULT_TENANCY_ID,
     compartment_id: str = DEFAULT_COMPARTMENT_ID,
     lifetime_seconds: int = 3600,
+    resource_id: str = RESOURCE_ID,
 ) -> ResourcePrincipal:
-    """Create a key pair and a session token for it under `directory`."""
+    """Create a key pair and a session token for it under `directory`; `resource_id` is the function's
+    OCID (a dynamic group rule names it, and the deploy kit wants one with a region)."""
     directory.mkdir(parents=True, exist_ok=True)
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = private_key.private_bytes(
@@ -109,6 +115,7 @@ def issue_resource_principal(
         tenancy_id=tenancy_id,
         compartment_id=compartment_id,
         lifetime_seconds=lifetime_seconds,
+        resource_id=resource_id,
         _private_key=private_key,
     )
     _write_atomically(principal.private_key_path, private_pem, mode=0o600)
@@ -116,17 +123,24 @@ def issue_resource_principal(
     return principal
 
 
-def _issue_token(private_key: rsa.RSAPrivateKey, tenancy_id: str, compartment_id: str, lifetime_seconds: int) -> str:
+def _issue_token(
+    private_key: rsa.RSAPrivateKey, tenancy_id: str, compartment_id: str, resource_id: str, lifetime_seconds: int
+) -> str:
     """Build an RPST-shaped JWT.
 
     The SDK decodes the token without checking its signature and reads `exp`,
     `iat` (refresh timing) and `res_tenant` / `res_compartment` (the
     principal's coordinates). The real identity service signs with its own
     key; here the session key signs it, which no consumer can tell apart.
+    The resource claims (`res_type`, `res_id`, `res_compartment`, and `sub` the
+    resource's OCID) are the ones Oracle's own token code sets for a resource
+    principal (the `ociauthz` Go package's ResourcePrincipalTokenClaimValues:
+    ptype, res_type, res_tenant, res_compartment, res_id, sub = res_id); the
+    emulator's IAM (blockstorage_emulator/iam) matches dynamic groups on them.
     """
     now = int(time.time())
     claims: dict[str, Any] = {
-        "sub": RESOURCE_ID,
+        "sub": resource_id,
         "iss": "authService.oracle.com",
         "aud": "oci",
         "iat": now,
@@ -134,7 +148,7 @@ def _issue_token(private_key: rsa.RSAPrivateKey, tenancy_id: str, compartment_id
         "jti": secrets.token_hex(16),
         "ptype": "resource",
         "res_type": "fnfunc",
-        "res_id": RESOURCE_ID,
+        "res_id": resource_id,
         "res_tenant": tenancy_id,
         "res_compartment": compartment_id,
         "tenant": tenancy_id,

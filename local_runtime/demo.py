@@ -10,6 +10,7 @@ this machine: the emulator listens on 127.0.0.1 and verifies every request's sig
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -35,15 +36,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="backup-copier-demo-") as folder, Emulator() as emulator:
         principal = issue_resource_principal(Path(folder), SOURCE_REGION)
         emulator.trust(principal.token, principal.public_key_pem)
-        for backup in samples.backups(SOURCE_REGION):
-            emulator.add_backup(
-                backup.kind,
-                backup.region,
-                backup.compartment_id,
-                backup_id=backup.backup_id,
-                display_name=backup.display_name,
-                lifecycle_state=backup.lifecycle_state,
-            )
+        samples.seed(emulator, SOURCE_REGION)
         missed = _seed_backups_whose_events_were_never_sent(emulator)
         _seed_copies_made_before(emulator)
         expiring, unmarked = _seed_copies_made_last_month(emulator)
@@ -294,13 +287,16 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str]:
             f"{totals['uncovered']} uncovered; {body['metricsPosted']} metrics posted"
         ) + (f"; {body['compartmentsScanned']} compartments read" if body.get("subtree") else "")
     elif "scanned" in body:
+        stopped = body["stoppedEarly"]
         detail = (
             f"scanned {body['scanned']}: copied {len(body['copied'])}, already copied {body['alreadyCopied']}, "
-            f"skipped {body.get('skippedByReason')}, remaining {body['remaining']}, stopped early: {body['stoppedEarly']}"
+            f"skipped {_counted(body.get('skippedByReason') or {})}; {body['remaining']} left for the next run"
+            + (f" (stopped early: {_words(stopped)})" if stopped else "")
         )
     elif "kept" in body:
-        detail = f"deleted {len(body['deleted'])}, kept {body['kept']}, remaining {body['remaining']}" + "".join(
-            f"; {d['copyId'][:40]}… (expired {d['expires']})" for d in body["deleted"]
+        detail = (
+            f"deleted {len(body['deleted'])}, kept {_counted(body['kept'])}; {body['remaining']} left for the next run"
+            + "".join(f"; {d['copyId'][:40]}… (expired {d['expires']})" for d in body["deleted"])
         )
     elif "checks" in body:
         failing = [check["name"] for check in body["checks"] if not check["ok"]]
@@ -310,6 +306,16 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str]:
     else:
         detail = body.get("reason") or json.dumps({k: v for k, v in body.items() if k not in ("callId",)})[:120]
     return str(body.get("outcome")), detail
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """{'InProgress': 3, 'NotMarked': 1} as "3 in progress, 1 not marked": words, not a Python dict."""
+    return ", ".join(f"{count} {_words(reason)}" for reason, count in counts.items()) or "none"
+
+
+def _words(code: str) -> str:
+    """A reason code (NotYetAvailable) or a snake_case value (max_copies) as lower-case words."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", code).replace("_", " ").lower()
 
 
 def _print_emulator_summary(emulator: Emulator) -> None:

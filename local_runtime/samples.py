@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from blockstorage_emulator import Emulator
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 _KIND_BY_OCID_TYPE = {"volumebackup": "volume", "bootvolumebackup": "boot_volume", "volumegroupbackup": "volume_group"}
@@ -55,3 +58,16 @@ def backups(region: str = "us-phoenix-1") -> list[SampleBackup]:
             ),
         )
     return list(found.values())
+
+
+def seed(emulator: Emulator, region: str = "us-phoenix-1") -> None:
+    """Every backup the event files name, in the emulator, so that sending those events copies them."""
+    for backup in backups(region):
+        emulator.add_backup(
+            backup.kind,
+            backup.region,
+            backup.compartment_id,
+            backup_id=backup.backup_id,
+            display_name=backup.display_name,
+            lifecycle_state=backup.lifecycle_state,
+        )

@@ -17,6 +17,8 @@ def test_the_demo_shows_a_breaching_volume() -> None:
     )
 
     assert done.returncode == 0, done.stderr
+    # Words, not Python reprs: no dict braces, no None.
+    assert "{'" not in done.stdout and "None" not in done.stdout, done.stdout
     # Every item of the preflight check passes, the tenancy's compartments (the emulator's Identity) included.
     assert re.search(r"^check\.json +200 +ready +(\d+) of \1 checks pass$", done.stdout, re.M), done.stdout
     assert re.search(r"^report\.json +200 +at_risk ", done.stdout, re.M), done.stdout

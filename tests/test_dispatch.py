@@ -10,6 +10,7 @@ import pytest
 from backup_copier.dispatch import MAX_BODY_BYTES, parse_request
 from backup_copier.shared.errors import InvalidRequest
 from backup_copier.shared.kinds import BackupKind
+from backup_copier.shared.request import ActionRequest, Budget
 from local_runtime import samples
 from tests.helpers import DELETE, mutated
 
@@ -156,3 +157,40 @@ def test_manual_request_checks_regions() -> None:
 def test_manual_request_checks_the_ocid() -> None:
     error = _rejected(json.dumps({"backupId": "ocid1.volume.oc1.phx.aaaaaaaa"}).encode())
     assert error.field == "backupId"
+
+
+# A fan-out's child (issue 22, findings 3 and 4): its body is just a body, held to every rule
+# an operator's is; it covers exactly its batch, and only its share of a limit may be 0.
+
+CHILD_OF = "01J9ZQ8V7K3M5N6P8R9S0T1V2W"
+TENANCY = "ocid1.tenancy.oc1..aaaaaaaatenancyfanoutof"
+BATCH = ["ocid1.compartment.oc1..aaaaaaaafanoutofbatch"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "field"),
+    [
+        ({"compartmentId": TENANCY, "subtree": True}, "subtree"),
+        ({"compartmentIds": BATCH, "subtree": False}, "subtree"),
+        ({"compartmentId": BATCH[0]}, "compartmentId"),
+        ({}, "compartmentIds"),
+    ],
+)
+@pytest.mark.parametrize("action", ["reconcile", "expire", "report"])
+def test_a_body_with_fan_out_of_takes_only_compartment_ids(action: str, scope: dict[str, Any], field: str) -> None:
+    error = _rejected(json.dumps({"action": action, **scope, "fanOutOf": CHILD_OF}).encode())
+
+    assert (error.field, error.code) == (field, "InvalidFanOutOf")
+    assert str(error).startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(("action", "field"), [("reconcile", "maxCopies"), ("expire", "maxDeletes")])
+def test_a_share_of_nothing_is_a_childs_never_an_operators(action: str, field: str) -> None:
+    operator = {"action": action, "compartmentIds": BATCH, field: 0}
+
+    error = _rejected(json.dumps(operator).encode())
+    assert (error.field, str(error)) == (field, f"{field}: Input should be greater than or equal to 1")
+
+    child = parse_request(json.dumps({**operator, "fanOutOf": CHILD_OF}).encode())
+    assert isinstance(child, ActionRequest) and child.budget == Budget(field, 0)
+    assert child.fan_out_of == CHILD_OF

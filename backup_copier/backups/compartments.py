@@ -78,7 +78,7 @@ def compartments_in(
             progress.fail(failure.compartment_id, failure.reason_code, failure.reason)
         for compartment_id in listing.remaining:
             found.remove(compartment_id)
-            progress.remaining.append(compartment_id)
+            progress.leave(compartment_id)
         found += next_level
         level = next_level
     return found

@@ -3,8 +3,8 @@
 For each destination: look for a copy that already exists there (made by this function,
 a backup policy or by hand); if there is none, ask the source region to copy, with a retry
 token derived from (backup, destination) so that redelivered events and concurrent
-containers converge on one copy. The copy itself takes minutes to hours; this does not
-wait for it.
+containers converge on one copy; unless that copy would expire on arrival (arrival.py).
+The copy itself takes minutes to hours; this does not wait for it.
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
-from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.outcomes import SERVICE_FAILURES, copy_verdict, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
+from .arrival import EXPIRES_ON_ARRIVAL, among_newest, expires_on_arrival
 from .marker import Marker, MarkResult
-from .marks import read_mark, recorded_copy
+from .marks import may_repair, read_mark
 from .states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 
 _LIST_PAGE_SIZE = 100
@@ -60,6 +61,9 @@ class CopyJob:
     # The source backup's ETag as read (None when it came from a list): the first record
     # written onto it needs no second read.
     backup_etag: str | None = None
+    # Whether the backup is among its volume's newest KEEP_LAST_COPIES (arrival.py); None: not
+    # known yet, and asked of the source region only if a copy would expire on arrival.
+    among_newest: bool | None = None
     _marker_of_source: Marker | None = field(default=None, init=False)
 
     def copy_to(self, region: str, dry_run: bool) -> CopyResult:
@@ -67,22 +71,31 @@ class CopyJob:
             present, superseded = self._existing_copies(region)
             if present is not None:
                 self._note_in_flight(region, present.lifecycle_state)
+                mark = self._mark_of_present(region, present, dry_run)
                 return CopyResult(
                     region,
                     Outcome.ALREADY_COPIED,
                     present.id,
                     present.lifecycle_state,
-                    mark=self._mark_of_present(region, present, dry_run),
+                    mark=mark.to_json(),
+                    mark_failed=mark.failed,
                 )
+            pointless = self._expires_on_arrival(region)
+            if pointless:
+                return CopyResult(region, Outcome.SKIPPED, reason_code=EXPIRES_ON_ARRIVAL, reason=pointless)
             if dry_run:
                 return CopyResult(
                     region, Outcome.DRY_RUN, reason_code="DryRun", reason=f"would copy to {region}; dry run"
                 )
             if self.boot_copy_in_flight_to is not None:
                 return self._deferred(region)
+        except SERVICE_FAILURES as error:
+            verdict = verdict_for(error, action=f"list the copies in {region}", region=region)
+            return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
+        try:
             response = self._request_copy(region, superseded)
         except SERVICE_FAILURES as error:
-            verdict = verdict_for(error, action=f"copy to {region}", region=region)
+            verdict = copy_verdict(error, self.spec, self.source_region, region, self.settings.kms_key_ids.get(region))
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
         copy = response.data
         self._note_in_flight(region, copy.lifecycle_state)
@@ -94,7 +107,24 @@ class CopyJob:
             copy.lifecycle_state,
             response.headers.get("opc-request-id"),
             mark=marked.to_json(),
+            mark_failed=marked.failed,
         )
+
+    def _expires_on_arrival(self, region: str) -> str | None:
+        return expires_on_arrival(self.backup, self.settings.retention_for(region), datetime.now(UTC), self._ranked)
+
+    def _ranked(self) -> bool:
+        """Among its volume's newest KEEP_LAST_COPIES? Asked once, for every destination."""
+        if self.among_newest is None:
+            self.among_newest = among_newest(
+                self.clients,
+                self.invocation,
+                self.source_region,
+                self.spec,
+                self.backup,
+                self.settings.keep_last_copies,
+            )
+        return self.among_newest
 
     @property
     def _marker(self) -> Marker:
@@ -109,15 +139,15 @@ class CopyJob:
             )
         return self._marker_of_source
 
-    def _mark_of_present(self, region: str, present: Any, dry_run: bool) -> dict[str, Any]:
+    def _mark_of_present(self, region: str, present: Any, dry_run: bool) -> MarkResult:
         """Whether the copy found is marked; one this function made (the source's record names it)
-        but could not mark before is marked now."""
-        reading = read_mark(present, self.spec)
-        if reading.mark is not None:
-            return MarkResult(True, reading.mark.expires).to_json()
-        if recorded_copy(self.backup, region) == present.id and not dry_run:
-            return self._marker.repair(self.backup, region, present.id).to_json()
-        return {"marked": False}
+        but whose marking failed, so that it carries none of the mark's keys, is marked now.
+        Any other copy's tags are left as they are (marks.may_repair)."""
+        if may_repair(present, self.spec, self.backup, region):
+            if dry_run:
+                return MarkResult.dry_run()
+            return self._marker.repair(self.backup, region, present.id)
+        return MarkResult.as_found(read_mark(present, self.spec))
 
     def _note_in_flight(self, region: str, state: str) -> None:
         if self.spec.kind is BackupKind.BOOT_VOLUME and state in NOT_YET_STATES:

@@ -8,7 +8,10 @@ platform kills it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ..shared.context import Invocation
@@ -27,11 +30,29 @@ STEP_SECONDS = 1.0
 
 
 class OutOfTime(Exception):
-    """Too little time is left for another step."""
+    """Too little time is left for another step, or the run this step serves has ended."""
+
+
+# Set while a worker reads one compartment of a scope (per_compartment.py): once the run has
+# ended (its answer is being written, or it failed), the worker's next step stops. A context
+# variable, not a field of the invocation, because the invocation is shared with the steps that
+# act after the reading, which must not be stopped by the reading's end.
+_run_ended: ContextVar[threading.Event | None] = ContextVar("run_ended", default=None)
+
+
+@contextmanager
+def stopping_when(ended: threading.Event) -> Iterator[None]:
+    """Within this block, check_time() raises OutOfTime once `ended` is set."""
+    token = _run_ended.set(ended)
+    try:
+        yield
+    finally:
+        _run_ended.reset(token)
 
 
 def check_time(invocation: Invocation) -> None:
-    if invocation.deadline.remaining() < STEP_SECONDS:
+    ended = _run_ended.get()
+    if invocation.deadline.remaining() < STEP_SECONDS or (ended is not None and ended.is_set()):
         raise OutOfTime()
 
 

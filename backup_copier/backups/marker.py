@@ -5,11 +5,15 @@ current tags and ETag, merges, and sends the update with If-Match, so a tag an o
 adds at the same moment is never overwritten (a 412 means: read again and merge again).
 A refusal (409 while the copy is being created, 429, 5xx) is retried, but only for
 MARK_SECONDS: a copy takes minutes to hours, and the answer must not wait for it.
+
+Whether a copy's mark may be written at all is decided on that same fresh read, by
+marks.may_repair (or marks.may_mark_new_copy for the copy just made): a copy that carries
+any of the mark's keys is left as it is, whatever a listing minutes earlier said.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +23,7 @@ from oci import exceptions as oci_exceptions
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
+from ..shared.metrics import COPY_MARK_FAILURES, Metric
 from ..shared.outcomes import verdict_for
 from ..shared.retention import RetentionRule
 from . import marks
@@ -35,20 +40,75 @@ class MarkResult:
     expires: datetime | None
     reason_code: str | None = None
     reason: str | None = None
+    # The copy's tags were found not to be this function's to write, and left as they were.
+    left_alone: bool = False
+
+    @classmethod
+    def as_found(cls, reading: marks.MarkReading) -> MarkResult:
+        """A copy whose tags the function leaves alone, as its tags read."""
+        if reading.mark is not None:
+            return cls(True, reading.mark.expires, left_alone=True)
+        if reading.problem is None:
+            return cls(
+                False,
+                None,
+                "NotMarked",
+                "nothing records this copy as this function's (made by hand or by a backup policy, or its mark "
+                "and its record both failed); it is never deleted",
+                left_alone=True,
+            )
+        return cls(
+            False,
+            None,
+            "MarkInvalid",
+            f"{reading.problem}. The function never rewrites the tags of a copy that carries any of its mark "
+            "keys, and the expiry pass keeps it; to let it expire, put the whole mark back by hand "
+            "(docs/retention.md).",
+            left_alone=True,
+        )
+
+    @classmethod
+    def dry_run(cls) -> MarkResult:
+        """A dry run writes no mark, and that is no failure: {"marked": false}."""
+        return cls(False, None, left_alone=True)
+
+    @property
+    def failed(self) -> bool:
+        """The mark was to be written and could not be (update refused, tags changing): not a copy left alone."""
+        return not self.marked and not self.left_alone and self.reason_code is not None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "marked": self.marked,
-            "expires": marks.format_time(self.expires) if self.expires else marks.NEVER,
-        }
+        body: dict[str, Any] = {"marked": self.marked}
+        if self.marked or not self.left_alone:
+            # The expiry it carries, or the one it was to be marked with.
+            body["expires"] = marks.format_time(self.expires) if self.expires else marks.NEVER
         if self.reason_code:
             body["markReasonCode"] = self.reason_code
             body["markReason"] = self.reason
         return body
 
 
+def mark_failure_counts(by_region: Mapping[str, int], compartment_id: str) -> list[Metric]:
+    """copy_mark_failures: how many copies into each destination region could not be marked, posted into
+    the source backups' compartment, where the deploy kit's alarm reads its sum (recovery_point.py).
+    Only counts above zero: an invocation that marked every copy posts nothing."""
+    return [
+        Metric(COPY_MARK_FAILURES, {"destinationRegion": region}, count, compartment_id=compartment_id)
+        for region, count in sorted(by_region.items())
+        if count
+    ]
+
+
 class _Stale(Exception):
     """The backup's ETag kept changing under us."""
+
+
+class _LeftAlone(Exception):
+    """The backup as read is not this function's to mark (marks.may_repair): nothing is written."""
+
+    def __init__(self, found: Any) -> None:
+        super().__init__()
+        self.found = found
 
 
 # A backup as last read or written (its SDK model), and the ETag that came with it.
@@ -83,8 +143,8 @@ class Marker:
             lambda current: {"freeform_tags": marks.recorded_tags(current.freeform_tags, region, copy.id)},
             self.source_known,
         )
-        result = self._mark(region, mark, (copy, copy_etag) if copy_etag else None)
-        if result.marked or recorded is None:
+        result = self._mark(region, mark, (copy, copy_etag) if copy_etag else None, marks.may_mark_new_copy)
+        if result.marked or result.left_alone or recorded is None:
             return result
         # Neither write went through: nothing in OCI says this function made the copy.
         return MarkResult(
@@ -96,12 +156,22 @@ class Marker:
         )
 
     def repair(self, source: Any, region: str, copy_id: str) -> MarkResult:
-        """Mark a copy that the source's record names as this function's, but that has no mark yet:
-        its expiry is decided now, by the rule in force now."""
-        return self._mark(region, marks.mark_for(copy_id, source, self.spec, self.retention_for(region)), None)
+        """Mark a copy that the source's record names as this function's, but that carries none of
+        the mark's keys yet (marks.may_repair, checked on a fresh read): its expiry is decided now,
+        by the rule in force now. Any other copy is left as it is (left_alone)."""
+        mark = marks.mark_for(copy_id, source, self.spec, self.retention_for(region))
+        return self._mark(region, mark, None, lambda current: marks.may_repair(current, self.spec, source, region))
 
-    def _mark(self, region: str, mark: marks.Mark, known: Known | None) -> MarkResult:
-        problem, _ = self._try(region, mark.copy_id, lambda current: self._mark_changes(current, mark), known)
+    def _mark(self, region: str, mark: marks.Mark, known: Known | None, allowed: Callable[[Any], bool]) -> MarkResult:
+        def changes(current: Any) -> dict[str, Any]:
+            if not allowed(current):
+                raise _LeftAlone(current)
+            return self._mark_changes(current, mark)
+
+        try:
+            problem, _ = self._try(region, mark.copy_id, changes, known)
+        except _LeftAlone as left:
+            return MarkResult.as_found(marks.read_mark(left.found, self.spec))
         if problem is None:
             return MarkResult(True, mark.expires)
         code, sentence = problem
@@ -146,10 +216,17 @@ class Marker:
                     continue
                 return None, (written.data, written.headers.get("etag"))
             raise _Stale()
+        except _LeftAlone:
+            raise
         except _Stale:
             return ("TagsChanging", f"the tags of {backup_id} changed {_ETAG_ATTEMPTS} times while being merged"), None
         except Exception as error:  # the copy is made whatever happens here: never fail its answer
-            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region)
+            # Not "run the check": it cannot prove an update without writing one.
+            refused = (
+                f"The backup was deleted, or the function's dynamic group lacks {self.spec.update_permission} in "
+                f"{region}: add the mark statements of `.venv/bin/python -m backup_copier.deploy_kit policies`."
+            )
+            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region, refused=refused)
             return (verdict.reason_code, verdict.reason), None
 
     def _update(

@@ -8,6 +8,11 @@ of a marked copy inherits a mark that names another backup, and is never taken f
 The source backup records each copy made of it under `backup-copier-copy-in-<region>`, so a
 copy whose own mark could not be written (refused while CREATING, say) is still known to
 be this function's, and a later sweep can mark it.
+
+Once a copy carries any of the mark's keys, valid or not, its mark is no longer this
+function's to write: an operator who edits or removes keys is taking the copy back, and a
+copy whose keys name another backup inherited them. may_repair() is the one rule for which
+copies may still be marked (docs/retention.md, "What the tags of a copy say").
 """
 
 from __future__ import annotations
@@ -88,12 +93,59 @@ def marked_tags(existing: dict[str, str] | None, mark: Mark) -> dict[str, str]:
     return {**kept, **mark.tags()}
 
 
-def read_mark(backup: Any, spec: KindSpec) -> MarkReading:
+def carries_mark_keys(backup: Any) -> bool:
+    """Whether any of the mark's keys is on the backup, whatever its value."""
     tags: dict[str, str] = getattr(backup, "freeform_tags", None) or {}
-    if COPY_KEY not in tags:
+    return any(key in tags for key in MARK_KEYS)
+
+
+def may_repair(copy: Any, spec: KindSpec, source: Any, region: str) -> bool:
+    """Whether the function may write a mark on `copy`, a copy it did not make in this invocation.
+
+    Only a copy that carries none of the mark's keys (its marking failed, so nothing was
+    written) and that its source's record names (so this function made it). Any key at all
+    means someone else wrote it, or the copy inherited it: the function leaves such a copy's
+    tags as they are, and the expiry pass keeps it. Checked on the copy as read right before
+    the write (marker.py), whichever path asks.
+    """
+    return (
+        not carries_mark_keys(copy)
+        and getattr(copy, spec.source_attribute, None) == source.id
+        and recorded_copy(source, region) == copy.id
+    )
+
+
+def may_mark_new_copy(copy: Any) -> bool:
+    """The one exception to may_repair: a copy this invocation has just created (its id came
+    from the copy response), whose tags OCI copied from its source.
+
+    Mark keys on it at that moment came from the source (a backup of a volume restored from a
+    marked copy carries that copy's mark) and describe another backup: left in place, they
+    would make the new copy MarkInvalid, never to expire. So marked_tags() replaces them;
+    unless the copy key already names the copy itself, which no inherited key can (the copy
+    did not exist when they were written): someone wrote it since, a twin invocation or an
+    operator, and it is left alone.
+    """
+    tags: dict[str, str] = getattr(copy, "freeform_tags", None) or {}
+    return tags.get(COPY_KEY) != copy.id
+
+
+def read_mark(backup: Any, spec: KindSpec) -> MarkReading:
+    """The backup's mark if it is valid; else, when it carries any of the keys, the problem that keeps it."""
+    tags: dict[str, str] = getattr(backup, "freeform_tags", None) or {}
+    present = [key for key in MARK_KEYS if key in tags]
+    if not present:
         return MarkReading(None)
+    if COPY_KEY not in tags:
+        return MarkReading(
+            None, f"it carries {', '.join(present)} but not {COPY_KEY} (removed by hand, or only part of a mark)"
+        )
     if tags[COPY_KEY] != backup.id:
-        return MarkReading(None, "its mark names another backup (inherited from the backup it was copied from)")
+        return MarkReading(
+            None,
+            f"its {COPY_KEY} tag names another backup (inherited: it is a copy of a marked copy, or a backup "
+            "of a volume restored from one; or changed by hand)",
+        )
     source = getattr(backup, spec.source_attribute, None)
     if not source or tags.get(SOURCE_BACKUP_KEY) != source:
         return MarkReading(None, f"its {SOURCE_BACKUP_KEY} tag does not name the backup it was copied from")
@@ -106,7 +158,7 @@ def read_mark(backup: Any, spec: KindSpec) -> MarkReading:
     else:
         expires = parse_time(expires_text)
         if expires is None:
-            return MarkReading(None, f"its {EXPIRES_KEY} tag is not a time ({expires_text[:40]!r}); it is kept")
+            return MarkReading(None, f"its {EXPIRES_KEY} tag is not a time ({expires_text[:40]!r})")
     return MarkReading(
         Mark(
             copy_id=backup.id,

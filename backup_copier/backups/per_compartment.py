@@ -9,21 +9,26 @@ the compartment was read to the end, so nothing is ever acted on from a partial 
 - a compartment not read before the scan's deadline is `remaining`, for the next run.
 
 Throttling in one compartment does not starve the others: each call's retries sleep in the
-worker that made it, and every other worker goes on reading.
+worker that made it, and every other worker goes on reading. An unexpected error (a bug, an odd
+record) in one compartment fails that compartment, named with where it happened, not the run.
+When the run stops reading, for whatever reason, every worker stops at its next page and the
+reader waits for them: no request leaves the function after its answer, and the next warm
+invocation never queues behind the last one's workers.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import CancelledError, Future, as_completed
+from concurrent.futures import CancelledError, Future, as_completed, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..shared.context import Invocation
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
+from ..shared.tracebacks import where
 from ..shared.workers import Workers
-from .listing import OutOfTime, check_time
+from .listing import OutOfTime, check_time, stopping_when
 
 Result = TypeVar("Result")
 # The answer names this many failed or remaining compartments; the counts are always whole.
@@ -67,7 +72,15 @@ class ScopeProgress:
         return not self.failed and not self.remaining
 
     def fail(self, compartment_id: str, reason_code: str, reason: str) -> None:
+        # Counted in the scope even when it was never handed to a reader (its parent's listing
+        # of children failed), so every sentence's total is the whole scope.
+        self.order.setdefault(compartment_id, len(self.order))
         self.failed.append(CompartmentFailure(compartment_id, reason_code, reason))
+
+    def leave(self, compartment_id: str) -> None:
+        """Not read before the deadline: left whole for the next run."""
+        self.order.setdefault(compartment_id, len(self.order))
+        self.remaining.append(compartment_id)
 
     def first_failure(self) -> CompartmentFailure | None:
         return min(self.failed, key=self._position) if self.failed else None
@@ -88,20 +101,23 @@ class ScopeProgress:
     def incomplete_verdict(self) -> tuple[str, str] | None:
         """(reason code, sentence) when some compartments were not read whole; None when all were."""
         first = self.first_failure()
+        total = len(self.order)
         if first is not None:
-            if len(self.order) == 1:
+            if total == 1:
                 return first.reason_code, first.reason
+            also = f", and {len(self.remaining)} were not reached before the timeout" if self.remaining else ""
             return (
                 first.reason_code,
-                f"{len(self.failed)} of {len(self.order)} compartments could not be read, so the run is incomplete; "
+                f"{len(self.failed)} of {total} compartments could not be read{also}, so the run is incomplete; "
                 f"the other {self.scanned} were done. First, {first.compartment_id}: {first.reason}",
             )
         if self.remaining:
             return (
                 "DeadlineReached",
-                f"the timeout came before {len(self.remaining)} of {len(self.order)} compartments were read "
-                "(compartmentsRemaining), so the run is incomplete; nothing was done in them. Raise the function's "
-                "timeout (up to 300 s), raise MAX_CONCURRENCY, or split the scope with compartmentIds",
+                f"the timeout came before {len(self.remaining)} of {total} compartments were read "
+                f"(compartmentsRemaining), so the run is incomplete; the other {self.scanned} were done, nothing in "
+                "the rest. Raise the function's timeout (up to 300 s), raise MAX_CONCURRENCY, or split the scope "
+                "with compartmentIds",
             )
         return None
 
@@ -131,21 +147,30 @@ def read_each(
     """(compartment, what `read` returned) for each compartment read whole, as they finish.
 
     `invocation` carries the scan's deadline: a compartment not started by then, or whose
-    read it cut short, is remaining. An error that is not the service's (a bug) stops the
-    scan and propagates, to be answered once by the invocation's net.
+    read it cut short, is remaining. A compartment whose read raised anything else is failed,
+    named: the service's refusal with its sentence, a bug with where it happened.
     """
-    stopped = threading.Event()
+    ended = threading.Event()
 
     def task(compartment_id: str) -> Result:
-        if stopped.is_set():
-            raise OutOfTime()
-        check_time(invocation)
-        step = Step()
-        try:
-            return read(compartment_id, step)
-        except SERVICE_FAILURES as error:
-            verdict = verdict_for(error, action=f"{step.action} of compartment {compartment_id}", region=step.region)
-            raise _Unreadable(verdict.reason_code or "ServiceError", verdict.reason or "") from None
+        with stopping_when(ended):
+            check_time(invocation)
+            step = Step()
+            try:
+                return read(compartment_id, step)
+            except OutOfTime:
+                raise
+            except SERVICE_FAILURES as error:
+                action = f"{step.action} of compartment {compartment_id}"
+                verdict = verdict_for(error, action=action, region=step.region)
+                raise _Unreadable(verdict.reason_code or "ServiceError", verdict.reason or "") from None
+            except Exception as error:  # a bug or an odd record: this compartment fails, not the run
+                doing = f"{step.action} of compartment {compartment_id}" if step.action else f"read {compartment_id}"
+                raise _Unreadable(
+                    "InternalError",
+                    f"{doing}: unexpected {where(error)}; nothing in this compartment was acted on, the others were "
+                    "read as usual. Report it with this line (the function's log has the invocation)",
+                ) from None
 
     executor = workers.executor()
     futures: dict[Future[Result], str] = {}
@@ -160,7 +185,7 @@ def read_each(
             try:
                 result = future.result()
             except (OutOfTime, CancelledError):
-                progress.remaining.append(compartment_id)
+                progress.leave(compartment_id)
                 continue
             except _Unreadable as unreadable:
                 progress.fail(compartment_id, unreadable.reason_code, unreadable.reason)
@@ -168,7 +193,10 @@ def read_each(
             progress.scanned += 1
             yield compartment_id, result
     finally:
-        # On a bug, or a caller that stopped early: no worker starts another compartment.
-        stopped.set()
+        # However the reading ends (all read, the caller stopped early, or a bug in the caller's
+        # fold): no worker starts another compartment, those reading stop at their next page, and
+        # this waits for them, so that no request leaves after the answer.
+        ended.set()
         for future in futures:
             future.cancel()
+        wait(futures)

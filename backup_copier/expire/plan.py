@@ -13,12 +13,12 @@ with its own test:
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..backups.keep_last import Newest
 from ..backups.marks import MarkReading, read_mark
 from ..backups.states import AVAILABLE
 from ..shared.kinds import KindSpec
@@ -86,9 +86,11 @@ class RegionPlan:
     now: datetime
     kept: Counter[str] = field(default_factory=Counter)
     candidates: list[Candidate] = field(default_factory=list)
-    # Per source volume: the newest keep_last AVAILABLE marked copies, as a min-heap of
-    # (recovery point, copy id), so memory grows with volumes, not with copies.
-    _newest: dict[tuple[str, str], list[tuple[datetime, str]]] = field(default_factory=dict)
+    # Per source volume: the newest keep_last AVAILABLE marked copies, by recovery point.
+    _newest: Newest = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._newest = Newest(self.keep_last)
 
     def consider(self, copy: Any, spec: KindSpec) -> None:
         if copy.lifecycle_state in GONE_STATES:
@@ -115,7 +117,7 @@ class RegionPlan:
 
     def finish(self) -> list[Candidate]:
         """The candidates that keep-last does not protect, oldest expiry first."""
-        protected = {copy_id for newest in self._newest.values() for _, copy_id in newest}
+        protected = self._newest.ids()
         due = []
         for candidate in self.candidates:
             if candidate.copy_id in protected:
@@ -128,11 +130,4 @@ class RegionPlan:
         self, copy: Any, spec: KindSpec, resource: str | None, recovery_point: datetime | None
     ) -> None:
         # A copy whose volume cannot be told counts as a volume of its own: kept, never guessed.
-        key = (spec.kind.value, resource or copy.id)
-        point = recovery_point or copy.time_created
-        newest = self._newest.setdefault(key, [])
-        entry = (point, copy.id)
-        if len(newest) < self.keep_last:
-            heapq.heappush(newest, entry)
-        elif entry > newest[0]:
-            heapq.heapreplace(newest, entry)
+        self._newest.see((spec.kind.value, resource or copy.id), recovery_point or copy.time_created, copy.id)

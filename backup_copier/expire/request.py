@@ -19,11 +19,10 @@ from pydantic import ConfigDict, Field
 from ..backups.compartments import compartments_in
 from ..backups.listing import OutOfTime, check_time, pages
 from ..backups.per_compartment import Step, read_each, scan_invocation
-from ..shared import runtime
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import SPECS
-from ..shared.request import Request, optional_regions, regions_for, validated
+from ..shared.request import ActionRequest, Budget, Checked, optional_regions, validated
 from ..shared.result import InvocationResult
 from ..shared.scope import Scope, ScopeFields, scope_of
 from ..shared.workers import Workers
@@ -45,29 +44,31 @@ class ExpireBody(ScopeFields):
     action: Literal["expire"]
     destination_regions: list[str] | None = Field(default=None, alias="destinationRegions")
     dry_run: bool | None = Field(default=None, alias="dryRun")
-    max_deletes: int = Field(default=DEFAULT_MAX_DELETES, ge=1, le=MAX_DELETES, alias="maxDeletes")
+    # At least 1 in an operator's body (dispatch.py); a fan-out's child may carry a share of 0.
+    max_deletes: int = Field(default=DEFAULT_MAX_DELETES, ge=0, le=MAX_DELETES, alias="maxDeletes")
 
 
 @dataclass
-class ExpireRequest(Request):
+class ExpireRequest(ActionRequest):
     scope: Scope
     destination_regions: tuple[str, ...] | None
     dry_run: bool | None
     max_deletes: int
     event_id: str | None = None
 
-    def execute(self, invocation: Invocation) -> InvocationResult:
-        container = runtime.container()
+    home_region_problem = "is the region the function runs in; copies live in the other regions"
+
+    @property
+    def budget(self) -> Budget:
+        return Budget("maxDeletes", self.max_deletes)
+
+    def run(self, invocation: Invocation, checked: Checked) -> InvocationResult:
+        container = checked.container
         settings, clients = container.settings, container.clients
-        home, destinations = regions_for(
-            clients.home_region,
-            self.destination_regions,
-            settings.destination_regions,
-            "is the region the function runs in; copies live in the other regions",
-        )
+        home = checked.home_region
         summary = Summary(
             scope=self.scope,
-            destination_regions=destinations,
+            destination_regions=checked.destination_regions,
             dry_run=settings.dry_run if self.dry_run is None else self.dry_run,
             max_deletes=self.max_deletes,
             keep_last=settings.keep_last_copies,

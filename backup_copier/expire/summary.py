@@ -92,4 +92,12 @@ class Summary:
                 f"the timeout ended the pass before any deletion; {self.remaining} copies are due. Raise the "
                 "function's timeout (fn update function <app> <function> --timeout 300)",
             )
+        if self.remaining:
+            # A fanned-out pass's child whose share of maxDeletes was 0 reads and counts, and deletes nothing.
+            return (
+                Outcome.SKIPPED,
+                "DeletionsWaiting",
+                f"{self.remaining} copies are due and wait for the next run: maxDeletes is {self.max_deletes} here "
+                "(a fanned-out pass's child gets its share of the coordinator's maxDeletes, which may be 0)",
+            )
         return Outcome.SKIPPED, "NothingExpired", "no marked copy is past its expiry"

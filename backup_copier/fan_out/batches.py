@@ -1,8 +1,9 @@
 """How a scope is split: batches of compartments, and the body each child receives.
 
 A child's body is the coordinator's action as sent, its scope replaced by one batch
-(`compartmentIds`), and `fanOutOf` naming the coordinator's call id: the child runs it in
-place, never fans out again, and logs `fanOutOf`, so one search finds the whole family.
+(`compartmentIds`), its whole-scope limit (maxCopies, maxDeletes) by its share (budget.py), and
+`fanOutOf` naming the coordinator's call id: the child runs it in place, never fans out again,
+and logs `fanOutOf`, so one search finds the whole family.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ def batches(compartment_ids: Sequence[str], size: int) -> list[tuple[str, ...]]:
     return [tuple(compartment_ids[start : start + size]) for start in range(0, len(compartment_ids), size)]
 
 
-def child_body(action_body: Mapping[str, Any], batch: Sequence[str], coordinator_call_id: str) -> str:
+def child_body(
+    action_body: Mapping[str, Any], batch: Sequence[str], coordinator_call_id: str, share: Mapping[str, int]
+) -> str:
+    """`share` is the child's part of the action's limit ({"maxCopies": 3}), empty for an action without one."""
     body = {key: value for key, value in action_body.items() if key not in SCOPE_FIELDS}
+    body.update(share)
     body["compartmentIds"] = list(batch)
     body["fanOutOf"] = coordinator_call_id
     return json.dumps(body, separators=(",", ":"))

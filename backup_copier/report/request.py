@@ -17,11 +17,10 @@ from pydantic import ConfigDict, Field, Strict
 
 from ..backups.compartments import compartments_in
 from ..backups.per_compartment import ScopeProgress, scan_invocation
-from ..shared import runtime
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.metrics import MetricsOutcome, publish
-from ..shared.request import Request, chosen_specs, optional_regions, regions_for, validated
+from ..shared.request import ActionRequest, Checked, chosen_specs, optional_regions, validated
 from ..shared.result import InvocationResult
 from ..shared.scope import Scope, ScopeFields, scope_of
 from .publish import report_metrics
@@ -50,22 +49,19 @@ class ReportBody(ScopeFields):
 
 
 @dataclass
-class ReportRequest(Request):
+class ReportRequest(ActionRequest):
     scope: Scope
     since_hours: float
     specs: tuple[KindSpec, ...]
     destination_regions: tuple[str, ...] | None
     event_id: str | None = None
 
-    def execute(self, invocation: Invocation) -> InvocationResult:
-        container = runtime.container()
+    home_region_problem = "is the region the report reads from; copies live in other regions"
+
+    def run(self, invocation: Invocation, checked: Checked) -> InvocationResult:
+        container = checked.container
         settings, clients = container.settings, container.clients
-        source_region, destinations = regions_for(
-            clients.home_region,
-            self.destination_regions,
-            settings.destination_regions,
-            "is the region the report reads from; copies live in other regions",
-        )
+        source_region, destinations = checked.home_region, checked.destination_regions
         since = datetime.now(UTC) - timedelta(hours=self.since_hours)
         progress = ScopeProgress()
         compartments = compartments_in(
@@ -84,6 +80,7 @@ class ReportRequest(Request):
             target_hours=settings.rpo_target_hours,
             scan=read,
             as_of=datetime.now(UTC),
+            whole_scope=self.fan_out_of is None,
         )
         if progress.scanned:
             # Each compartment read whole posts its own figures (publish.py); the others post none.

@@ -42,6 +42,9 @@ class ReportSummary:
     scan: Scan
     as_of: datetime
     metrics: MetricsOutcome = field(default_factory=MetricsOutcome)
+    # False for a fan-out's child: its batch is part of the operator's scope, and a batch of
+    # empty compartments is normal; only the scope the operator named must hold a volume.
+    whole_scope: bool = True
 
     def compartments_read(self) -> list[str]:
         """The compartments read whole, in the scope's order: they, and only they, post their figures."""
@@ -140,6 +143,8 @@ class ReportSummary:
                 "or narrow sinceHours/kinds",
             )
         volumes = len(self.scan.coverage.volumes)
+        if not volumes and self.whole_scope:
+            return Outcome.FAILED, "NoVolumesFound", self._nothing_found()
         uncovered, breaching = tally.by_volume[Status.UNCOVERED], tally.by_volume[Status.BREACHING]
         if not uncovered and not breaching:
             return (
@@ -155,6 +160,31 @@ class ReportSummary:
             f"{uncovered + breaching} of {volumes} volumes are at risk: {uncovered} uncovered (no AVAILABLE copy in a "
             f"destination region), {breaching} with a newest copy older than {self.target_hours:g} h. Worst: "
             f"{worst.kind.value} {worst.resource_id}, {list(Status)[rank].value}, {hours:.1f} h",
+        )
+
+    def _nothing_found(self) -> str:
+        """A schedule pointed at the wrong compartment or region must not read as "all is well"."""
+        coverage = self.scan.coverage
+        scope = self.scope.to_json()
+        if scope["compartmentId"]:
+            named = f"compartment {scope['compartmentId']}" + (
+                " and every compartment below it" if self.scope.subtree else ""
+            )
+        else:
+            named = f"the {scope['compartmentIdsGiven']} compartments of compartmentIds"
+        skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(coverage.skipped.items()))
+        read = f"{coverage.scanned} backup{'' if coverage.scanned == 1 else 's'} read" + (
+            f", none of a volume to report ({skipped})" if skipped else ""
+        )
+        read_count = self.scan.progress.scanned
+        return (
+            f"no volume to report: the report read {named} ({read_count} compartment{'' if read_count == 1 else 's'}) in "
+            f"{self.source_region}, the region the function runs in, and found no backup of "
+            f"{', '.join(kind.value for kind in self.kinds)} made in the last {self.since_hours:g} h ({read}). "
+            "A report is scheduled to watch volumes, so an empty one is not a healthy answer. Check the schedule's "
+            "compartmentId (the backups' compartment, or the tenancy's OCID with \"subtree\": true), that the function "
+            "is deployed in the region the backups are made in, and sinceHours and kinds; then run the check "
+            '({"action": "check"}) to prove the function can list backups there'
         )
 
 

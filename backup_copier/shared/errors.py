@@ -33,9 +33,13 @@ class InvalidSetting(CopierError):
 
     code = "InvalidSetting"
 
-    def __init__(self, key: str, problem: str) -> None:
+    def __init__(self, key: str, problem: str, *, meant: str | None = None, fixed_by: str | None = None) -> None:
         super().__init__(f"{key}: {problem}")
         self.key = key
+        # Set when `key` is not one of the function's keys but a near miss of `meant`: it must go.
+        self.meant = meant
+        # The key whose value fixes the problem: `meant`, another key (DESTINATION_REGION), or `key`.
+        self.fixed_by = fixed_by or meant or key
 
 
 class CredentialsUnavailable(CopierError):
@@ -56,3 +60,9 @@ class OwnFunctionUnknown(CopierError):
     """The function cannot name itself (FN_FN_ID missing or malformed), so it cannot fan out."""
 
     code = "OwnFunctionUnknown"
+
+
+class ListPageUnreadable(CopierError):
+    """A list page's body is not a JSON array of items, so nothing on that page can be trusted."""
+
+    code = "ListPageUnreadable"

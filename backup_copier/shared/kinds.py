@@ -35,6 +35,16 @@ class KindSpec:
     update_operation: str
     update_details_class: str
     delete_operation: str
+    # The permissions a copy needs, for the sentence that answers a refused copy: in the source
+    # region, where the copy request is sent, and in the destination, where the copy appears
+    # (Oracle, "Copying a Volume Backup Between Regions"; deploy_kit/iam.py grants them, and a
+    # test holds the two tables together).
+    copy_source_permissions: tuple[str, ...] = ()
+    copy_destination_permission: str = ""
+    # The permission of the update that writes a mark (and a copy's record on its source), and of
+    # the expiry pass's delete: named by the answers that a refusal of either gives.
+    update_permission: str = ""
+    delete_permission: str = ""
 
 
 _EVENT_PREFIX = "com.oraclecloud.blockvolumes."
@@ -54,6 +64,10 @@ SPECS: dict[BackupKind, KindSpec] = {
         update_operation="update_volume_backup",
         update_details_class="UpdateVolumeBackupDetails",
         delete_operation="delete_volume_backup",
+        copy_source_permissions=("VOLUME_BACKUP_READ", "VOLUME_BACKUP_COPY"),
+        copy_destination_permission="VOLUME_BACKUP_CREATE",
+        update_permission="VOLUME_BACKUP_UPDATE",
+        delete_permission="VOLUME_BACKUP_DELETE",
     ),
     BackupKind.BOOT_VOLUME: KindSpec(
         kind=BackupKind.BOOT_VOLUME,
@@ -69,6 +83,10 @@ SPECS: dict[BackupKind, KindSpec] = {
         update_operation="update_boot_volume_backup",
         update_details_class="UpdateBootVolumeBackupDetails",
         delete_operation="delete_boot_volume_backup",
+        copy_source_permissions=("BOOT_VOLUME_BACKUP_READ", "BOOT_VOLUME_BACKUP_COPY"),
+        copy_destination_permission="BOOT_VOLUME_BACKUP_CREATE",
+        update_permission="BOOT_VOLUME_BACKUP_UPDATE",
+        delete_permission="BOOT_VOLUME_BACKUP_DELETE",
     ),
     BackupKind.VOLUME_GROUP: KindSpec(
         kind=BackupKind.VOLUME_GROUP,
@@ -84,6 +102,17 @@ SPECS: dict[BackupKind, KindSpec] = {
         update_operation="update_volume_group_backup",
         update_details_class="UpdateVolumeGroupBackupDetails",
         delete_operation="delete_volume_group_backup",
+        # Oracle documents no permission of CopyVolumeGroupBackup itself; its member backups'
+        # are the volume and boot volume ones (deploy_kit/iam.py's note on volume groups).
+        copy_source_permissions=(
+            "VOLUME_BACKUP_READ",
+            "VOLUME_BACKUP_COPY",
+            "BOOT_VOLUME_BACKUP_READ",
+            "BOOT_VOLUME_BACKUP_COPY",
+        ),
+        copy_destination_permission="VOLUME_GROUP_BACKUP_CREATE",
+        update_permission="VOLUME_GROUP_BACKUP_UPDATE",
+        delete_permission="VOLUME_GROUP_BACKUP_DELETE",
     ),
 }
 

@@ -47,6 +47,9 @@ VOLUMES_UNCOVERED = "volumes_uncovered"
 SWEEP_COPIED = "sweep_copies_made"
 SWEEP_FAILED = "sweep_copies_failed"
 SWEEP_REMAINING = "sweep_copies_remaining"
+# Copies made whose mark could not be written (dimension destinationRegion), posted into the source
+# backup's compartment: such a copy never expires, so an alarm must see it.
+COPY_MARK_FAILURES = "copy_mark_failures"
 # What the preflight check posts to prove the permission: no alarm watches it.
 PREFLIGHT = "preflight_check"
 

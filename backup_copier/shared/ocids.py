@@ -24,6 +24,10 @@ _OCID = re.compile(
     r"(?:\.(?P<future>[a-z0-9]+))?"
     r"\.(?P<unique>[a-z0-9]{4,128})"
 )
+# The same grammar, anchored, for validators that take a pattern (backups/records.py: the id of
+# every listed backup is checked before any request can put it in a URL).
+OCID_PATTERN = f"^{_OCID.pattern}$"
+MAX_OCID_LENGTH = _MAX_LENGTH
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from oci import exceptions as oci_exceptions
 
 from .errors import CopierError, InvalidRequest, InvalidSetting
+from .kinds import KindSpec
 from .result import Outcome
 from .retries import RetriesExhausted
 
@@ -19,20 +20,19 @@ class Verdict:
     reason: str
 
 
-def verdict_for(error: BaseException, *, action: str = "", region: str = "") -> Verdict:
-    """`action` says what was being done (e.g. "copy to us-ashburn-1"), for the sentence."""
+def verdict_for(error: BaseException, *, action: str = "", region: str = "", refused: str | None = None) -> Verdict:
+    """`action` says what was being done (e.g. "copy to us-ashburn-1"), for the sentence;
+    `refused`, when given, is what to do about a 404 NotAuthorizedOrNotFound instead of the
+    general advice (the caller knows which permission the call needs, and where)."""
     if isinstance(error, InvalidRequest):
         return Verdict(Outcome.REJECTED, error.code, error.message)
     if isinstance(error, InvalidSetting):
-        return Verdict(
-            Outcome.FAILED,
-            error.code,
-            f"{error.message}. Fix it with: fn config function <app> <function> {error.key} <value>",
-        )
+        stop = "" if error.message.endswith((".", "?")) else "."
+        return Verdict(Outcome.FAILED, error.code, f"{error.message}{stop} Fix it with: {setting_fix(error)}")
     if isinstance(error, CopierError):
         return Verdict(Outcome.FAILED, error.code, error.message)
     if isinstance(error, RetriesExhausted):
-        inner = verdict_for(error.last_error, action=action, region=region)
+        inner = verdict_for(error.last_error, action=action, region=region, refused=refused)
         return Verdict(
             Outcome.FAILED,
             inner.reason_code,
@@ -40,7 +40,7 @@ def verdict_for(error: BaseException, *, action: str = "", region: str = "") -> 
             "so the function answered before its deadline; the next event or a reconcile sweep will retry.",
         )
     if isinstance(error, oci_exceptions.ServiceError):
-        return _service_error(error, action, region)
+        return _service_error(error, action, region, refused)
     if isinstance(error, oci_exceptions.RequestException | oci_exceptions.ConnectTimeout):
         return Verdict(
             Outcome.FAILED,
@@ -53,10 +53,52 @@ def verdict_for(error: BaseException, *, action: str = "", region: str = "") -> 
     )
 
 
-def _service_error(error: oci_exceptions.ServiceError, action: str, region: str) -> Verdict:
+def setting_fix(error: InvalidSetting) -> str:
+    """The commands that fix a setting: the answer's reason and the check's fix both say this.
+
+    A misspelt key is never offered again: the key meant is set, and the misspelt one removed,
+    since the function refuses to run while it is there. Fn merges the application's
+    configuration into the function's, so the key may be on either (fnproject/docs,
+    cli/ref/fn-delete.md: `fn delete config app|function`)."""
+    set_it = f"fn config function <app> <function> {error.fixed_by} <value>"
+    if error.meant is None:
+        return set_it
+    return (
+        f"{set_it}; and remove {error.key}: fn delete config function <app> <function> {error.key} "
+        f"(or fn delete config app <app> {error.key}, where the application sets it)"
+    )
+
+
+def copy_verdict(
+    error: BaseException, spec: KindSpec, source_region: str, destination: str, kms_key_id: str | None = None
+) -> Verdict:
+    """Why a copy request failed. A refusal names the permissions a copy needs and the regions that
+    need them: the request goes to the source region, which the preflight check cannot prove
+    without copying, so "run the check" alone would send the operator in a circle. A copy that
+    names a KMS key also needs the key's two statements, which only a copy proves too."""
+    source = " and ".join(spec.copy_source_permissions)
+    refused = (
+        f"The backup was deleted, or the function's dynamic group lacks a copy permission. The copy request is sent "
+        f"to the source region, {source_region}: it needs {source} there, on the backup's compartment, and "
+        f"{spec.copy_destination_permission} in {destination}. The preflight check cannot prove these without "
+        "copying; add the copy statements of `.venv/bin/python -m backup_copier.deploy_kit policies` "
+        "(volume-family does not include the COPY permissions) and re-drive the backup."
+    )
+    if kms_key_id:
+        refused += (
+            f" The copy names the KMS key {kms_key_id} (KMS_KEY_ID_<REGION>), so it also needs `use key-delegate` "
+            "on that key for the dynamic group, and `use keys` for the blockstorage service: the key statements "
+            "of the same command."
+        )
+    return verdict_for(error, action=f"copy to {destination}", region=source_region, refused=refused)
+
+
+def _service_error(error: oci_exceptions.ServiceError, action: str, region: str, refused: str | None) -> Verdict:
     status, code = error.status, str(error.code)
     said = f"{action}: {status} {code} ({_message(error)})"
-    if status == 404 and code == "NotAuthorizedOrNotFound":
+    if status == 404 and code == "NotAuthorizedOrNotFound" and refused:
+        advice = refused
+    elif status == 404 and code == "NotAuthorizedOrNotFound":
         advice = (
             "The resource does not exist, or the function's dynamic group lacks the IAM permission for this call "
             f'in {region}; run the preflight check ({{"action": "check"}}) to see which statement is missing.'

@@ -1,20 +1,26 @@
 """What a parsed request is, and the helpers that validate a body into one.
 
 Every capability's parser returns a Request; the invocation runs it and, should it raise,
-asks it for the answer that names what it was doing.
+asks it for the answer that names what it was doing. An operator's action over a scope
+(ActionRequest) makes every check it can before its first read in a step of its own, check(),
+so that a coordinator makes exactly those checks before it starts any child.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from . import runtime
 from .context import Invocation
 from .errors import CopierError, InvalidRequest, InvalidSetting
 from .kinds import SPECS, BackupKind, KindSpec
 from .outcomes import verdict_for
 from .result import InvocationResult
+from .runtime import Container
+from .scope import Scope
 from .settings import parse_regions
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -34,6 +40,59 @@ class Request:
         """The answer when execute() raised; actions name their own steps in their answers."""
         verdict = verdict_for(error, action="the requested action")
         return InvocationResult(verdict.outcome, verdict.reason_code, verdict.reason)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A limit over a request's whole scope: the body field that sets it (maxCopies, maxDeletes) and its value."""
+
+    field: str
+    total: int
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An action whose checks before its first read all passed: its container, the region the function runs
+    in (which it reads), and the destination regions, none of them that one."""
+
+    container: Container
+    home_region: str
+    destination_regions: tuple[str, ...]
+
+
+class ActionRequest(Request):
+    """An operator's action over a scope (reconcile, expire, report): its checks, then its run.
+
+    check() is every check the action makes before it reads anything: the settings (loaded with
+    the container) and the regions. The coordinator of a fan-out calls it before it starts any
+    child (fan_out/request.py), so a body every child would refuse is refused once, answered as
+    the action answers it, and no child is started.
+    """
+
+    scope: Scope
+    destination_regions: tuple[str, ...] | None
+    # Why the function's own region cannot be a destination, in the action's words (regions_for).
+    home_region_problem: ClassVar[str]
+
+    @property
+    def budget(self) -> Budget | None:
+        """The action's whole-scope limit, which a fan-out shares among its children; None if it has none."""
+        return None
+
+    def check(self, container: Container) -> Checked:
+        home, destinations = regions_for(
+            container.clients.home_region,
+            self.destination_regions,
+            container.settings.destination_regions,
+            self.home_region_problem,
+        )
+        return Checked(container, home, destinations)
+
+    def execute(self, invocation: Invocation) -> InvocationResult:
+        return self.run(invocation, self.check(runtime.container()))
+
+    def run(self, invocation: Invocation, checked: Checked) -> InvocationResult:
+        raise NotImplementedError
 
 
 def validated(model: type[ModelT], document: dict[str, Any]) -> ModelT:

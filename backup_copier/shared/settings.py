@@ -1,7 +1,9 @@
 """The function's settings, read from its configuration (environment) once per container.
 
 Every problem is reported as InvalidSetting naming the exact configuration key, because
-the operator fixes it with `fn config function <app> <fn> KEY VALUE`.
+the operator fixes it with `fn config function <app> <fn> KEY VALUE`. The keys are the
+Settings model's aliases and the per-region families in PER_REGION_KEYS, and nowhere else:
+setting_names.py refuses a near miss of any of them (DRYRUN), and leaves other keys alone.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -17,13 +20,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from . import regions
 from .errors import InvalidRequest, InvalidSetting
 from .ocids import parse_ocid
-from .retention import (
-    REGION_RETENTION_PREFIX,
-    RegionRetention,
-    RetentionRule,
-    parse_region_retention,
-    region_retention_setting,
-)
+from .retention import REGION_RETENTION_PREFIX, RegionRetention, RetentionRule, parse_region_retention
+from .setting_names import KnownKeys, region_key
 
 KMS_KEY_PREFIX = "KMS_KEY_ID_"
 DISPLAY_NAME_FIELDS = frozenset({"source_name", "source_region", "destination_region", "backup_id", "kind"})
@@ -39,7 +37,7 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 def kms_key_setting(region: str) -> str:
     """The configuration key that holds the KMS key for copies into `region`."""
-    return KMS_KEY_PREFIX + region.upper().replace("-", "_")
+    return region_key(KMS_KEY_PREFIX, region)
 
 
 def parse_regions(value: object) -> tuple[str, ...]:
@@ -172,9 +170,9 @@ class Settings(BaseModel):
     # Tests only, as BLOCKSTORAGE_ENDPOINT: Functions management (GetFunction). Invocations go to
     # the invoke endpoint GetFunction returns.
     functions_endpoint: str | None = Field(default=None, alias="FUNCTIONS_ENDPOINT")
-    # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names.
+    # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names (PER_REGION_KEYS).
     kms_key_ids: dict[str, str] = Field(default_factory=dict, alias="kms_key_ids")
-    # Filled from the COPY_RETENTION_DAYS_<REGION> keys: days, or "never".
+    # Filled from the COPY_RETENTION_DAYS_<REGION> keys: days, or "never" (PER_REGION_KEYS).
     region_retention: dict[str, RegionRetention] = Field(default_factory=dict, alias="region_retention")
 
     def retention_for(self, region: str) -> RetentionRule:
@@ -263,8 +261,52 @@ class Settings(BaseModel):
         return key.strip(), (value.strip() if "=" in self.required_freeform_tag else None)
 
 
+@dataclass(frozen=True)
+class PerRegionKeys:
+    """A family of keys, `<prefix><REGION>` for each destination region, filling one field by region."""
+
+    prefix: str
+    field: str
+    # (key, destination region, value) -> the field's value for that region; InvalidSetting otherwise.
+    parse: Callable[[str, str, str], object]
+
+
+def _kms_key(key: str, region: str, value: str) -> str:
+    try:
+        ocid = parse_ocid(value.strip(), field=key, types={"key"}, regional=True)
+    except InvalidRequest as exc:
+        raise InvalidSetting(key, exc.message.removeprefix(f"{key}: ")) from None
+    if ocid.region not in (None, region):
+        raise InvalidSetting(key, f"the key lives in {ocid.region}, but copies into {region} need a key in {region}")
+    return ocid.value
+
+
+def _region_retention(key: str, region: str, value: str) -> RegionRetention:
+    try:
+        return parse_region_retention(value)
+    except ValueError as exc:
+        raise InvalidSetting(key, str(exc)) from None
+
+
+# Every per-region setting: a new one is a row here and a field on Settings, nothing else.
+PER_REGION_KEYS = (
+    PerRegionKeys(KMS_KEY_PREFIX, "kms_key_ids", _kms_key),
+    PerRegionKeys(REGION_RETENTION_PREFIX, "region_retention", _region_retention),
+)
+# Every fixed key an operator may set: the model's aliases (the per-region fields' are not keys).
+SETTING_KEYS = frozenset(
+    field.alias for field in Settings.model_fields.values() if field.alias and field.alias.isupper()
+)
+
+
+def known_keys(destinations: tuple[str, ...] = ()) -> KnownKeys:
+    """The function's keys, for telling a near miss from another function's key."""
+    return KnownKeys(SETTING_KEYS, tuple(family.prefix for family in PER_REGION_KEYS), destinations)
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Validate the configuration, or raise InvalidSetting naming the first bad key."""
+    _refuse_near_misses(environ)
     try:
         settings = Settings.model_validate({key: value for key, value in environ.items() if key.isupper()})
     except ValidationError as exc:
@@ -272,49 +314,60 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         key = str(error["loc"][0]) if error["loc"] else "configuration"
         problem = "is required" if error["type"] == "missing" else _strip_prefix(error["msg"])
         raise InvalidSetting(key, problem) from None
-    kms_key_ids = _kms_keys(environ, settings.destination_regions)
-    region_retention = _region_retention(environ, settings.destination_regions)
-    return settings.model_copy(update={"kms_key_ids": kms_key_ids, "region_retention": region_retention})
+    return settings.model_copy(
+        update={
+            family.field: dict(_per_region(environ, family, settings.destination_regions)) for family in PER_REGION_KEYS
+        }
+    )
+
+
+def _refuse_near_misses(environ: Mapping[str, str]) -> None:
+    """A key one slip away from ours (DRYRUN) is refused before anything reads the settings:
+    ignored, it would do the opposite of what the operator asked. Keys unlike ours are left alone."""
+    try:
+        destinations = parse_regions(environ.get("DESTINATION_REGION", ""))
+    except ValueError:
+        # DESTINATION_REGION itself is named by the model's validation; the per-region keys then
+        # cannot be named, and a near miss of one is named by its prefix with <REGION>.
+        destinations = ()
+    known = known_keys(destinations)
+    for key in sorted(environ):
+        meant = known.near_miss(key)
+        if meant:
+            raise InvalidSetting(key, f"not a setting of this function; did you mean {meant}?", meant=meant)
 
 
 def _per_region(
-    environ: Mapping[str, str], prefix: str, setting_for: Callable[[str], str], destinations: tuple[str, ...]
-) -> Iterator[tuple[str, str, str]]:
-    """(key, destination region, value) of each `<prefix><REGION>` key. A key that names no
-    destination is refused, not ignored: a misspelt region would otherwise silently not apply."""
-    by_setting = {setting_for(region): region for region in destinations}
+    environ: Mapping[str, str], family: PerRegionKeys, destinations: tuple[str, ...]
+) -> Iterator[tuple[str, object]]:
+    """(destination region, value) of each `<prefix><REGION>` key. A key that names no destination
+    is refused, not ignored: a misspelt region would otherwise silently not apply."""
+    by_key = {region_key(family.prefix, region): region for region in destinations}
     for key, value in environ.items():
-        if not key.startswith(prefix):
+        if not key.startswith(family.prefix):
             continue
-        region = by_setting.get(key)
+        region = by_key.get(key)
         if region is None:
-            raise InvalidSetting(key, f"no destination region matches it; expected one of {sorted(by_setting)}")
-        yield key, region, value
+            raise _no_destination(key, family.prefix, destinations)
+        yield region, family.parse(key, region, value)
 
 
-def _region_retention(environ: Mapping[str, str], destinations: tuple[str, ...]) -> dict[str, RegionRetention]:
-    retention: dict[str, RegionRetention] = {}
-    for key, region, value in _per_region(environ, REGION_RETENTION_PREFIX, region_retention_setting, destinations):
-        try:
-            retention[region] = parse_region_retention(value)
-        except ValueError as exc:
-            raise InvalidSetting(key, str(exc)) from None
-    return retention
-
-
-def _kms_keys(environ: Mapping[str, str], destinations: tuple[str, ...]) -> dict[str, str]:
-    keys: dict[str, str] = {}
-    for key, region, value in _per_region(environ, KMS_KEY_PREFIX, kms_key_setting, destinations):
-        try:
-            ocid = parse_ocid(value.strip(), field=key, types={"key"}, regional=True)
-        except InvalidRequest as exc:
-            raise InvalidSetting(key, exc.message.removeprefix(f"{key}: ")) from None
-        if ocid.region not in (None, region):
-            raise InvalidSetting(
-                key, f"the key lives in {ocid.region}, but copies into {region} need a key in {region}"
-            )
-        keys[region] = ocid.value
-    return keys
+def _no_destination(key: str, prefix: str, destinations: tuple[str, ...]) -> InvalidSetting:
+    """The key meant, never the same key again: the destination's key, or DESTINATION_REGION to extend."""
+    known = known_keys(destinations)
+    other = known.other_region(key, prefix)
+    if other is not None:
+        return InvalidSetting(
+            key,
+            f"{other} is not a destination region (DESTINATION_REGION is {','.join(destinations)}); "
+            "add it to DESTINATION_REGION, or remove this key",
+            fixed_by="DESTINATION_REGION",
+        )
+    meant = known.region_key_meant(key, prefix)
+    expected = sorted(region_key(prefix, region) for region in destinations)
+    return InvalidSetting(
+        key, f"no destination region matches it (expected one of {expected}); did you mean {meant}?", meant=meant
+    )
 
 
 def _strip_prefix(message: str) -> str:

@@ -36,6 +36,11 @@ LIMITED_KINDS = frozenset({BackupKind.VOLUME, BackupKind.VOLUME_GROUP})
 SCAN_SHARE = 0.7
 
 
+def compartment_of(listed: Listed) -> str:
+    """The compartment a source backup was listed in, whose metrics count what became of it."""
+    return str(listed.backup.compartment_id)
+
+
 @dataclass
 class Backlog:
     """The oldest missing copies of the scope, as many as one run can make, and how many there are.
@@ -48,23 +53,26 @@ class Backlog:
 
     keep: int
     held: dict[bool, list[Missing]] = field(default_factory=lambda: {True: [], False: []})
-    dropped: Counter[bool] = field(default_factory=Counter)
+    # (limited, compartment): how many were dropped, so that each compartment counts its own.
+    dropped: Counter[tuple[bool, str]] = field(default_factory=Counter)
 
     def add(self, missing: list[Missing]) -> None:
         for item in missing:
             self.held[item.listed.spec.kind in LIMITED_KINDS].append(item)
         for limited, items in self.held.items():
             if len(items) > 2 * self.keep:
-                items.sort(key=lambda item: item.order)
-                self.dropped[limited] += len(items) - self.keep
-                del items[self.keep :]
+                self._drop(limited, items)
 
     def oldest_first(self) -> list[Missing]:
         for limited, items in self.held.items():
-            items.sort(key=lambda item: item.order)
-            self.dropped[limited] += max(0, len(items) - self.keep)
-            del items[self.keep :]
+            self._drop(limited, items)
         return sorted(self.held[True] + self.held[False], key=lambda item: item.order)
+
+    def _drop(self, limited: bool, items: list[Missing]) -> None:
+        items.sort(key=lambda item: item.order)
+        for item in items[self.keep :]:
+            self.dropped[limited, compartment_of(item.listed)] += 1
+        del items[self.keep :]
 
 
 @dataclass
@@ -104,9 +112,12 @@ class Sweep:
                 self.specs,
                 self.window_start,
                 self._reason_to_skip,
+                self.settings.keep_last_copies,
+                self.settings.retention_for,
             )
 
-        for _, found in read_each(compartments, read, self.workers, reading, self.summary.progress):
+        for compartment_id, found in read_each(compartments, read, self.workers, reading, self.summary.progress):
+            self.summary.read_whole(compartment_id)
             self.summary.scanned += found.scanned
             self.summary.skipped.update(found.skipped)
             self.summary.already_copied += found.already_copied
@@ -124,41 +135,48 @@ class Sweep:
                     self._copy(missing, sweep_invocation)
                 except OutOfTime:
                     # This one was deferred where time ran out; the rest wait for the next run too.
-                    for _ in pending[position + 1 :]:
-                        self.summary.defer("Deadline")
+                    for later in pending[position + 1 :]:
+                        self.summary.defer(compartment_of(later.listed), "Deadline")
                     break
         except OutOfTime:
-            for _ in backlog.oldest_first():
-                self.summary.defer("Deadline", "deadline")
+            for held in backlog.oldest_first():
+                self.summary.defer(compartment_of(held.listed), "Deadline", "deadline")
         self._defer_unheld(backlog)
 
     def _defer_unheld(self, backlog: Backlog) -> None:
         """The missing copies beyond those held in memory wait for the next run, for whatever stopped this one."""
-        for limited, count in backlog.dropped.items():
+        for (limited, compartment_id), count in backlog.dropped.items():
             if not count:
                 continue
+            stop: StopReason
             if self.summary.stopped_early == "deadline":
                 why, stop = "Deadline", "deadline"
             elif limited and self._limited_blocked:
                 why, stop = "CopyLimit", "copy_limit"
             else:
                 why, stop = "MaxCopies", "max_copies"
-            self.summary.remaining[why] += count
-            if self.summary.stopped_early is None:
-                self.summary.stopped_early = stop  # type: ignore[assignment]
+            self.summary.defer(compartment_id, why, stop, count)
 
     def _copy(self, missing: Missing, invocation: Invocation) -> None:
         listed, region, boot_volume = missing.listed, missing.region, missing.boot_volume
         held = self._reason_to_wait(listed, boot_volume)
         if held:
-            self.summary.defer(*held)
+            self.summary.defer(compartment_of(listed), *held)
             return
         try:
             check_time(invocation)
         except OutOfTime:
-            self.summary.defer("Deadline", "deadline")
+            self.summary.defer(compartment_of(listed), "Deadline", "deadline")
             raise
-        job = CopyJob(listed.spec, listed.backup, self.summary.source_region, self.settings, self.clients, invocation)
+        job = CopyJob(
+            listed.spec,
+            listed.backup,
+            self.summary.source_region,
+            self.settings,
+            self.clients,
+            invocation,
+            among_newest=missing.among_newest,
+        )
         self._record(listed, job.copy_to(region, self.summary.dry_run), boot_volume, invocation)
 
     def _mark_if_ours(self, listed: Listed, region: str, copy_id: str, invocation: Invocation) -> None:
@@ -168,11 +186,15 @@ class Sweep:
         check_time(invocation)
         marker = Marker(listed.spec, self.clients, invocation, self.settings.retention_for, self.settings.defined_tag())
         result = marker.repair(listed.backup, region, copy_id)
+        if result.left_alone:
+            return  # its tags changed since the listing: not this function's to mark any more
         entry = {"backupId": listed.backup.id, "destinationRegion": region, "copyId": copy_id}
         if result.marked:
             self.summary.marked.append(entry)
         else:
-            self.summary.failed.append({**entry, "reasonCode": result.reason_code or "", "reason": result.reason or ""})
+            failure = {**entry, "reasonCode": result.reason_code or "", "reason": result.reason or ""}
+            self.summary.record_failure(compartment_of(listed), failure)
+            self.summary.record_mark_failure(compartment_of(listed), region)
 
     def _reason_to_skip(self, listed: Listed) -> str | None:
         backup = listed.backup
@@ -208,13 +230,20 @@ class Sweep:
 
     def _record(self, listed: Listed, copy: CopyResult, boot_volume: str | None, invocation: Invocation) -> None:
         entry = {"backupId": listed.backup.id, "destinationRegion": copy.destination_region}
+        compartment_id = compartment_of(listed)
+        if copy.mark_failed:
+            self.summary.record_mark_failure(compartment_id, copy.destination_region)
         if copy.outcome is Outcome.ALREADY_COPIED:
             self.summary.already_copied += 1
+            return
+        if copy.outcome is Outcome.SKIPPED:
+            # ExpiresOnArrival, its expiry passed since the compartment was read: counted as the scan counts it.
+            self.summary.skipped[copy.reason_code or "Skipped"] += 1
             return
         if copy.outcome in (Outcome.COPIED, Outcome.DRY_RUN):
             self._attempts += 1
             if copy.outcome is Outcome.COPIED:
-                self.summary.copied.append({**entry, "copyId": copy.copy_id or "", **copy.mark})
+                self.summary.record_copy(compartment_id, {**entry, "copyId": copy.copy_id or "", **copy.mark})
             else:
                 self.summary.planned.append(entry)
             if listed.spec.kind in LIMITED_KINDS:
@@ -226,16 +255,17 @@ class Sweep:
             # The service's count includes copies this sweep cannot see (outside its scope, or made by others).
             if listed.spec.kind in LIMITED_KINDS:
                 self._limited_blocked = True
-                self.summary.defer("CopyLimit", "copy_limit")
+                self.summary.defer(compartment_id, "CopyLimit", "copy_limit")
             else:
                 if boot_volume:
                     self._busy_boot_volumes.add(boot_volume)
-                self.summary.defer("BootVolumeBusy")
+                self.summary.defer(compartment_id, "BootVolumeBusy")
             return
         if invocation.deadline.remaining() < STEP_SECONDS:
             # Cut off by the deadline, not refused: the copy may even exist; the next run will see.
-            self.summary.defer("Deadline", "deadline")
+            self.summary.defer(compartment_id, "Deadline", "deadline")
             raise OutOfTime()
         self._attempts += 1
-        self.summary.failed.append({**entry, "reasonCode": copy.reason_code or "", "reason": copy.reason or ""})
-        self.summary.defer("Failed")
+        failure = {**entry, "reasonCode": copy.reason_code or "", "reason": copy.reason or ""}
+        self.summary.record_failure(compartment_id, failure)
+        self.summary.defer(compartment_id, "Failed")

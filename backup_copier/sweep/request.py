@@ -18,11 +18,10 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, Strict
 
 from ..backups.compartments import compartments_in
-from ..shared import runtime
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.metrics import MetricsOutcome, publish
-from ..shared.request import Request, chosen_specs, optional_regions, regions_for, validated
+from ..shared.request import ActionRequest, Budget, Checked, chosen_specs, optional_regions, validated
 from ..shared.result import InvocationResult
 from ..shared.scope import Scope, ScopeFields, scope_of
 from .loop import Sweep
@@ -47,11 +46,12 @@ class ReconcileBody(ScopeFields):
     kinds: list[Annotated[BackupKind, Strict(False)]] | None = Field(default=None, min_length=1)
     destination_regions: list[str] | None = Field(default=None, alias="destinationRegions")
     dry_run: bool | None = Field(default=None, alias="dryRun")
-    max_copies: int = Field(default=DEFAULT_MAX_COPIES, ge=1, le=MAX_COPIES, alias="maxCopies")
+    # At least 1 in an operator's body (dispatch.py); a fan-out's child may carry a share of 0.
+    max_copies: int = Field(default=DEFAULT_MAX_COPIES, ge=0, le=MAX_COPIES, alias="maxCopies")
 
 
 @dataclass
-class ReconcileRequest(Request):
+class ReconcileRequest(ActionRequest):
     scope: Scope
     since_hours: float
     specs: tuple[KindSpec, ...]
@@ -60,19 +60,20 @@ class ReconcileRequest(Request):
     max_copies: int
     event_id: str | None = None
 
-    def execute(self, invocation: Invocation) -> InvocationResult:
-        container = runtime.container()
+    home_region_problem = "is the region the sweep reads from; a copy must go to another region"
+
+    @property
+    def budget(self) -> Budget:
+        return Budget("maxCopies", self.max_copies)
+
+    def run(self, invocation: Invocation, checked: Checked) -> InvocationResult:
+        container = checked.container
         settings, clients = container.settings, container.clients
-        source_region, destinations = regions_for(
-            clients.home_region,
-            self.destination_regions,
-            settings.destination_regions,
-            "is the region the sweep reads from; a copy must go to another region",
-        )
+        source_region = checked.home_region
         summary = Summary(
             scope=self.scope,
             source_region=source_region,
-            destination_regions=destinations,
+            destination_regions=checked.destination_regions,
             kinds=tuple(spec.kind for spec in self.specs),
             since_hours=self.since_hours,
             dry_run=settings.dry_run if self.dry_run is None else self.dry_run,
@@ -93,8 +94,14 @@ class ReconcileRequest(Request):
         sweep.run(compartments)
         if summary.dry_run:
             summary.metrics = MetricsOutcome(reason_code="DryRun", reason="a dry run posts no metric")
+        elif not summary.tallies:
+            summary.metrics = MetricsOutcome(
+                reason_code="ScanIncomplete",
+                reason="no compartment was read whole, so no count was posted: a partial count of the copies still "
+                "missing would tell an alarm that the sweep caught up",
+            )
         else:
-            # The run's counts go where the body points: the compartment it names, or its list's first.
+            # Each compartment read whole posts its own counts into itself (summary.py).
             summary.metrics = publish(
                 settings, container.metrics, source_region, invocation, self.scope.compartment_ids[0], summary.counts()
             )

@@ -5,28 +5,33 @@ merged into one oldest-first stream; the destination side keeps only the ids of 
 that already have a copy, for copies made inside the window, a few dozen bytes each.
 read_compartment() runs in a worker (backups/per_compartment.py) and hands back what the
 compartment needs: counts, the copies in flight, and the copies missing, which loop.py
-makes for the whole scope, oldest first, under one copy limit.
+makes for the whole scope, oldest first, under one copy limit. A missing copy that would
+expire on arrival is left out once the compartment is read whole (backups/arrival.py):
+only then is each volume's newest backup known, kept as a top KEEP_LAST_COPIES per volume.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from oci import exceptions as oci_exceptions
 
+from ..backups.arrival import EXPIRES_ON_ARRIVAL, NewestBackups, expires_on_arrival
 from ..backups.listing import pages
-from ..backups.marks import read_mark, recorded_copy
+from ..backups.marks import carries_mark_keys, recorded_copy
 from ..backups.per_compartment import Step
 from ..backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
 from ..shared.context import Invocation
 from ..shared.errors import InvalidRequest
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.ocids import parse_ocid
+from ..shared.retention import RetentionRule
 from ..shared.retries import is_retryable
 
 CREATING = "CREATING"
@@ -71,8 +76,9 @@ class DestinationIndex:
     """What one destination region holds for the sweep's source region."""
 
     copied: dict[BackupKind, set[str]] = field(default_factory=dict)
-    # Copies present but without a valid mark: those the source's record names are this
-    # function's, and the sweep marks them.
+    # Copies present that carry none of the mark's keys: those the source's record names are
+    # this function's, whose marking failed, and the sweep marks them (marks.may_repair, checked
+    # again on a fresh read before the write). A copy with any key is left alone.
     unmarked: set[str] = field(default_factory=set)
     # Copies from the source region still being made, of the kinds the limit counts.
     limited_in_flight: int = 0
@@ -105,7 +111,7 @@ def index_destination(
             source_id = getattr(copy, spec.source_attribute, None)
             if source_id and copy.lifecycle_state in PRESENT_STATES:
                 present.add(source_id)
-                if read_mark(copy, spec).mark is None:
+                if not carries_mark_keys(copy):
                     index.unmarked.add(copy.id)
             # The volume group list cannot filter on the state: its copies in flight are
             # counted here, within the window (older ones still copying are found by the
@@ -147,6 +153,8 @@ class Missing:
 
     listed: Listed
     region: str
+    # Among its volume's newest KEEP_LAST_COPIES in the compartment (backups/arrival.py).
+    among_newest: bool | None = None
 
     @property
     def order(self) -> tuple[datetime, str, str]:
@@ -184,8 +192,12 @@ def read_compartment(
     specs: tuple[KindSpec, ...],
     since: datetime,
     reason_to_skip: Callable[[Listed], str | None],
+    keep_last: int,
+    retention_for: Callable[[str], RetentionRule],
 ) -> CompartmentFindings:
     found = CompartmentFindings()
+    newest = NewestBackups(keep_last)
+    missing: list[Missing] = []
     indexes: dict[str, DestinationIndex] = {}
     busy_boot_sources: set[str] = set()
     for region in destination_regions:
@@ -199,6 +211,8 @@ def read_compartment(
     step.doing("list the source backups", source_region)
     for listed in source_backups(clients, invocation, source_region, compartment_id, specs):
         found.scanned += 1
+        # Ranked whatever the window or the filters say: keep-last counts every backup of the volume.
+        newest.see(listed.spec, listed.backup)
         boot_volume = Missing(listed, "").boot_volume
         if boot_volume and listed.backup.id in busy_boot_sources:
             found.busy_boot_volumes.add(boot_volume)
@@ -213,5 +227,26 @@ def read_compartment(
                 if copy_id is not None and copy_id in indexes[region].unmarked:
                     found.unmarked_ours.append((listed, region, copy_id))
             else:
-                found.missing.append(Missing(listed, region))
+                missing.append(Missing(listed, region))
+    found.missing = _worth_copying(missing, newest, retention_for, found.skipped)
     return found
+
+
+def _worth_copying(
+    missing: list[Missing],
+    newest: NewestBackups,
+    retention_for: Callable[[str], RetentionRule],
+    skipped: Counter[str],
+) -> list[Missing]:
+    """The missing copies that would not expire on arrival, decided once the compartment was
+    read whole (only then is a volume's newest backup known); the others are counted, per
+    (backup, region), under ExpiresOnArrival."""
+    now = datetime.now(UTC)
+    worth: list[Missing] = []
+    for item in missing:
+        ranked = functools.partial(newest.holds, item.listed.spec, item.listed.backup)
+        if expires_on_arrival(item.listed.backup, retention_for(item.region), now, ranked):
+            skipped[EXPIRES_ON_ARRIVAL] += 1
+        else:
+            worth.append(replace(item, among_newest=ranked()))
+    return worth

@@ -4,14 +4,22 @@
 `failed` and `remaining` count (backup, destination region) pairs. The lists hold at most
 maxCopies (at most 100) entries, because that many copy attempts is all a run makes, so a
 sweep of thousands of backups still answers in a few kilobytes.
+
+The metrics are counted per compartment read whole (Tally) and posted into it, zero included,
+as the report's are: a run split over a fan-out's children posts exactly the streams of one
+unsplit run, and an alarm on a compartment reads that compartment, whichever run read it. Copies
+whose mark could not be written (made now, or made earlier and not mended now) are counted too,
+as the event path counts them: copy_mark_failures by destination region, only when there are any.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..backups.marker import mark_failure_counts
 from ..backups.per_compartment import ScopeProgress
 from ..shared.kinds import BackupKind
 from ..shared.metrics import SWEEP_COPIED, SWEEP_FAILED, SWEEP_REMAINING, Metric, MetricsOutcome
@@ -25,6 +33,17 @@ _STOP_ADVICE: dict[str, str] = {
     "max_copies": "maxCopies copies were made; the next run continues (or raise maxCopies, up to 100)",
     "deadline": "the function's timeout ended the run; the next run continues where this one stopped",
 }
+
+
+@dataclass
+class Tally:
+    """One compartment's counts, as its metrics post them: copies made and failed, and pairs still missing."""
+
+    made: int = 0
+    failed: int = 0
+    remaining: int = 0
+    # Copies left without their mark, by destination region.
+    mark_failures: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -49,31 +68,49 @@ class Summary:
     scan_complete: bool = False
     progress: ScopeProgress = field(default_factory=ScopeProgress)
     metrics: MetricsOutcome = field(default_factory=MetricsOutcome)
+    # The compartments read whole, each with its counts: only they post metrics.
+    tallies: dict[str, Tally] = field(default_factory=dict)
 
-    def defer(self, why: str, stop: StopReason | None = None) -> None:
-        """A missing copy left for the next run; `stop` names what ended copying, if anything did."""
-        self.remaining[why] += 1
+    def read_whole(self, compartment_id: str) -> None:
+        self.tallies.setdefault(compartment_id, Tally())
+
+    def record_copy(self, compartment_id: str, entry: dict[str, Any]) -> None:
+        self.copied.append(entry)
+        self.tallies[compartment_id].made += 1
+
+    def record_failure(self, compartment_id: str, entry: dict[str, str]) -> None:
+        self.failed.append(entry)
+        self.tallies[compartment_id].failed += 1
+
+    def record_mark_failure(self, compartment_id: str, region: str) -> None:
+        """A copy into `region` whose mark could not be written: it would never expire."""
+        self.tallies[compartment_id].mark_failures[region] += 1
+
+    def defer(self, compartment_id: str, why: str, stop: StopReason | None = None, count: int = 1) -> None:
+        """Missing copies left for the next run; `stop` names what ended copying, if anything did."""
+        self.remaining[why] += count
+        self.tallies[compartment_id].remaining += count
         if stop is not None and self.stopped_early is None:
             self.stopped_early = stop
 
-    def counts(self) -> list[Metric]:
-        """What an alarm needs to say the sweep is not catching up: copies made, failed and still missing.
+    def counts(self) -> Iterator[Metric]:
+        """What an alarm needs to say the sweep is not catching up: copies made, failed and still missing,
+        for each compartment read whole, zero included.
 
-        `remaining` only when the scan was whole: from a partial one it is a lower bound, and a
+        A compartment not read whole posts nothing: its `remaining` would be a lower bound, and a
         zero there would read as "caught up".
         """
         dimensions = {"sourceRegion": self.source_region}
-        counts = [
-            Metric(SWEEP_COPIED, dimensions, len(self.copied)),
-            Metric(SWEEP_FAILED, dimensions, len(self.failed)),
-        ]
-        if self.scan_complete:
-            counts.append(Metric(SWEEP_REMAINING, dimensions, sum(self.remaining.values())))
-        return counts
+        for compartment_id, tally in self.tallies.items():
+            yield Metric(SWEEP_COPIED, dimensions, tally.made, compartment_id=compartment_id)
+            yield Metric(SWEEP_FAILED, dimensions, tally.failed, compartment_id=compartment_id)
+            yield Metric(SWEEP_REMAINING, dimensions, tally.remaining, compartment_id=compartment_id)
+            yield from mark_failure_counts(tally.mark_failures, compartment_id)
 
     def result(self) -> InvocationResult:
         outcome, code, reason = self._verdict()
         result = InvocationResult(outcome, code, reason, source_region=self.source_region)
+        result.mark_failures = sum(sum(tally.mark_failures.values()) for tally in self.tallies.values())
         result.extra = self.to_json()
         return result
 

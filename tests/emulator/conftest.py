@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import oci
 import pytest
@@ -11,7 +12,7 @@ from blockstorage_emulator import Emulator
 from local_runtime.credentials import ResourcePrincipal
 from tests.helpers import SOURCE_REGION
 
-from .support import ClientFactory, IdentityFactory
+from .support import ClientFactory, ComputeFactory, IdentityFactory
 
 
 @pytest.fixture
@@ -33,17 +34,22 @@ def emulator(principal: ResourcePrincipal, use_principal: Callable[[ResourcePrin
         yield running
 
 
+def _signed_client(client_class: type[Any], endpoint_template: str, region: str) -> Any:
+    """A client built the way the function builds one: resource principal, endpoint from a template."""
+    return client_class(
+        config={"region": region},
+        signer=oci.auth.signers.get_resource_principals_signer(),
+        service_endpoint=endpoint_template.format(region=region),
+        retry_strategy=oci.retry.NoneRetryStrategy(),
+    )
+
+
 @pytest.fixture
 def client(emulator: Emulator) -> ClientFactory:
-    """Build a client the way the function does, for any region."""
+    """A BlockstorageClient for any region, as the function builds one from BLOCKSTORAGE_ENDPOINT."""
 
     def build(region: str = SOURCE_REGION) -> oci.core.BlockstorageClient:
-        return oci.core.BlockstorageClient(
-            config={"region": region},
-            signer=oci.auth.signers.get_resource_principals_signer(),
-            service_endpoint=emulator.endpoint_template.format(region=region),
-            retry_strategy=oci.retry.NoneRetryStrategy(),
-        )
+        return _signed_client(oci.core.BlockstorageClient, emulator.endpoint_template, region)
 
     return build
 
@@ -53,11 +59,16 @@ def identity(emulator: Emulator) -> IdentityFactory:
     """An IdentityClient built the way the function builds one from IDENTITY_ENDPOINT."""
 
     def build(region: str = SOURCE_REGION) -> oci.identity.IdentityClient:
-        return oci.identity.IdentityClient(
-            config={"region": region},
-            signer=oci.auth.signers.get_resource_principals_signer(),
-            service_endpoint=emulator.identity_endpoint_template.format(region=region),
-            retry_strategy=oci.retry.NoneRetryStrategy(),
-        )
+        return _signed_client(oci.identity.IdentityClient, emulator.identity_endpoint_template, region)
+
+    return build
+
+
+@pytest.fixture
+def compute(emulator: Emulator) -> ComputeFactory:
+    """A ComputeClient built the way the function will build one from COMPUTE_ENDPOINT."""
+
+    def build(region: str = SOURCE_REGION) -> oci.core.ComputeClient:
+        return _signed_client(oci.core.ComputeClient, emulator.compute_endpoint_template, region)
 
     return build

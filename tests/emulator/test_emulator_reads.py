@@ -156,7 +156,7 @@ def test_list_requires_a_compartment_and_a_valid_limit(emulator: Emulator, clien
 def test_unknown_region_route_and_method(emulator: Emulator, client: ClientFactory) -> None:
     with pytest.raises(oci.exceptions.ServiceError) as unknown_region:
         client("mars-north-1").list_volume_backups(COMPARTMENT_ID)
-    route = signed_request(emulator, "GET", "/20160918/volumes")
+    route = signed_request(emulator, "GET", "/20160918/instances")
     method = signed_request(emulator, "PATCH", "/20160918/volumeBackups/ocid1.volumebackup.oc1.phx.x")
 
     assert (unknown_region.value.status, unknown_region.value.code) == (404, "NotAuthorizedOrNotFound")

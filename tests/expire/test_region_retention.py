@@ -66,12 +66,14 @@ def test_one_policy_backup_two_regions_two_expiries_and_only_the_due_copy_is_del
     compartment = new_compartment()
     volume = _volume("r")
     source_expiry = NOW + timedelta(days=30)
-    old = _policy_backup(emulator, compartment, volume, days_ago=3, expires=source_expiry)
-    new = _policy_backup(emulator, compartment, volume, days_ago=0, expires=source_expiry)
     # Frankfurt keeps copies 1 day, far shorter than the source's 30: allowed (docs/retention.md says its cost).
     process = function(DESTINATION_REGION=BOTH, **{FRANKFURT_KEY: "1"})
-
-    old_copies, new_copies = _copy(process, old), _copy(process, new)
+    # Each copied as it arrives: the old one's Frankfurt copy expires on arrival, made only
+    # because it is then its volume's newest backup (keep-last; backups/arrival.py).
+    old = _policy_backup(emulator, compartment, volume, days_ago=3, expires=source_expiry)
+    old_copies = _copy(process, old)
+    new = _policy_backup(emulator, compartment, volume, days_ago=0, expires=source_expiry)
+    new_copies = _copy(process, new)
     assert old_copies[DESTINATION_REGION]["expires"] == rfc3339(source_expiry), "no key: the source's expiry"
     assert old_copies[OTHER_REGION]["expires"] == rfc3339(NOW - timedelta(days=2)), "the region's key wins"
     assert new_copies[OTHER_REGION]["expires"] == rfc3339(NOW + timedelta(days=1))
@@ -91,10 +93,14 @@ def test_one_policy_backup_two_regions_two_expiries_and_only_the_due_copy_is_del
 def test_never_keeps_a_regions_copies_through_the_expiry_pass(emulator: Emulator, function: FunctionFactory) -> None:
     compartment = new_compartment()
     volume = _volume("s")
-    # Policy backups whose own expiry has passed: their copies expire at once, except where the region says never.
-    backups = [_policy_backup(emulator, compartment, volume, days, NOW - timedelta(days=1)) for days in (4, 3, 2)]
     process = function(DESTINATION_REGION=BOTH, **{FRANKFURT_KEY: "never"})
-    copies = [_copy(process, backup) for backup in backups]
+    # Policy backups whose own expiry has passed: their copies expire at once, except where the
+    # region says never. Each is copied as it arrives, while it is its volume's newest backup
+    # (keep-last lets a copy that expires on arrival be made then: backups/arrival.py).
+    copies = [
+        _copy(process, _policy_backup(emulator, compartment, volume, days, NOW - timedelta(days=1)))
+        for days in (4, 3, 2)
+    ]
     assert {copy[OTHER_REGION]["expires"] for copy in copies} == {"never"}
     emulator.complete_copies()
 

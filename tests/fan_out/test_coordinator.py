@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import oci
 import pytest
 
+from backup_copier.dispatch import parse_request
 from backup_copier.fan_out.coordinator import fan_out
 from backup_copier.shared.clients import FunctionsClients
 from backup_copier.shared.context import Invocation
 from backup_copier.shared.deadline import Deadline
+from backup_copier.shared.errors import InvalidRequest
+from backup_copier.shared.request import ActionRequest
 from backup_copier.shared.result import InvocationResult, Outcome
 from backup_copier.shared.retries import AttemptLog
 from backup_copier.shared.settings import load_settings
@@ -27,6 +31,7 @@ from local_runtime.fdk_process import FnResponse
 from tests.helpers import COMPARTMENT_ID, DESTINATION_REGION, SOURCE_REGION
 
 FUNCTION_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaafunctioncompartment"
+STARTED = datetime(2026, 1, 1, 0, 17, tzinfo=UTC)
 BODY = {"action": "reconcile", "subtree": True, "compartmentId": COMPARTMENT_ID, "dryRun": True, "sinceHours": 48}
 
 
@@ -46,7 +51,14 @@ def coordinate(
     emulator.clear_function_invocations()
 
     def run(
-        ids: list[str], *, function_id: str | None = function["id"], seconds: float = 30, **settings: str
+        ids: list[str],
+        *,
+        function_id: str | None = function["id"],
+        seconds: float = 30,
+        body: dict[str, Any] = BODY,
+        started: datetime = STARTED,
+        parse_child: Callable[[bytes], object] = parse_request,
+        **settings: str,
     ) -> InvocationResult:
         loaded = load_settings(
             {
@@ -57,13 +69,18 @@ def coordinate(
         )
         clients = FunctionsClients(loaded, oci.auth.signers.get_resource_principals_signer())
         invocation = Invocation(new_call_id(), Deadline(seconds), AttemptLog())
+        request = parse_request(json.dumps(body).encode())
+        assert isinstance(request, ActionRequest)
         result = fan_out(
             invocation,
             settings=loaded,
             functions=clients,
             region=SOURCE_REGION,
-            action_body=BODY,
+            action_body=body,
             compartment_ids=ids,
+            budget=request.budget,
+            started=started,
+            parse_child=parse_child,
             environ={"FN_FN_ID": function_id} if function_id else {},
         )
         result.call_id = invocation.call_id
@@ -94,10 +111,14 @@ def test_each_batch_becomes_one_detached_child_with_the_same_action(
     bodies = _bodies(emulator)
     assert [id for body in bodies for id in body["compartmentIds"]] == ids
     for body in bodies:
-        # The action as sent, its scope replaced by the batch, and the coordinator named.
-        assert body.keys() == {"action", "dryRun", "sinceHours", "compartmentIds", "fanOutOf"}
+        # The action as sent, its scope replaced by the batch, its limit by a share, and the coordinator named.
+        assert body.keys() == {"action", "dryRun", "sinceHours", "maxCopies", "compartmentIds", "fanOutOf"}
         assert (body["action"], body["dryRun"], body["sinceHours"]) == ("reconcile", True, 48)
         assert body["fanOutOf"] == result.call_id
+    # The default maxCopies (10), over three children: never more in all.
+    assert sorted(body["maxCopies"] for body in bodies) == [3, 3, 4]
+    assert [child["maxCopies"] for child in answer["children"]] == [body["maxCopies"] for body in bodies]
+    assert answer["maxCopies"] == 10
     assert answer["childTimeoutSeconds"] == 3600
 
 
@@ -172,4 +193,58 @@ def test_without_a_well_formed_fn_fn_id_nothing_is_sent(
 
     assert (answer["outcome"], answer["reasonCode"]) == ("failed", "OwnFunctionUnknown")
     assert "FN_FN_ID" in answer["reason"]
+    assert [request for request in emulator.requests if request.operation.endswith("function")] == []
+
+
+def test_a_limit_smaller_than_the_batches_is_shared_and_never_multiplied(
+    emulator: Emulator, coordinate: Callable[..., InvocationResult]
+) -> None:
+    """Issue 22, finding 3: eleven children of maxDeletes 5 may delete five copies in all, not 55."""
+    body = {"action": "expire", "compartmentId": COMPARTMENT_ID, "subtree": True, "maxDeletes": 5}
+
+    answer = coordinate(compartments(11), FAN_OUT_BATCH="1", body=body).to_json()
+
+    bodies = _bodies(emulator)
+    assert sorted(child["maxDeletes"] for child in bodies) == [0] * 6 + [1] * 5
+    assert [child["maxDeletes"] for child in answer["children"]] == [child["maxDeletes"] for child in bodies]
+    assert answer["maxDeletes"] == 5
+    # A share of 0 is a body a child accepts: it reads and counts, and deletes nothing.
+    for child in bodies:
+        request = parse_request(json.dumps(child).encode())
+        assert isinstance(request, ActionRequest) and request.budget is not None
+        assert request.budget.total == child["maxDeletes"]
+
+
+def test_the_larger_shares_pass_on_with_the_next_hours_run(
+    emulator: Emulator, coordinate: Callable[..., InvocationResult]
+) -> None:
+    body = {"action": "reconcile", "compartmentIds": compartments(11), "maxCopies": 5}
+    served: list[set[int]] = []
+    for hour in range(3):
+        emulator.clear_function_invocations()
+        coordinate(compartments(11), FAN_OUT_BATCH="1", body=body, started=STARTED + timedelta(hours=hour))
+        served.append({index for index, child in enumerate(_bodies(emulator)) if child["maxCopies"]})
+
+    assert all(len(batches) == 5 for batches in served)
+    # Each hour's batches follow on from the last hour's: three hours serve all eleven.
+    assert served[0].isdisjoint(served[1]) and set().union(*served) == set(range(11))
+
+
+def test_a_child_body_a_child_would_refuse_starts_no_child(
+    emulator: Emulator, coordinate: Callable[..., InvocationResult]
+) -> None:
+    """Every body is parsed as its child will parse it before the first child starts."""
+    seen: list[bytes] = []
+
+    def refuse_the_third(body: bytes) -> object:
+        seen.append(body)
+        if len(seen) == 3:
+            raise InvalidRequest("compartmentIds", "refused as a child would refuse it")
+        return parse_request(body)
+
+    with pytest.raises(InvalidRequest):
+        coordinate(compartments(5), FAN_OUT_BATCH="1", parse_child=refuse_the_third)
+
+    assert len(seen) == 3
+    assert emulator.function_invocations() == []
     assert [request for request in emulator.requests if request.operation.endswith("function")] == []

@@ -206,7 +206,8 @@ def test_the_copy_limit_exceeded_across_children_loses_nothing(emulator: Emulato
         for position, compartment in enumerate(compartments)
         for n in range(4)
     ]
-    body = {"action": "reconcile", "compartmentIds": compartments, **VOLUME_ONLY}
+    # 20 shared by two children: each may copy its own eight.
+    body = {"action": "reconcile", "compartmentIds": compartments, "maxCopies": 20, **VOLUME_ONLY}
 
     invoke(function(**settings), body)
     first = children(emulator)
@@ -246,3 +247,62 @@ def test_a_subtree_is_expanded_by_the_coordinator_and_an_unlistable_compartment_
     reports = children(emulator)
     assert sum(report["compartmentsScanned"] for report in reports) == 3
     assert {report["fanOutOf"] for report in reports} == {answer["callId"]}
+
+
+def _seed_sweep_world(emulator: Emulator, compartments: list[str]) -> None:
+    """Compartment by position: two missing volume backups; two boot volume backups of one boot volume
+    (one copied, one waits for it: BootVolumeBusy); one backup already copied; nothing; one missing
+    boot volume backup; one still being made. Few enough copies for any child's share of maxCopies."""
+    first, busy, copied, _, boot, creating = compartments
+    for hours_ago in (30, 29):
+        seed_backup(emulator, first, "volume", hours_ago=hours_ago)
+    boot_volume = f"ocid1.bootvolume.oc1.phx.{new_call_id().lower()}"
+    for hours_ago in (28, 27):
+        seed_backup(emulator, busy, "boot_volume", hours_ago=hours_ago, volume_id=boot_volume)
+    seed_backup(emulator, copied, "volume", hours_ago=26, copy_state="AVAILABLE")
+    seed_backup(emulator, boot, "boot_volume", hours_ago=25)
+    seed_backup(emulator, creating, "volume", hours_ago=1, state="CREATING")
+
+
+def _by_position(
+    streams: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[float]], compartments: list[str]
+) -> dict[tuple[int, str, tuple[tuple[str, str], ...]], list[float]]:
+    position = {compartment: index for index, compartment in enumerate(compartments)}
+    return {
+        (position[compartment], name, dimensions): values for (compartment, name, dimensions), values in streams.items()
+    }
+
+
+def test_a_fanned_out_sweep_posts_exactly_the_streams_of_one_unsplit_sweep(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Issue 22, finding 9: each child posted its counts into its batch's first compartment, so an alarm
+    on the sweep's counts read one batch. Two worlds seeded alike, one swept whole, one fanned out."""
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function)
+    whole, split = [new_compartment() for _ in range(6)], [new_compartment() for _ in range(6)]
+    _seed_sweep_world(emulator, whole)
+    _seed_sweep_world(emulator, split)
+
+    alone = invoke(function(**{**settings, "FAN_OUT": "off"}), {"action": "reconcile", "compartmentIds": whole})
+    posted_alone = _by_position(_streams(emulator.posted_metrics()), whole)
+    emulator.clear_metrics()
+    answer = invoke(function(**settings), {"action": "reconcile", "compartmentIds": split})
+    sweeps = children(emulator)
+    posted_split = _by_position(_streams(emulator.posted_metrics()), split)
+
+    assert (answer["outcome"], answer["batchesStarted"], len(sweeps)) == ("fanned_out", 3, 3)
+    assert (
+        (len(alone["copied"]), alone["remaining"])
+        == (4, 1)
+        == (
+            sum(len(sweep["copied"]) for sweep in sweeps),
+            sum(sweep["remaining"] for sweep in sweeps),
+        )
+    )
+    # Three streams for each compartment, zero included, each written once, by whichever run read it.
+    assert len(posted_split) == 3 * 6 and all(len(values) == 1 for values in posted_split.values())
+    assert posted_split == posted_alone
+    made = {position: values[0] for (position, name, _), values in posted_split.items() if name == "sweep_copies_made"}
+    remaining = {p: v[0] for (p, name, _), v in posted_split.items() if name == "sweep_copies_remaining"}
+    assert (made, remaining) == ({0: 2, 1: 1, 2: 0, 3: 0, 4: 1, 5: 0}, {0: 0, 1: 1, 2: 0, 3: 0, 4: 0, 5: 0})

@@ -208,6 +208,20 @@ def test_a_compartment_within_target_is_reported(emulator: Emulator, function: F
     assert posted[("volumes_breaching", (("destinationRegion", ASHBURN),))] == 0
 
 
+def test_a_scope_holding_only_copies_says_what_it_read(emulator: Emulator, function: FunctionFactory) -> None:
+    """A function deployed in the DR region reads only copies made from elsewhere: the answer says
+    what it read, so the operator sees the region is wrong."""
+    seed = Seeder(emulator, new_compartment())
+    original = seed.backup("volume", _volume("volume", "elsewhere"), 6, region="eu-frankfurt-1")
+    seed.backup("volume", _volume("volume", "elsewhere"), 5, source_backup_id=original["id"])
+    seed.backup("volume", _volume("volume", "gone"), 4, lifecycle_state="TERMINATED")
+
+    result = _report(function(), seed.compartment)
+
+    assert (result["outcome"], result["reasonCode"]) == ("failed", "NoVolumesFound")
+    assert "(2 backups read, none of a volume to report (1 CopyOfAnotherBackup, 1 NotAvailable))" in result["reason"]
+
+
 def test_the_target_is_the_setting(emulator: Emulator, function: FunctionFactory) -> None:
     seed = Seeder(emulator, new_compartment())
     seed.copy(seed.backup("volume", _volume("volume", "daily"), 25.5), ASHBURN)
@@ -219,12 +233,21 @@ def test_the_target_is_the_setting(emulator: Emulator, function: FunctionFactory
     assert result["totals"]["breaching"] == 1
 
 
-def test_an_empty_compartment_still_posts_its_zero_counts(emulator: Emulator, function: FunctionFactory) -> None:
+def test_an_empty_compartment_is_not_a_healthy_answer_and_still_posts_its_zero_counts(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Issue 24: a schedule pointed at the wrong compartment must not stay quiet."""
     compartment = new_compartment()
 
     result = _report(function(), compartment)
 
-    assert result["outcome"] == "reported"
+    assert (result["outcome"], result["reasonCode"]) == ("failed", "NoVolumesFound")
+    assert result["reason"].startswith(
+        f"no volume to report: the report read compartment {compartment} (1 compartment) in us-phoenix-1, "
+        "the region the function runs in, and found no backup of volume, boot_volume, volume_group made in the "
+        "last 720 h (0 backups read)."
+    )
+    assert 'run the check ({"action": "check"})' in result["reason"]
     assert result["totals"] == {"volumes": 0, "covered": 0, "breaching": 0, "uncovered": 0}
     assert result["volumes"] == []
     assert _posted(emulator, compartment) == {

@@ -11,7 +11,7 @@ from backup_copier.dispatch import parse_request
 from backup_copier.shared.errors import InvalidRequest
 from backup_copier.shared.scope import MAX_COMPARTMENT_IDS, Scope
 from blockstorage_emulator import Emulator
-from tests.helpers import FunctionFactory, new_compartment
+from tests.helpers import FunctionFactory, new_compartment, seed_backup
 
 ACTIONS = ("reconcile", "expire", "report")
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaa" + "t" * 30
@@ -68,6 +68,8 @@ def test_a_bad_scope_sends_nothing_and_the_function_keeps_serving(
         assert answer.status == 502
         assert (answer.json()["outcome"], answer.json()["reason"].split(":")[0]) == ("rejected", field)
     assert emulator.requests == []
-    served = process.invoke({"action": action, "compartmentIds": [new_compartment()]})
+    compartment = new_compartment()
+    seed_backup(emulator, compartment, "volume", hours_ago=2, copy_state="AVAILABLE")  # a volume to report
+    served = process.invoke({"action": action, "compartmentIds": [compartment]})
     assert served.status == 200, served.json()
     assert served.json()["compartmentsScanned"] == 1

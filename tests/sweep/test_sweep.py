@@ -174,6 +174,37 @@ def test_the_sweep_posts_its_counts(emulator: Emulator, function: FunctionFactor
     }
 
 
+def test_each_compartment_read_whole_posts_its_own_counts_and_one_not_read_none(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Issue 22, finding 9: the counts belong to the compartments they count, zero included, so a run
+    split over a fan-out's children posts what one run posts (tests/fan_out shows it)."""
+    busy, empty, denied = new_compartment(), new_compartment(), new_compartment()
+    for i in range(3):
+        seed_backup(emulator, busy, "volume", hours_ago=30 - i)
+    emulator.deny_compartment(denied)
+
+    scope = {"action": "reconcile", "compartmentIds": [busy, empty, denied], "maxCopies": 2}
+    body = function().invoke(scope).json()
+
+    assert body["outcome"] == "failed" and body["compartmentsFailedCount"] == 1
+    region = {"sourceRegion": SOURCE_REGION}
+    for compartment, (made, remaining) in ((busy, (2, 1)), (empty, (0, 0))):
+        posted = {m.name: (m.dimensions, m.datapoints[0]["value"]) for m in emulator.posted_metrics(compartment)}
+        assert posted == {
+            "sweep_copies_made": (region, made),
+            "sweep_copies_failed": (region, 0),
+            "sweep_copies_remaining": (region, remaining),
+        }, compartment
+    assert emulator.posted_metrics(denied) == []
+    assert (body["metricsPosted"], body["metricsFailed"]) == (6, 0)
+
+    emulator.clear_metrics()
+    unread = _sweep(function(), denied)
+    assert (unread["metricsPosted"], unread["metricsReasonCode"]) == (0, "ScanIncomplete")
+    assert emulator.posted_metrics() == []
+
+
 def test_a_dry_run_posts_no_count(emulator: Emulator, function: FunctionFactory) -> None:
     compartment = new_compartment()
     seed_backup(emulator, compartment, "volume", hours_ago=3)

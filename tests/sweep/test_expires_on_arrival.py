@@ -1,0 +1,103 @@
+"""No copy that expires on arrival (issue 22, finding 2), through the fdk socket.
+
+With COPY_RETENTION_DAYS_US_ASHBURN_1=3, a 4-day-old backup's copy would be past its expiry
+before it was made: the expiry pass would delete it and the next sweep copy it again, a full
+cross-region transfer on every round. It is skipped (ExpiresOnArrival), by the sweep and by the
+event path alike, unless it is its volume's newest backup, whose copy keep-last keeps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from blockstorage_emulator import Emulator
+from local_runtime.fdk_process import FunctionProcess
+from tests.helpers import (
+    DESTINATION_REGION,
+    FunctionFactory,
+    copies_requested,
+    event_for,
+    new_compartment,
+    seed_backup,
+)
+
+RETENTION = {"COPY_RETENTION_DAYS_US_ASHBURN_1": "3"}
+
+
+def _volume(letter: str) -> str:
+    return "ocid1.volume.oc1.phx." + letter * 60
+
+
+def _invoke(process: FunctionProcess, body: dict[str, Any]) -> dict[str, Any]:
+    answer = process.invoke(body)
+    result: dict[str, Any] = answer.json()
+    assert answer.status == 200, result
+    return result
+
+
+def test_the_sweep_never_copies_what_would_expire_on_arrival_and_never_copies_twice(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    compartment = new_compartment()
+    process = function(**RETENTION)
+    older = seed_backup(emulator, compartment, "volume", hours_ago=110, volume_id=_volume("a"))
+    newest = seed_backup(emulator, compartment, "volume", hours_ago=100, volume_id=_volume("a"))
+    other_old = seed_backup(emulator, compartment, "volume", hours_ago=96, volume_id=_volume("b"))
+    fresh = seed_backup(emulator, compartment, "volume", hours_ago=10, volume_id=_volume("b"))
+    sweep = {"action": "reconcile", "compartmentId": compartment}
+
+    first = _invoke(process, sweep)
+    # The volume's newest backup is copied though its copy is already past its expiry: keep-last keeps it.
+    assert [entry["backupId"] for entry in first["copied"]] == [newest["id"], fresh["id"]]
+    assert first["copied"][0]["expires"] < datetime.now(UTC).isoformat()
+    assert first["skippedByReason"] == {"ExpiresOnArrival": 2}  # older and other_old
+    assert (first["outcome"], first["remaining"], first["failed"]) == ("copied", 0, [])
+    emulator.complete_copies()
+
+    expired = _invoke(process, {"action": "expire", "compartmentId": compartment})
+    assert expired["deleted"] == []
+    assert expired["kept"] == {"KeepLast": 1, "NotExpired": 1}
+
+    again = _invoke(process, sweep)
+    assert (again["outcome"], again["copied"], again["alreadyCopied"]) == ("already_copied", [], 2)
+    assert again["skippedByReason"] == {"ExpiresOnArrival": 2}
+    assert copies_requested(emulator) == [newest["id"], fresh["id"]], "no copy was ever asked for twice"
+    for skipped in (older, other_old):
+        assert emulator.copies_of(skipped["id"]) == []
+
+
+def test_the_event_path_gives_the_same_answer_and_asks_only_when_the_expiry_is_past(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    compartment = new_compartment()
+    process = function(**RETENTION)
+    volume = _volume("c")
+    older = seed_backup(emulator, compartment, "volume", hours_ago=110, volume_id=volume)
+    newest = seed_backup(emulator, compartment, "volume", hours_ago=100, volume_id=volume)
+    fresh = seed_backup(emulator, compartment, "volume", hours_ago=10)
+
+    for body in (event_for("volume", older["id"], compartmentId=compartment), {"backupId": older["id"]}):
+        emulator.clear_requests()
+        answer = _invoke(process, body)
+        [copy] = answer["copies"]
+        assert (answer["outcome"], answer["reasonCode"]) == ("skipped", "ExpiresOnArrival")
+        assert (copy["outcome"], copy["reasonCode"]) == ("skipped", "ExpiresOnArrival")
+        assert "COPY_RETENTION_DAYS_US_ASHBURN_1=3" in copy["reason"]
+        assert "lengthen COPY_RETENTION_DAYS_US_ASHBURN_1" in copy["reason"]
+        # The destination's check, then one list of the volume's newest backups in the source region.
+        lists = [(r.region, r.query) for r in emulator.requests if r.operation == "list"]
+        assert len(lists) == 2
+        assert lists[1][0] != DESTINATION_REGION
+        assert (lists[1][1]["volumeId"], lists[1][1]["sortOrder"], lists[1][1]["limit"]) == (volume, "DESC", "1")
+    assert copies_requested(emulator) == []
+
+    emulator.clear_requests()
+    copied = _invoke(process, event_for("volume", newest["id"], compartmentId=compartment))
+    assert copied["outcome"] == "copied", "the volume's newest backup is copied, expired or not"
+    assert copied["copies"][0]["expires"] < datetime.now(UTC).isoformat()
+
+    emulator.clear_requests()
+    assert _invoke(process, event_for("volume", fresh["id"], compartmentId=compartment))["outcome"] == "copied"
+    # A copy that will not expire on arrival costs no extra call: the destination's check only.
+    assert [r.operation for r in emulator.requests if r.operation == "list"] == ["list"]
