@@ -52,6 +52,10 @@ SETTING_KEYS = (
 )
 
 
+# A body the function was invoked with, and its answer.
+Call = tuple[dict[str, Any], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Answer:
     """What a runner gives the emulator: local_runtime's FnResponse has the same three fields."""
@@ -117,11 +121,11 @@ class InProcessFunction:
             self._containers[key] = dataclasses.replace(self._first, settings=load_settings(os.environ))
         runtime._container = self._containers[key]
 
-    def invoke(self, body: Mapping[str, Any], timeout_seconds: int = TIMEOUT_SECONDS) -> list[dict[str, Any]]:
-        """The answer to `body`, then the answer of each child it started (once all have run)."""
+    def invoke(self, body: Mapping[str, Any], timeout_seconds: int = TIMEOUT_SECONDS) -> list[Call]:
+        """`body` and its answer, then each child it started with its answer (once all have run)."""
         self.emulator.clear_function_invocations()
         answer = self._handle(json.dumps(body).encode(), new_call_id(), timeout_seconds)
-        return [json.loads(answer.body), *self._run_children()]
+        return [(dict(body), json.loads(answer.body)), *self._run_children()]
 
     def close(self) -> None:
         runtime._container = None
@@ -158,8 +162,8 @@ class InProcessFunction:
                 raise TimeoutError(f"child {call_id} was started but never reached the runner")
             return self._waiting.pop(call_id)
 
-    def _run_children(self) -> list[dict[str, Any]]:
-        answers: list[dict[str, Any]] = []
+    def _run_children(self) -> list[Call]:
+        answers: list[Call] = []
         ran: set[str] = set()
         while True:
             started = [
@@ -174,6 +178,6 @@ class InProcessFunction:
                 child.answer = self._handle(child.call.body, call_id, child.call.timeout_seconds)
                 child.done.set()
                 ran.add(call_id)
-                answers.append(json.loads(child.answer.body))
+                answers.append((json.loads(child.call.body), json.loads(child.answer.body)))
         self.emulator.wait_for_detached(HANDOFF_SECONDS)
         return answers

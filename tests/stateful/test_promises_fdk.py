@@ -52,7 +52,7 @@ def _sweep(world: World, process: FunctionProcess, max_copies: int = 10) -> Step
     before = world.begin()
     started = datetime.now(UTC)
     answer = process.invoke(body, deadline_seconds=60).json()
-    check = world.sweep_check(before, compartments, 168, max_copies, [answer], started)
+    check = world.sweep_check(before, [(body, answer)], started)
     return world.end("sweep", before, max_copies=max_copies, sweep=check)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +38,7 @@ GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 COPY_LIMIT = 10
 # Skip reasons that by definition concern backups outside "AVAILABLE and in the window", and the
 # remaining reasons that only a short budget gives: neither explains a backup promise 5 is about.
+# ("Failed" is counted from the answer's `failed` list instead, each entry naming its backup.)
 OUTSIDE_THE_PROMISE = frozenset(
     {"OutsideWindow", "NotYetAvailable", "NotCopyable", "CopyOfAnotherBackup", "VolumeGroupMember"}
 )
@@ -49,6 +49,8 @@ WINDOW_MARGIN = timedelta(hours=1)
 
 # A snapshot maps each backup's OCID to the backup as the API renders it, plus the region it lives in.
 Snapshot = dict[str, dict[str, Any]]
+# Settings as sorted (key, value) pairs.
+Settings = tuple[tuple[str, str], ...]
 REGION = "region (the snapshot's)"
 
 
@@ -102,14 +104,27 @@ def resource_id(request: RecordedRequest) -> str:
 
 
 @dataclass(frozen=True)
-class SweepCheck:
-    """What promise 5 needs of one sweep: its scope, window and budget, and every answer of its family."""
+class SweepRun:
+    """One run of a sweep's family (the sweep itself, or each child of a fan-out): what it was
+    asked to cover and allowed to copy, whether that was enough, and its answer."""
 
     compartments: tuple[str, ...]
+    max_copies: int
+    enough_budget: bool
+    answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SweepCheck:
+    """What promise 5 needs of one sweep: its window, the regions, and each run of its family."""
+
     window_start: datetime
     regions: tuple[str, ...]
-    enough_budget: bool
-    answers: tuple[dict[str, Any], ...]
+    runs: tuple[SweepRun, ...]
+
+    @property
+    def enough_budget(self) -> bool:
+        return any(run.enough_budget for run in self.runs)
 
 
 @dataclass
@@ -124,6 +139,10 @@ class Step:
     max_copies: int | None = None
     max_deletes: int | None = None
     sweep: SweepCheck | None = None
+    # A run's retention settings (COPY_RETENTION_DAYS*, KEEP_LAST_COPIES), or None for a step that
+    # is no run or whose settings never change: promise 3 tells the copy-delete-copy loop from what
+    # a change of settings asks for.
+    settings: Settings | None = None
 
 
 @dataclass
@@ -135,6 +154,11 @@ class World:
     destinations: tuple[str, ...]
     # Every copy the function deleted, from the request log of every step so far.
     deleted_by_function: set[str] = field(default_factory=set)
+    # How many times the runs' retention settings changed so far, and at which count each copy was
+    # made (a copy seeded as made earlier has none: the settings it was made under are not known).
+    settings_epoch: int = 0
+    made_under: dict[str, int] = field(default_factory=dict)
+    _settings: Settings | None = None
 
     def snapshot(self) -> Snapshot:
         """Every backup of the compartments, in the source region and each destination, with its REGION."""
@@ -150,8 +174,16 @@ class World:
         self.emulator.clear_requests()
         return self.snapshot()
 
-    def end(self, name: str, before: Snapshot, **limits: Any) -> Step:
-        step = Step(name, before, self.emulator.requests, self.snapshot(), **limits)
+    def end(self, name: str, before: Snapshot, **details: Any) -> Step:
+        """The step, with the requests since `begin` and the world now; `details` are Step's fields."""
+        step = Step(name, before, self.emulator.requests, self.snapshot(), **details)
+        if step.settings is not None:
+            if self._settings is not None and step.settings != self._settings:
+                self.settings_epoch += 1
+            self._settings = step.settings
+        for backup_id, backup in step.after.items():
+            if backup_id not in before and source_of(backup):
+                self.made_under[backup_id] = self.settings_epoch
         self.deleted_by_function |= {
             resource_id(r) for r in step.requests if r.operation == "delete" and r.status == 204
         }
@@ -180,18 +212,25 @@ class World:
         )
 
     def sweep_check(
-        self,
-        before: Snapshot,
-        compartments: Sequence[str],
-        since_hours: float,
-        max_copies: int,
-        answers: Sequence[dict[str, Any]],
-        started: datetime,
+        self, before: Snapshot, calls: Sequence[tuple[dict[str, Any], dict[str, Any]]], started: datetime
     ) -> SweepCheck:
-        window_start = started - timedelta(hours=since_hours)
-        missing, limited = self.missing_copies(before, compartments, window_start)
-        enough = missing <= max_copies and self.copies_in_flight(before) + limited <= COPY_LIMIT
-        return SweepCheck(tuple(compartments), window_start, self.destinations, enough, tuple(answers))
+        """`calls` are the (body, answer) of the sweep and of each child it started, in order. A
+        coordinator that fanned out covers nothing itself: its children do, each with the share
+        of maxCopies its body carries. A run had enough budget when it may copy every copy missing
+        from its compartments, and the copies in flight leave room under the copy limit for every
+        missing copy the limit counts, in the whole scope."""
+        body = calls[0][0]
+        window_start = started - timedelta(hours=float(body.get("sinceHours", 168)))
+        runs = list(calls[1:]) if calls[0][1].get("outcome") == "fanned_out" else [calls[0]]
+        scope = body.get("compartmentIds") or [body["compartmentId"]]
+        room = self.copies_in_flight(before) + self.missing_copies(before, scope, window_start)[1] <= COPY_LIMIT
+        checked = []
+        for run_body, answer in runs:
+            compartments = tuple(run_body.get("compartmentIds") or [run_body["compartmentId"]])
+            max_copies = int(run_body.get("maxCopies", 10))
+            missing = self.missing_copies(before, compartments, window_start)[0]
+            checked.append(SweepRun(compartments, max_copies, room and missing <= max_copies, answer))
+        return SweepCheck(window_start, self.destinations, tuple(checked))
 
 
 def in_window(state: Snapshot, compartments: Sequence[str], window_start: datetime) -> Iterator[dict[str, Any]]:
@@ -303,24 +342,36 @@ def marks_left_alone(step: Step) -> list[str]:
     return broken
 
 
-def copied_once(step: Step, deleted_by_function: set[str]) -> list[str]:
+def copied_once(step: Step, world: World) -> list[str]:
     """3. A source is never copied into a region twice, unless its earlier copy was deleted by someone
-    other than the function."""
-    copies: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for backup in step.after.values():
-        source = step.after.get(source_of(backup) or "")
-        if source is None or source_of(source) or backup.get("volumeGroupBackupId"):
-            continue  # not a copy, a copy of a copy (made by hand), or part of a group's copy
-        copies[(source["id"], backup[REGION])].append(backup)
+    other than the function. Or unless the retention settings changed between the earlier copy and
+    this one: its expiry was written by the old rule (a setting changes only copies made after it,
+    docs/retention.md), and the new rule, or a larger KEEP_LAST_COPIES, asks for the copy again.
+    What is never allowed is the loop: copied, deleted and copied again under the same settings."""
     broken = []
-    for (source_id, region), made in copies.items():
-        TALLY.items["copies"] += len(made)
-        made.sort(key=lambda backup: (backup["timeCreated"], backup["id"]))
-        for earlier in made[:-1]:
-            if earlier["lifecycleState"] not in GONE_STATES:
-                broken.append(f"{source_id} has two live copies in {region}: {[b['id'] for b in made]}")
-            elif earlier["id"] in deleted_by_function:
-                broken.append(f"{source_id} copied into {region} again after the function deleted {earlier['id']}")
+    for made in step.after.values():
+        source = step.after.get(source_of(made) or "")
+        if made["id"] in step.before or source is None or source_of(source) or made.get("volumeGroupBackupId"):
+            continue  # not made now, not a copy, a copy of a copy (made by hand), or part of a group's copy
+        TALLY.items["copies made"] += 1
+        earlier = [
+            other
+            for other in step.after.values()
+            if source_of(other) == source["id"]
+            and other[REGION] == made[REGION]
+            and other["id"] != made["id"]
+            and (other["timeCreated"], other["id"]) < (made["timeCreated"], made["id"])
+        ]
+        if not earlier:
+            continue
+        last = max(earlier, key=lambda other: (other["timeCreated"], other["id"]))
+        if last["lifecycleState"] not in GONE_STATES:
+            broken.append(f"{source['id']} has two live copies in {made[REGION]}: {last['id']}, {made['id']}")
+        elif last["id"] in world.deleted_by_function and world.made_under.get(last["id"]) == world.settings_epoch:
+            broken.append(
+                f"{source['id']} copied into {made[REGION]} again ({made['id']}) after the function deleted "
+                f"{last['id']}, the settings unchanged since it was made"
+            )
     return broken
 
 
@@ -345,24 +396,31 @@ def within_limits(step: Step) -> list[str]:
 
 
 def sweep_covered_the_window(step: Step) -> list[str]:
-    """5. After a sweep with enough budget, every backup in the window has a copy or a named reason."""
+    """5. After a sweep with enough budget, every backup in the window has a copy or a named reason.
+    Judged per run of the sweep's family: a child of a fan-out gets its share of maxCopies."""
     check = step.sweep
-    if check is None or not check.enough_budget:
+    if check is None:
         return []
-    TALLY.items["sweeps with budget"] += 1
-    uncovered = [
-        backup["id"]
-        for backup in in_window(step.after, check.compartments, check.window_start)
-        if not all(has_copy(step.after, backup["id"], region) for region in check.regions)
-    ]
-    reasons = 0
-    for answer in check.answers:
-        reasons += sum(n for why, n in (answer.get("skippedByReason") or {}).items() if why not in OUTSIDE_THE_PROMISE)
+    broken = []
+    for run in check.runs:
+        if not run.enough_budget:
+            continue
+        TALLY.items["sweeps with budget"] += 1
+        uncovered = [
+            backup["id"]
+            for backup in in_window(step.after, run.compartments, check.window_start)
+            if not all(has_copy(step.after, backup["id"], region) for region in check.regions)
+        ]
+        answer = run.answer
+        reasons = sum(n for why, n in (answer.get("skippedByReason") or {}).items() if why not in OUTSIDE_THE_PROMISE)
         reasons += sum(n for why, n in (answer.get("remainingByReason") or {}).items() if why not in BUDGET_REASONS)
         reasons += sum(1 for entry in answer.get("failed") or () if "copyId" not in entry)
-    if len(uncovered) > reasons:
-        return [f"{len(uncovered)} backups in the window without a copy and {reasons} reasons given: {uncovered}"]
-    return []
+        if len(uncovered) > reasons:
+            broken.append(
+                f"{len(uncovered)} backups in the window of {list(run.compartments)} (maxCopies {run.max_copies}) "
+                f"without a copy and {reasons} reasons given: {uncovered}"
+            )
+    return broken
 
 
 def check_all(step: Step, world: World) -> dict[str, list[str]]:
@@ -370,7 +428,7 @@ def check_all(step: Step, world: World) -> dict[str, list[str]]:
     found = {
         "deletions due": deletions_were_due(step),
         "marks left alone": marks_left_alone(step),
-        "copied once": copied_once(step, world.deleted_by_function),
+        "copied once": copied_once(step, world),
         "within limits": within_limits(step),
         "sweep covers": sweep_covered_the_window(step),
     }
