@@ -51,17 +51,7 @@ from backup_copier.shared import retries
 from blockstorage_emulator import Emulator, Fault
 from blockstorage_emulator.ocids import new_ocid
 from local_runtime.credentials import ResourcePrincipal
-from tests.helpers import (
-    MARK_COPY,
-    MARK_EXPIRES,
-    MARK_SOURCE_BACKUP,
-    MARK_SOURCE_CREATED,
-    MARK_SOURCE_RESOURCE,
-    SOURCE_REGION,
-    event_for,
-    new_compartment,
-    rfc3339,
-)
+from tests.helpers import MARK_COPY, MARK_EXPIRES, SOURCE_REGION, event_for, new_compartment, rfc3339
 from tests.stateful import world as promises
 from tests.stateful.in_process import InProcessFunction
 from tests.stateful.tally import TALLY
@@ -129,26 +119,10 @@ PICK = st.integers(min_value=0, max_value=30)
 
 # No "explain" phase: it traces every line of every replay, which turns a minute of shrinking into ten.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
+COMMON = settings(deadline=None, database=None, phases=PHASES, suppress_health_check=list(HealthCheck))
 PROFILES = {
-    "default": settings(
-        max_examples=30,
-        stateful_step_count=30,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=PHASES,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-    ),
-    "soak": settings(
-        max_examples=300,
-        stateful_step_count=50,
-        deadline=None,
-        database=None,
-        phases=PHASES,
-        print_blob=True,
-        suppress_health_check=list(HealthCheck),
-    ),
+    "default": settings(COMMON, max_examples=30, stateful_step_count=30, derandomize=True, report_multiple_bugs=False),
+    "soak": settings(COMMON, max_examples=300, stateful_step_count=50, print_blob=True),
 }
 PROFILE = os.environ.get("STATEFUL_PROFILE", "default")
 
@@ -333,13 +307,7 @@ class Promises(RuleBasedStateMachine):
         created = promises.parse_time(source["timeCreated"])
         assert created is not None
         copy_id = new_ocid(promises.kind_of(source["id"]), region)
-        mark = {
-            MARK_COPY: copy_id,
-            MARK_SOURCE_BACKUP: source["id"],
-            MARK_SOURCE_RESOURCE: promises.resource_of(source) or "",
-            MARK_SOURCE_CREATED: rfc3339(created),
-            MARK_EXPIRES: rfc3339(created + EARLIER_RETENTION),
-        }
+        mark = promises.mark_tags(copy_id, source, created + EARLIER_RETENTION)
         self.emulator.add_backup(
             kind,
             region,

@@ -93,6 +93,17 @@ def read_mark(backup: dict[str, Any]) -> Mark:
     return Mark(expires is not None, expires)
 
 
+def mark_tags(copy_id: str, source: dict[str, Any], expires: datetime) -> dict[str, str]:
+    """The mark this function writes on `copy_id`, a copy of `source` (docs/retention.md's tag keys)."""
+    return {
+        MARK_COPY: copy_id,
+        MARK_SOURCE_BACKUP: source["id"],
+        MARK_SOURCE_RESOURCE: resource_of(source) or "",
+        MARK_SOURCE_CREATED: source["timeCreated"][:19] + "Z",
+        MARK_EXPIRES: expires.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+
+
 def mark_keys(backup: dict[str, Any]) -> dict[str, str]:
     tags = backup.get("freeformTags") or {}
     return {key: tags[key] for key in MARK_KEYS if key in tags}
