@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..backups.marker import mark_failure_counts
-from ..backups.per_compartment import ScopeProgress
+from ..backups.per_compartment import ScopeProgress, Unread
 from ..shared.kinds import BackupKind
 from ..shared.metrics import SWEEP_COPIED, SWEEP_FAILED, SWEEP_REMAINING, Metric, MetricsOutcome
 from ..shared.result import InvocationResult, Outcome
 from ..shared.scope import Scope
 
 StopReason = Literal["copy_limit", "max_copies", "deadline"]
+UNREAD = Unread("nothing was copied in a compartment not read whole", narrower="narrow sinceHours or kinds")
 
 _STOP_ADVICE: dict[str, str] = {
     "copy_limit": "the limit of concurrent cross-region copies is reached; the next run continues once copies finish",
@@ -62,6 +63,8 @@ class Summary:
     failed: list[dict[str, str]] = field(default_factory=list)
     # Copies this function made earlier whose mark it wrote now.
     marked: list[dict[str, str]] = field(default_factory=list)
+    # Such copies beyond the MAX_MARKS_PER_RUN one run marks, oldest first: the next run marks them.
+    marks_waiting: int = 0
     remaining: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     stopped_early: StopReason | None = None
@@ -130,6 +133,7 @@ class Summary:
             "planned": self.planned,
             "failed": self.failed,
             "marked": self.marked,
+            "marksWaiting": self.marks_waiting,
             "remaining": sum(self.remaining.values()),
             "remainingByReason": dict(sorted(self.remaining.items())),
             "inFlight": self.in_flight,
@@ -148,7 +152,7 @@ class Summary:
                 f"{len(self.failed)} copies failed; the next run retries them. First: "
                 f"{first['backupId']} to {first['destinationRegion']}: {first['reason']}",
             )
-        incomplete = self.progress.incomplete_verdict()
+        incomplete = self.progress.incomplete_verdict(UNREAD)
         if incomplete is not None:
             return Outcome.FAILED, *incomplete
         if self.copied:
