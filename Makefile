@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.requirements-installed
 
-.PHONY: demo invoke test lint bench reliability layout archive clean venv
+.PHONY: demo invoke test lint bench reliability soak layout archive clean venv
 
 $(READY): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required: the function runs on fnproject/python:3.11")'
@@ -38,6 +38,11 @@ test: lint
 # The reliability suite alone; its last line is the summary docs/performance.md quotes.
 reliability: $(READY)
 	$(BIN)/python -m pytest tests/reliability -q
+
+# Issue 22's state machine at length (the default suite runs a short derandomised profile of it);
+# its last line gives the steps run and each promise's count of checks. See docs/performance.md.
+soak: $(READY)
+	STATEFUL_PROFILE=soak $(BIN)/python -m pytest tests/stateful -q -p no:cacheprovider
 
 # The image's /python and /function, as the Dockerfile's build stage writes them; see docs/image.md.
 layout: $(READY)

@@ -183,6 +183,11 @@ class Emulator:
     def backups(self, region: str, kind: str | None = None) -> list[dict[str, Any]]:
         return self._backend.backups(region, kind)
 
+    def backups_in(self, region: str, compartment_id: str) -> list[dict[str, Any]]:
+        """Every backup of one compartment in one region, in any state: what a test that seeds its
+        own compartments reads, without rendering the rest of a session's (possibly large) world."""
+        return self._backend.backups_in(region, compartment_id)
+
     def copies_of(self, source_backup_id: str, region: str | None = None) -> list[dict[str, Any]]:
         return self._backend.copies_of(source_backup_id, region)
 

@@ -427,6 +427,10 @@ class Backend:
         with self.lock:
             return [b.to_json() for b in self._store(region).values() if wanted is None or b.kind is wanted]
 
+    def backups_in(self, region: str, compartment_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [b.to_json() for b in self._by_compartment.get((region, compartment_id), {}).values()]
+
     def copies_of(self, source_backup_id: str, region: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [

@@ -8,7 +8,7 @@ import oci
 import pytest
 
 from blockstorage_emulator import Emulator
-from tests.helpers import SOURCE_REGION
+from tests.helpers import SOURCE_REGION, new_compartment
 
 from .support import COMPARTMENT_ID, ClientFactory, signed_request
 
@@ -186,3 +186,16 @@ def test_a_seeded_backup_is_listed_like_an_added_one(emulator: Emulator, client:
 
     assert [backup.id for backup in listed] == [seeded]
     assert emulator.backup(seeded)["displayName"] == "seeded"
+
+
+def test_backups_in_holds_one_compartment_of_one_region_in_every_state(emulator: Emulator) -> None:
+    mine, other = new_compartment(), new_compartment()
+    kept = emulator.add_backup("volume_group", SOURCE_REGION, mine, members=1)
+    gone = emulator.add_backup("boot_volume", SOURCE_REGION, mine, lifecycle_state="TERMINATED")
+    emulator.add_backup("volume", SOURCE_REGION, other)
+    emulator.add_backup("volume", "us-ashburn-1", mine)
+
+    found = {backup["id"]: backup for backup in emulator.backups_in(SOURCE_REGION, mine)}
+
+    assert set(found) == {kept["id"], gone["id"], *kept["volumeBackupIds"]}
+    assert found[gone["id"]]["lifecycleState"] == "TERMINATED"
