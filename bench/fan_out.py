@@ -1,7 +1,8 @@
 """Issue 17's row of the scale table: the tenancy's report fanned out, against the same report unsplit.
 
-After the scale table (bench/scale.py), the same emulated tenancy (1,000 compartments, 20 volumes
-each, 30 daily backups, 50 ms a list call) is reported once more, by a coordinator with
+After the scale table (bench/scale.py), the same emulated tenancy (1,000 compartments of the
+mixed world, bench/tenancy.py: 20,000 volumes of three kinds, 30 daily backups, 50 ms a list call,
+metrics on) is reported once more, by a coordinator with
 FAN_OUT=on and FAN_OUT_BATCH=100: ten children. Each child runs in an fdk process of its own, as
 OCI gives each detached invocation its own container. Measured:
 - the coordinator's answer time (the tenancy listed through Identity, ten detached invocations);
@@ -33,7 +34,8 @@ from local_runtime.fdk_process import FnResponse, FunctionProcess
 
 from .layout import FUNCTION, Layout, prepare
 from .measure import BenchmarkError
-from .scale import DEADLINE_SECONDS, DEFAULT_WORKERS, LIST_LATENCY_SECONDS, Tenancy
+from .scale import DEADLINE_SECONDS, DEFAULT_WORKERS, LIST_LATENCY_SECONDS, slow_lists
+from .tenancy import Tenancy, function_environment
 from .world import SOURCE_REGION, World
 
 BATCH = 100
@@ -60,10 +62,7 @@ def environment(world: World, fan_out: bool, batch: int = BATCH) -> dict[str, st
     """As the scale table's cells run (bench/scale.py), plus what a coordinator needs to find itself."""
     emulator = world.emulator
     return {
-        **world.function_environment(),
-        "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
-        "MAX_CONCURRENCY": str(DEFAULT_WORKERS),
-        "METRICS": "false",
+        **function_environment(world, DEFAULT_WORKERS),
         "FAN_OUT": "on" if fan_out else "off",
         "FAN_OUT_BATCH": str(batch),
         "FUNCTIONS_ENDPOINT": emulator.functions_endpoint_template,
@@ -173,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             _say(f"seeding {arguments.compartments} compartments as the scale table does")
             Tenancy(world).grow_to(arguments.compartments)
-            world.emulator.set_latency("list", LIST_LATENCY_SECONDS)
-            world.emulator.set_latency("list_compartments", LIST_LATENCY_SECONDS)
+            slow_lists(world)
             unsplit = _unsplit_seconds(layout, world)
             result = measure_fan_out(layout, world, arguments.compartments, unsplit, arguments.batch)
         except BenchmarkError as error:

@@ -8,6 +8,7 @@ not do its job (no copy made, an error answered).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shlex
 import sys
@@ -23,7 +24,7 @@ from .layout import prepare
 from .measure import BenchmarkError, cold_starts, instructions_to_first_answer, warm_rounds
 from .parse_table import print_parse_table
 from .report import Verdict, machine, render
-from .scale import DEFAULT_WORKERS, SCOPES, SUBTREE, ScaleResult, measure_scale
+from .scale import DEFAULT_WORKERS, SCOPES, ScaleResult, measure_dense, measure_scale
 from .scale_table import render_scale
 from .size import installed_size
 from .world import World
@@ -47,15 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         help="measure MAX_CONCURRENCY=1 up to this many compartments, extrapolate beyond (default 10: "
         "1 worker reads 100 compartments for minutes)",
     )
-    parser.add_argument(
-        "--per-compartment-up-to",
-        type=int,
-        default=10,
-        help="for a function without `subtree`: one invocation per compartment up to this scope (default 10)",
-    )
     parser.add_argument("--no-scale", action="store_true", help="skip the scale table")
     parser.add_argument("--scale-only", action="store_true", help="only the scale table")
     parser.add_argument("--no-fan-out", action="store_true", help="skip the scale table's fan-out row (issue 17)")
+    parser.add_argument(
+        "--no-dense", action="store_true", help="skip the scale table's dense world (40 compartments, 20,400 volumes)"
+    )
     arguments = parser.parse_args(argv)
     python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else sys.executable
     command = shlex.join([python, "-m", "bench.run", *(argv if argv is not None else sys.argv[1:])])
@@ -70,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         table = ""
         verdicts: list[Verdict] = []
         scale: ScaleResult | None = None
+        dense: ScaleResult | None = None
         fan_out: FanOutResult | None = None
         if not arguments.scale_only:
             world = World.start(workdir / "principal")
@@ -96,13 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             scale_world = World.start(workdir / "scale-principal")
             try:
                 _say(f"scale table: {', '.join(map(str, arguments.scale_scopes))} compartments")
-                scale = measure_scale(
-                    layout,
-                    scale_world,
-                    arguments.scale_scopes,
-                    arguments.one_worker_up_to,
-                    arguments.per_compartment_up_to,
-                )
+                scale = measure_scale(layout, scale_world, arguments.scale_scopes, arguments.one_worker_up_to)
                 unsplit = _unsplit_report(scale, max(arguments.scale_scopes))
                 if not arguments.no_fan_out and unsplit is not None:
                     fan_out = measure_fan_out(layout, scale_world, max(arguments.scale_scopes), unsplit)
@@ -110,12 +103,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"benchmark aborted: {error}", file=sys.stderr)
                 return 1
             finally:
-                scale_world.stop()
+                _stop(scale_world)
+            if not arguments.no_dense:
+                dense_world = World.start(workdir / "dense-principal")
+                try:
+                    dense = measure_dense(layout, dense_world)
+                except BenchmarkError as error:
+                    print(f"benchmark aborted: {error}", file=sys.stderr)
+                    return 1
+                finally:
+                    _stop(dense_world)
     if table:
         print(table)
         print()
     if scale is not None:
-        scale_table, scale_verdicts = render_scale(scale)
+        scale_table, scale_verdicts = render_scale(scale, dense)
         print(scale_table)
         print()
         verdicts += scale_verdicts
@@ -138,13 +140,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _unsplit_report(scale: ScaleResult, scope: int) -> float | None:
     """The scale table's measured report over the whole tenancy at the default concurrency, the
-    fan-out row's baseline; None when the function reads no subtree or the cell was extrapolated."""
-    if scale.mode != SUBTREE:
-        return None
+    fan-out row's baseline; None when the cell was extrapolated."""
     for cell in scale.cells:
         if (cell.action, cell.scope, cell.workers) == ("report", scope, DEFAULT_WORKERS) and not cell.extrapolated_from:
             return cell.seconds
     return None
+
+
+def _stop(world: World) -> None:
+    """Stop the emulator, and free its backups: bench/scale.py froze them out of collection."""
+    world.stop()
+    gc.unfreeze()
+    gc.collect()
 
 
 def _scopes(text: str) -> tuple[int, ...]:
