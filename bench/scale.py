@@ -24,6 +24,8 @@ import gc
 import json
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,19 +123,32 @@ def slow_lists(world: World) -> None:
     world.emulator.set_latency("list_compartments", LIST_LATENCY_SECONDS)
 
 
-def measure_cell(layout: Layout, tenancy: Tenancy, pricing: SdkCost, action: str, scope: int, workers: int) -> Cell:
-    _say(f"scale ({tenancy.layout.name}): {action}, {scope} compartments, MAX_CONCURRENCY={workers}")
+def measure_cell(
+    layout: Layout,
+    tenancy: Tenancy,
+    pricing: SdkCost,
+    action: str,
+    scope: int,
+    workers: int,
+    settings: dict[str, str] | None = None,
+    watch: Callable[[int], AbstractContextManager[object]] | None = None,
+) -> Cell:
+    """One cell; `settings` override the function's environment and `watch(pid)` wraps the
+    invocation (bench/probe.py: what changes when one thing is changed, and a profile)."""
+    _say(f"scale ({tenancy.layout.name}): {action}, {scope} compartments, MAX_CONCURRENCY={workers} {settings or ''}")
     emulator = tenancy.emulator
-    process = layout.process(FUNCTION, tenancy.environment(workers)).start()
+    process = layout.process(FUNCTION, {**tenancy.environment(workers), **(settings or {})}).start()
     try:
         [body] = tenancy.bodies(action)
         emulator.clear_requests()  # nothing is in flight between cells
         emulator.clear_metrics()
         start_cpu = cpu_seconds(process.pid)
         emulator_before = time.process_time()
-        started = time.perf_counter()
-        answer = _checked(action, scope, process.invoke(body, deadline_seconds=DEADLINE_SECONDS), process)
-        seconds = time.perf_counter() - started
+        with watch(_pid(process)) if watch else nullcontext():
+            started = time.perf_counter()
+            response = process.invoke(body, deadline_seconds=DEADLINE_SECONDS)
+            seconds = time.perf_counter() - started
+        answer = _checked(action, scope, response, process)
         used = cpu_seconds(process.pid)
         emulator_cpu = time.process_time() - emulator_before
         requests = emulator.requests
@@ -157,6 +172,12 @@ def measure_cell(layout: Layout, tenancy: Tenancy, pricing: SdkCost, action: str
         read=read,
         world=tenancy.layout.name,
     )
+
+
+def _pid(process: FunctionProcess) -> int:
+    if process.pid is None:
+        raise BenchmarkError("the process is not running")
+    return process.pid
 
 
 def _checked(action: str, scope: int, answer: FnResponse, process: FunctionProcess) -> dict[str, Any]:
