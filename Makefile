@@ -5,13 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.requirements-installed
 
-.PHONY: demo invoke test lint bench reliability layout archive clean
+.PHONY: demo invoke test lint bench reliability layout archive clean venv
 
 $(READY): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required: the function runs on fnproject/python:3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# The environment alone: what the deploy kit (.venv/bin/python -m backup_copier.deploy_kit) runs in.
+venv: $(READY)
 
 demo: $(READY)
 	$(BIN)/python -m local_runtime.demo

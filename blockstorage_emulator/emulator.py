@@ -175,8 +175,10 @@ class Emulator:
         """add_backup without rendering the backup: for seeding worlds of a million backups."""
         return self._backend.seed(kind, region, compartment_id, **options).id
 
-    def add_kms_key(self, region: str) -> str:
-        return self._backend.add_kms_key(region)
+    def add_kms_key(self, region: str, key_id: str | None = None) -> str:
+        """A Vault key in `region` that copies there may name; `key_id` when a test has chosen it already
+        (a printed setup names it), else a new OCID."""
+        return self._backend.add_kms_key(region, key_id)
 
     def backups(self, region: str, kind: str | None = None) -> list[dict[str, Any]]:
         return self._backend.backups(region, kind)

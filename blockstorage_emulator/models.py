@@ -222,8 +222,8 @@ class Backend:
                     backup.member_ids.append(member.id)
             return backup
 
-    def add_kms_key(self, region: str) -> str:
-        key_id = new_kms_key_ocid(region)
+    def add_kms_key(self, region: str, key_id: str | None = None) -> str:
+        key_id = key_id or new_kms_key_ocid(region)
         with self.lock:
             self._kms_keys.setdefault(region, set()).add(key_id)
         return key_id

@@ -6,17 +6,19 @@ own under ~/.cache/backup-copier/oci-cli/<version>/, built once (about a minute,
 when missing and reused by every later run and work tree. A lock keeps two sessions from
 building it at once; the marker file is written last, so a half-built environment is rebuilt.
 cli_help() and cli_problems() read the real CLI's own --help, so a printed command is checked
-against what that CLI takes.
+against what that CLI takes; read_calls() and problems() do it for every command a script ran.
 """
 
 from __future__ import annotations
 
 import fcntl
 import functools
+import itertools
 import re
 import shutil
 import subprocess
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +115,44 @@ def cli_problems(oci: Path, path: tuple[str, ...], given: Mapping[str, str | Non
     missing = {option.names for option in options.values() if option.required and not set(option.names) & set(given)}
     problems += [f"{command} requires {'/'.join(names)}" for names in sorted(missing)]
     return problems
+
+
+def command_path(arguments: list[str]) -> tuple[str, ...]:
+    """`iam policy create` of `iam policy create --name ...`."""
+    return tuple(itertools.takewhile(lambda word: not word.startswith("-"), arguments))
+
+
+@dataclass(frozen=True)
+class Call:
+    """An oci command as oci-cli reads it: the subcommands, then each option and its value (None for a flag)."""
+
+    path: tuple[str, ...]
+    options: dict[str, str | None]
+
+
+def read_calls(oci: Path, calls: list[list[str]]) -> list[Call]:
+    """Each command's words (as a script handed them over) parsed with its own `--help`, read once per
+    command, side by side."""
+    paths = {(), *(command_path(arguments) for arguments in calls)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda path: cli_help(oci, path), paths))
+    global_options = cli_help(oci, ())[1]
+    parsed = []
+    for arguments in calls:
+        path = command_path(arguments)
+        known = cli_help(oci, path)[1]
+        options: dict[str, str | None] = {}
+        rest = arguments[len(path) :]
+        while rest:
+            name = rest.pop(0)
+            option = known.get(name) or global_options.get(name)
+            if option is None:
+                raise ValueError(f"oci {' '.join(path)} takes no {name}")
+            options[name] = rest.pop(0) if option.takes_value else None
+        parsed.append(Call(path, options))
+    return parsed
+
+
+def problems(oci: Path, calls: list[Call]) -> list[str]:
+    """What the real CLI would refuse in any of `calls`."""
+    return [problem for call in calls for problem in cli_problems(oci, call.path, call.options)]

@@ -27,7 +27,14 @@ from local_runtime.archive.target import parse_target
 from local_runtime.credentials import ResourcePrincipal, issue_resource_principal
 from local_runtime.fdk_process import FunctionProcess, Runtime, set_default_runtime
 from local_runtime.layout.run import LaidOut, lay_out_current_code
-from tests.helpers import COMPARTMENT_ID, DESTINATION_REGION, PROJECT_ROOT, SOURCE_REGION, FunctionFactory
+from tests.helpers import (
+    COMPARTMENT_ID,
+    DESTINATION_REGION,
+    PROJECT_ROOT,
+    SOURCE_REGION,
+    FunctionFactory,
+    reset_emulator,
+)
 
 _LAYOUT_SCRATCH = Path(tempfile.mkdtemp(prefix="bc-layout-"))
 
@@ -88,13 +95,7 @@ def _clean_emulator(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     running: Emulator = request.getfixturevalue("emulator")
-    running.complete_copies()
-    running.clear_volumes()
-    running.clear_requests()
-    running.clear_metrics()
-    running.clear_faults()
-    running.allow_all()
-    running.clear_function_invocations()
+    reset_emulator(running)
     yield
     running.copy_limit = 10
 

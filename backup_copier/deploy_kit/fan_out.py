@@ -132,7 +132,7 @@ def check_own_function(
         own = describe(FunctionsClients(settings, signer), invocation, region, function_id, fresh=True)
     except SERVICE_FAILURES as error:
         compartment = _claim(signer, "res_compartment") or "<the function's compartment OCID>"
-        fix = read_function_statement(compartment)
+        fix = read_function_statement(compartment, iam.DEFAULT_DYNAMIC_GROUP)
         return False, fan_out_verdict(error, step="read this function (GetFunction)", permission_fix=fix).reason, fix
     if own.detached_timeout_seconds is None or own.detached_timeout_seconds <= own.timeout_seconds:
         set_to = "not set" if own.detached_timeout_seconds is None else f"{own.detached_timeout_seconds} s"
@@ -152,7 +152,9 @@ def check_own_function(
 
 def invoke_note(region_compartment: str | None) -> tuple[str, str]:
     """What the check cannot prove without invoking: (detail, fix)."""
-    statement = invoke_function_statement(region_compartment or "<the function's compartment OCID>")
+    statement = invoke_function_statement(
+        region_compartment or "<the function's compartment OCID>", iam.DEFAULT_DYNAMIC_GROUP
+    )
     return (
         "use fn-invocation is proven only by invoking, which the check never does; a coordinator denied it "
         "answers failed naming the statement",

@@ -324,6 +324,30 @@ def find_statements(
     return [statement(g, dynamic_group, scope(compartment_id), [region]) for g in find_grants([spec.kind])]
 
 
+def copy_grants() -> tuple[list[Grant], list[Grant]]:
+    """What a copy needs: in the source region (read and copy), and in each destination (create)."""
+    kinds = list(SPECS)
+    return (
+        _unique(g for kind in kinds for g in GRANTS[kind].copy),
+        _unique(g for kind in kinds for g in GRANTS[kind].create),
+    )
+
+
+def copy_statements(
+    source_region: str,
+    destination_regions: Iterable[str],
+    compartment_id: str | None,
+    dynamic_group: str = DEFAULT_DYNAMIC_GROUP,
+) -> list[str]:
+    """The copy statements of `policies` for one compartment: the preflight check names them, since
+    only a copy can prove them."""
+    copy, create = copy_grants()
+    where = scope(compartment_id)
+    return [statement(g, dynamic_group, where, [source_region]) for g in copy] + [
+        statement(g, dynamic_group, where, tuple(destination_regions)) for g in create
+    ]
+
+
 def kms_statements(key_id: str, dynamic_group: str = DEFAULT_DYNAMIC_GROUP) -> list[str]:
     """The caller delegates the key to Block Volume, and Block Volume uses it (Oracle's two statements)."""
     return [
@@ -379,8 +403,7 @@ def policy(
         return tuple(statement(g, dynamic_group, s, regions) for s in scopes for g in grants)
 
     find = find_grants(kinds)
-    copy = _unique(g for kind in kinds for g in GRANTS[kind].copy)
-    create = _unique(g for kind in kinds for g in GRANTS[kind].create)
+    copy, create = copy_grants()
     notes = [note for kind in kinds if (note := GRANTS[kind].note)]
     sections = [
         Section(

@@ -12,8 +12,14 @@ each compartment it lists: nothing short of a post proves the `use metrics` gran
 they can cover a whole tenancy ("subtree": true), it lists one page of the tenancy's
 compartments, which proves `inspect compartments in tenancy`.
 
-What it cannot prove without copying, it says so: the copy permissions and whether Block
+What it cannot prove without copying, it says so, each as an item of its own marked
+`"verified": false`: the copy permissions (naming the copy statements to verify) and whether Block
 Volume may use a destination KMS key are only decided by Oracle when a copy runs.
+
+It lists the compartments the function copies from (SOURCE_COMPARTMENT_IDS) when they are set;
+otherwise the function's own compartment, and says so in an item of its own, with how to check
+others. Every fix names the compartment and region its statements are for, and the dynamic group
+they grant is always `iam.DEFAULT_DYNAMIC_GROUP`, the name the deploy kit gives it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,30 @@ _SUBNET_FIX = (
     "Give the function application's subnet a route to the Oracle Services Network (a service gateway, "
     "or a NAT gateway), and allow egress to it on port 443 in its security list"
 )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """The compartments the check lists, and why these: what every read item and fix says."""
+
+    ids: tuple[str, ...]
+    why: str
+    # The function's own compartment, listed only because SOURCE_COMPARTMENT_IDS is not set: it
+    # may hold no backup at all, so a fix granting access there must say so.
+    fallback: bool = False
+
+    def fix(self, compartment: str, region: str, statements: list[str]) -> str:
+        """The statements that grant what failed, after a line naming their compartment and region."""
+        if self.fallback:
+            heading = (
+                f"For compartment {compartment}, the function's own compartment, in {region}. It was checked "
+                "because SOURCE_COMPARTMENT_IDS is not set; if your backups are in other compartments, set "
+                "SOURCE_COMPARTMENT_IDS to them (or send compartmentIds) and run the check again instead. To grant "
+                "it here, add to the function's policy:"
+            )
+        else:
+            heading = f"For compartment {compartment} ({self.why}), in {region}, add to the function's policy:"
+        return "\n".join([heading, *statements])
 
 
 @dataclass(frozen=True)
@@ -93,10 +123,14 @@ class CheckRequest(Request):
         if settings is not None and signer is not None:
             clients = BlockStorageClients(settings, signer)
             source_region = clients.home_region
+            listed = self._compartments(settings, signer)
+            checks.append(_listed_item(listed))
             # Metrics first: one quick post, which the list calls below could otherwise leave no time for.
-            _check_metrics(checks, settings, signer, source_region, self._compartments(settings, signer), invocation)
-            _check_regions(checks, settings, clients, self._compartments(settings, signer), invocation)
+            _check_metrics(checks, settings, signer, source_region, listed, invocation)
+            _check_regions(checks, settings, clients, listed, invocation)
             _check_compartments(checks, settings, signer, source_region, invocation)
+            if source_region is not None:
+                checks.append(_copy_permissions(settings, source_region, listed))
         if settings is not None and settings.fan_out and signer is not None:
             checks += _fan_out_checks(settings, signer, source_region, invocation)
         if settings is not None:
@@ -115,19 +149,72 @@ class CheckRequest(Request):
         )
         return result
 
-    def _compartments(self, settings: Settings, signer: Any) -> tuple[tuple[str, ...], str]:
+    def _compartments(self, settings: Settings, signer: Any) -> Listed:
         """Where to list, and why there: the backups' compartments prove the policy, when known."""
         if self.compartment_ids:
-            return self.compartment_ids, "compartmentIds of the request"
+            return Listed(self.compartment_ids, "compartmentIds of the request")
         if settings.source_compartment_ids:
-            return settings.source_compartment_ids, "SOURCE_COMPARTMENT_IDS"
+            return Listed(settings.source_compartment_ids, "SOURCE_COMPARTMENT_IDS")
         own = _claim(signer, "res_compartment")
         if own:
-            return (own,), (
-                "the function's own compartment, since SOURCE_COMPARTMENT_IDS is not set; send "
-                '{"action": "check", "compartmentIds": [...]} to check the backups\' compartments'
+            return Listed(
+                (own,), "the function's own compartment, since SOURCE_COMPARTMENT_IDS is not set", fallback=True
             )
-        return (), "no compartment: the resource principal names none"
+        return Listed((), "no compartment: the resource principal names none")
+
+
+_CHECK_OTHERS = (
+    'send {"action": "check", "compartmentIds": ["<backups-compartment-ocid>", ...]} to check the compartments '
+    "your backups are in, or set SOURCE_COMPARTMENT_IDS to them (fn config function <app> <function> "
+    "SOURCE_COMPARTMENT_IDS <ocid>[,<ocid>...]), which the check then lists"
+)
+
+
+def _listed_item(listed: Listed) -> Check:
+    """Which compartments the read items below listed, and how to check others."""
+    name = "compartments checked"
+    if not listed.ids:
+        return Check(name, False, listed.why, _CHECK_OTHERS)
+    ids = ", ".join(listed.ids)
+    if listed.fallback:
+        return Check(
+            name,
+            True,
+            f"only {ids}, the function's own compartment: SOURCE_COMPARTMENT_IDS is not set, so the function copies "
+            "the backups of every compartment its Events rule covers, which the check cannot know. Items that pass "
+            f"here prove nothing about the compartments your backups are in; {_CHECK_OTHERS}",
+            verified=False,
+        )
+    if listed.why == "SOURCE_COMPARTMENT_IDS":
+        return Check(name, True, f"{ids}: SOURCE_COMPARTMENT_IDS, the compartments the function copies from")
+    return Check(name, True, f"{ids}: the request's compartmentIds")
+
+
+def _copy_permissions(settings: Settings, source_region: str, listed: Listed) -> Check:
+    """The copy statements, named: only a copy proves them, and the check never copies."""
+    destinations = [region for region in settings.destination_regions if region != source_region]
+    compartments = [None] if listed.fallback or not listed.ids else list(listed.ids)
+    statements = [
+        line
+        for compartment in compartments
+        for line in iam.copy_statements(
+            source_region, destinations, compartment or "<backups-compartment-ocid>", iam.DEFAULT_DYNAMIC_GROUP
+        )
+    ]
+    source_permissions = sorted({p for spec in SPECS.values() for p in spec.copy_source_permissions})
+    created = sorted({spec.copy_destination_permission for spec in SPECS.values()})
+    return Check(
+        f"copy: {source_region} to {', '.join(destinations) or 'no other region'}",
+        True,
+        "not verified: the check cannot prove the copy permissions without copying, and it never copies. A copy "
+        f"request is sent to the source region, {source_region}, which needs {', '.join(source_permissions)} on the "
+        f"backup's compartment; each destination ({', '.join(destinations)}) needs {', '.join(created)} there. "
+        "Verify that the function's policy holds the copy statements of `.venv/bin/python -m "
+        "backup_copier.deploy_kit policies` (in fix). A copy they refuse answers failed naming the permission and "
+        "the region.",
+        "\n".join(statements),
+        verified=False,
+    )
 
 
 def _fan_out_checks(settings: Settings, signer: Any, region: str | None, invocation: Invocation) -> list[Check]:
@@ -197,14 +284,12 @@ def _check_regions(
     checks: list[Check],
     settings: Settings,
     clients: BlockStorageClients,
-    compartments: tuple[tuple[str, ...], str],
+    listed: Listed,
     invocation: Invocation,
 ) -> None:
     source = clients.home_region
-    ids, why = compartments
-    if source is None or not ids:
-        checks.append(Check("compartment to check", False, why, 'send {"action": "check", "compartmentIds": [...]}'))
-        return
+    if source is None or not listed.ids:
+        return  # the compartments checked item says why nothing was listed
     if source in settings.destination_regions:
         checks.append(
             Check(
@@ -217,7 +302,7 @@ def _check_regions(
     function_compartment = _claim(clients.signer, "res_compartment")
     roles = [(source, "source")] + [(r, "destination") for r in settings.destination_regions if r != source]
     for region, role in roles:
-        _check_region(checks, clients, region, role, ids, why, function_compartment, invocation)
+        _check_region(checks, clients, region, role, listed, function_compartment, invocation)
     for region in settings.destination_regions:
         key = settings.kms_key_ids.get(region)
         if key:
@@ -239,11 +324,10 @@ def _check_metrics(
     settings: Settings,
     signer: Any,
     region: str | None,
-    compartments: tuple[tuple[str, ...], str],
+    listed: Listed,
     invocation: Invocation,
 ) -> None:
     """Post one datapoint of a metric no alarm watches: only a real post proves METRIC_WRITE for the namespace."""
-    ids, why = compartments
     namespace = settings.metrics_namespace
     if not settings.metrics_enabled:
         checks.append(
@@ -251,7 +335,7 @@ def _check_metrics(
         )
         return
     monitoring = MonitoringClients(settings, signer)
-    for compartment in ids:
+    for compartment in listed.ids:
         name = f"metrics {region}: post to namespace {namespace}"
         datapoint = Metric(PREFLIGHT, {"check": "metrics"}, 1)
         outcome = publish(settings, monitoring, region, invocation, compartment, [datapoint])
@@ -260,16 +344,23 @@ def _check_metrics(
                 Check(
                     name,
                     True,
-                    f"posted one {PREFLIGHT} datapoint (no alarm watches it) in compartment {compartment} ({why})",
+                    f"posted one {PREFLIGHT} datapoint (no alarm watches it) in compartment {compartment} "
+                    f"({listed.why})",
                 )
             )
         elif outcome.reason_code in ("NotAuthorizedOrNotFound", "NotAuthorized"):
+            # Its own words, not the post's reason: that names the statement with a placeholder group.
             checks.append(
                 Check(
                     name,
                     False,
-                    f"compartment {compartment}: {outcome.reason}",
-                    use_metrics_statement(compartment, namespace, iam.DEFAULT_DYNAMIC_GROUP),
+                    f"PostMetricData in {region}, compartment {compartment}: {outcome.reason_code}; the dynamic group "
+                    f"{iam.DEFAULT_DYNAMIC_GROUP} lacks METRIC_WRITE for the namespace {namespace} there",
+                    listed.fix(
+                        compartment,
+                        region or "the function's region",
+                        [use_metrics_statement(compartment, namespace, iam.DEFAULT_DYNAMIC_GROUP)],
+                    ),
                 )
             )
         else:
@@ -299,11 +390,21 @@ def _check_compartments(
     except SERVICE_FAILURES as error:
         verdict = verdict_for(error, action="list the tenancy's compartments", region=region)
         cause = error.last_error if isinstance(error, RetriesExhausted) else error
-        refused = isinstance(cause, oci_exceptions.ServiceError) and cause.status in (401, 403, 404)
-        fix = iam.inspect_compartments_statement() if refused else "See the detail; run the check again"
+        detail, fix = verdict.reason or "", "See the detail; run the check again"
+        if isinstance(cause, oci_exceptions.ServiceError) and cause.status in (401, 403, 404):
+            # Its own words: the general verdict would say to run the check, which is what is running.
+            detail = (
+                f"ListCompartments in {region}, tenancy {tenancy}: {cause.status} {cause.code}, which is how OCI "
+                f"reports a missing permission; the dynamic group {iam.DEFAULT_DYNAMIC_GROUP} needs "
+                f"{', '.join(iam.INSPECT_COMPARTMENTS.permissions)} in the tenancy"
+            )
+            fix = (
+                "In the tenancy's root compartment (compartments are global: one statement serves every region, "
+                f"{region} included), add to the function's policy:\n{iam.inspect_compartments_statement()}"
+            )
         if verdict.reason_code == "ConnectionFailed":
             fix = _SUBNET_FIX
-        checks.append(Check(name, False, verdict.reason or "", fix))
+        checks.append(Check(name, False, detail, fix))
         return
     found = "at least one ACTIVE compartment" if listed.data else "no compartment below the tenancy yet"
     checks.append(Check(name, True, f"listed the tenancy's compartments in {region}: {found}"))
@@ -314,15 +415,14 @@ def _check_region(
     clients: BlockStorageClients,
     region: str,
     role: str,
-    compartment_ids: tuple[str, ...],
-    why: str,
+    listed: Listed,
     function_compartment: str | None,
     invocation: Invocation,
 ) -> None:
     client = clients.for_region(region)
-    for compartment in compartment_ids:
+    for compartment in listed.ids:
         for spec in SPECS.values():
-            check = _readable(client, spec, region, role, compartment, why, function_compartment, invocation)
+            check = _readable(client, spec, region, role, compartment, listed, function_compartment, invocation)
             checks.append(check)
             if check.fix == _SUBNET_FIX:
                 # Unreachable for one kind is unreachable for all: say it once, not per kind.
@@ -335,7 +435,7 @@ def _readable(
     region: str,
     role: str,
     compartment: str,
-    why: str,
+    listed: Listed,
     function_compartment: str | None,
     invocation: Invocation,
 ) -> Check:
@@ -343,18 +443,18 @@ def _readable(
     name = f"{role} {region}: read {label} backups"
     operation = _api_name(spec.list_operation)
     try:
-        listed = getattr(client, spec.list_operation)(
-            compartment, limit=1, retry_strategy=invocation.retry_strategy
-        ).data
-        if listed:
+        page = getattr(client, spec.list_operation)(compartment, limit=1, retry_strategy=invocation.retry_strategy).data
+        if page:
             operation = _api_name(spec.get_operation)
-            getattr(client, spec.get_operation)(listed[0].id, retry_strategy=invocation.retry_strategy)
+            getattr(client, spec.get_operation)(page[0].id, retry_strategy=invocation.retry_strategy)
     except (oci_exceptions.ServiceError, oci_exceptions.RequestException, oci_exceptions.ConnectTimeout) as error:
-        return _refused(name, error, spec, region, compartment, operation, function_compartment)
+        return _refused(name, error, spec, region, role, compartment, listed, operation, function_compartment)
     except RetriesExhausted as error:
-        return _refused(name, error.last_error, spec, region, compartment, operation, function_compartment)
-    read = f"{operation} answered" if listed else f"{operation} answered (no {label} backup there yet)"
-    return Check(name, True, f"{read} in compartment {compartment} ({why})")
+        return _refused(
+            name, error.last_error, spec, region, role, compartment, listed, operation, function_compartment
+        )
+    read = f"{operation} answered" if page else f"{operation} answered (no {label} backup there yet)"
+    return Check(name, True, f"{read} in compartment {compartment} ({listed.why})")
 
 
 def _refused(
@@ -362,7 +462,9 @@ def _refused(
     error: BaseException,
     spec: KindSpec,
     region: str,
+    role: str,
     compartment: str,
+    listed: Listed,
     operation: str,
     function_compartment: str | None,
 ) -> Check:
@@ -373,8 +475,8 @@ def _refused(
             name,
             False,
             f"{where}: 404 NotAuthorizedOrNotFound, which is how OCI reports a missing permission; "
-            f"the function's dynamic group needs {' and '.join(permissions)} there",
-            "\n".join(iam.find_statements(spec, region, compartment)),
+            f"the dynamic group {iam.DEFAULT_DYNAMIC_GROUP} needs {' and '.join(permissions)} there",
+            listed.fix(compartment, f"{region} (the {role} region)", iam.find_statements(spec, region, compartment)),
         )
     if isinstance(error, oci_exceptions.ServiceError) and error.status == 401:
         rule = (

@@ -111,8 +111,8 @@ class Deleter:
             "failed",
             "NotAuthorizedOrNotFound",
             f"{operation} {candidate.copy_id} in {candidate.region}: 404 NotAuthorizedOrNotFound, yet the copy is still "
-            f"listed, so the function's dynamic group lacks the permission for {api} there. Add the expiry statements "
-            "from `python -m backup_copier.deploy_kit policies` (docs/retention.md).",
+            f"listed, so the function's dynamic group lacks {candidate.spec.delete_permission} (for {api}) there. Add "
+            "the expiry statements from `.venv/bin/python -m backup_copier.deploy_kit policies` (docs/retention.md).",
         )
 
     def _still_listed(self, candidate: Candidate, invocation: Invocation) -> bool:

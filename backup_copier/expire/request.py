@@ -16,24 +16,21 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from ..backups.compartments import compartments_in
-from ..backups.listing import OutOfTime, check_time, pages
-from ..backups.per_compartment import Step, read_each, scan_invocation
+from ..backups.listing import OutOfTime, check_time
+from ..backups.oldest_few import OldestFew
+from ..backups.scope_pass import CompartmentRead, ScopePass
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import SPECS
 from ..shared.request import ActionRequest, Budget, Checked, optional_regions, validated
 from ..shared.result import InvocationResult
 from ..shared.scope import Scope, ScopeFields, scope_of
-from ..shared.workers import Workers
 from .deletion import Deleter
 from .plan import Candidate, RegionPlan
 from .summary import Summary
 
 DEFAULT_MAX_DELETES = 50
 MAX_DELETES = 1000
-# Listing takes at most this share of the time left; the rest deletes (one read and one delete each).
-SCAN_SHARE = 0.7
 
 
 class ExpireBody(ScopeFields):
@@ -73,51 +70,56 @@ class ExpireRequest(ActionRequest):
             max_deletes=self.max_deletes,
             keep_last=settings.keep_last_copies,
         )
-        compartments = compartments_in(
-            self.scope, container.identity, home, container.workers, invocation, summary.progress
-        )
-        ExpiryPass(summary, clients, container.workers, invocation, datetime.now(UTC)).run(compartments)
+        expiry = ExpiryPass(summary, clients, datetime.now(UTC))
+        expiry.run(self.scope, container, home, invocation, summary.progress)
         return summary.result()
 
 
 @dataclass
-class ExpiryPass:
+class ExpiryPass(ScopePass[tuple[list[Candidate], Counter[str]]]):
+    """Plan every compartment in the pool, then delete the due copies oldest expiry first.
+
+    A compartment's copies are candidates only once every region's listing of it completed
+    (backups/scope_pass.py folds whole compartments only): keep-last needs the whole picture.
+    """
+
     summary: Summary
     clients: BlockStorageClients
-    workers: Workers
-    invocation: Invocation
     now: datetime
+    _due: OldestFew[Candidate] = field(init=False)
 
-    def run(self, compartments: list[str]) -> None:
-        """Plan every compartment in the pool, then delete the due copies oldest expiry first.
+    # Listing takes at most this share of the time left; the rest deletes (one read and one delete each).
+    read_share = 0.7
 
-        A compartment's copies are candidates only once every region's listing of it completed
-        (per_compartment.py hands over whole compartments only): keep-last needs the whole picture.
-        """
-        due = DueCopies(keep=2 * self.summary.max_deletes)
-        reading = scan_invocation(self.invocation, SCAN_SHARE)
+    def __post_init__(self) -> None:
+        # A run deletes at most maxDeletes; holding twice that leaves room for copies that
+        # changed since they were listed or failed, while a first run over thousands of due
+        # copies stays small.
+        self._due = OldestFew(2 * self.summary.max_deletes, order=_by_expiry)
 
-        def plan(compartment_id: str, step: Step) -> tuple[list[Candidate], Counter[str]]:
-            found: list[Candidate] = []
-            kept: Counter[str] = Counter()
-            for region in self.summary.destination_regions:
-                step.doing("list the copies", region)
-                region_plan = RegionPlan(region, self.summary.keep_last, self.now)
-                for spec in SPECS.values():
-                    for copy in pages(self.clients, reading, region, spec, compartment_id, "DESC"):
-                        region_plan.consider(copy, spec)
-                found += region_plan.finish()
-                kept.update(region_plan.kept)
-            return found, kept
+    def read(self, compartment: CompartmentRead) -> tuple[list[Candidate], Counter[str]]:
+        found: list[Candidate] = []
+        kept: Counter[str] = Counter()
+        for region in self.summary.destination_regions:
+            compartment.step.doing("list the copies", region)
+            region_plan = RegionPlan(region, self.summary.keep_last, self.now)
+            for spec in SPECS.values():
+                for copy in compartment.backups(self.clients, region, spec, "DESC"):
+                    region_plan.consider(copy, spec)
+            found += region_plan.finish()
+            kept.update(region_plan.kept)
+        return found, kept
 
-        for _, (found, kept) in read_each(compartments, plan, self.workers, reading, self.summary.progress):
-            self.summary.kept.update(kept)
-            due.add(found)
+    def fold(self, compartment_id: str, found: tuple[list[Candidate], Counter[str]]) -> None:
+        candidates, kept = found
+        self.summary.kept.update(kept)
+        self._due.extend(candidates)
+
+    def act(self, invocation: Invocation) -> None:
         self.summary.scan_complete = self.summary.progress.complete
-        self._delete(due.oldest_first(), due.count)
-
-    def _delete(self, due: list[Candidate], count: int) -> None:
-        deleter = Deleter(self.clients, self.invocation, self.now)
+        due = self._due.oldest_first()
+        count = self._due.seen
+        deleter = Deleter(self.clients, invocation, self.now)
         for index, candidate in enumerate(due):
             if len(self.summary.deleted) + len(self.summary.planned) >= self.summary.max_deletes:
                 self.summary.stopped_early = "max_deletes"
@@ -127,7 +129,7 @@ class ExpiryPass:
                 self.summary.planned.append(candidate.to_json())
                 continue
             try:
-                check_time(self.invocation)
+                check_time(invocation)
             except OutOfTime:
                 self.summary.stopped_early = "deadline"
                 self.summary.remaining = count - index
@@ -146,32 +148,14 @@ class ExpiryPass:
                 self.summary.failed.append(
                     {**candidate.to_json(), "reasonCode": deletion.reason_code or "", "reason": deletion.reason or ""}
                 )
-        # Due copies beyond those kept in memory (DueCopies) wait for the next run.
+        # Due copies beyond those held in memory wait for the next run.
         self.summary.remaining = count - len(due)
         if self.summary.remaining and self.summary.stopped_early is None:
             self.summary.stopped_early = "max_deletes"
 
 
-@dataclass
-class DueCopies:
-    """The due copies with the oldest expiry, at most `keep` of them, and how many were due in all.
-
-    A run deletes at most maxDeletes; keeping twice that leaves room for copies that changed
-    since they were listed or failed, while a first run over thousands of due copies stays small.
-    """
-
-    keep: int
-    count: int = 0
-    _held: list[Candidate] = field(default_factory=list)
-
-    def add(self, candidates: list[Candidate]) -> None:
-        self.count += len(candidates)
-        self._held += candidates
-        if len(self._held) > 2 * self.keep:
-            self._held = self.oldest_first()[: self.keep]
-
-    def oldest_first(self) -> list[Candidate]:
-        return sorted(self._held, key=lambda candidate: (candidate.expires, candidate.copy_id))[: self.keep]
+def _by_expiry(candidate: Candidate) -> tuple[datetime, str]:
+    return (candidate.expires, candidate.copy_id)
 
 
 def parse(document: dict[str, Any]) -> ExpireRequest:

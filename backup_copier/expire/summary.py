@@ -11,11 +11,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..backups.per_compartment import ScopeProgress
+from ..backups.per_compartment import ScopeProgress, Unread
 from ..shared.result import InvocationResult, Outcome
 from ..shared.scope import Scope
 
 StopReason = Literal["max_deletes", "deadline"]
+UNREAD = Unread(
+    "nothing was deleted in a compartment not listed whole (keep-last needs the whole picture)",
+    narrower="name fewer destinationRegions",
+)
 
 
 @dataclass
@@ -67,20 +71,9 @@ class Summary:
                 f"{len(self.failed)} deletions failed; the next run tries them again. First: "
                 f"{first['copyId']} in {first['destinationRegion']}: {first['reason']}",
             )
-        if self.progress.failed:
-            incomplete = self.progress.incomplete_verdict()
-            assert incomplete is not None  # there are failures
-            code, reason = incomplete
-            return Outcome.FAILED, code, f"{reason} Nothing was deleted in a compartment not listed whole."
-        if self.progress.remaining:
-            return (
-                Outcome.FAILED,
-                "DeadlineReached",
-                f"the timeout ended the listing before {len(self.progress.remaining)} of {len(self.progress.order)} "
-                "compartments were seen whole (compartmentsRemaining), so nothing was deleted in them (keep-last "
-                "needs the whole picture); raise the function's timeout (fn update function <app> <function> "
-                "--timeout 300), raise MAX_CONCURRENCY, or name fewer destinationRegions",
-            )
+        incomplete = self.progress.incomplete_verdict(UNREAD)
+        if incomplete is not None:
+            return Outcome.FAILED, *incomplete
         if self.dry_run:
             return Outcome.DRY_RUN, None, None
         if self.deleted:

@@ -15,25 +15,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, Strict
 
-from ..backups.compartments import compartments_in
-from ..backups.per_compartment import ScopeProgress, scan_invocation
+from ..backups.per_compartment import ScopeProgress
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
-from ..shared.metrics import MetricsOutcome, publish
 from ..shared.request import ActionRequest, Checked, chosen_specs, optional_regions, validated
 from ..shared.result import InvocationResult
 from ..shared.scope import Scope, ScopeFields, scope_of
-from .publish import report_metrics
-from .scan import scan
-from .summary import ReportSummary
+from .coverage import CopyIndex, Coverage
+from .scan import ReportPass
+from .summary import ReportSummary, Scan
 
 # Thirty days: a daily backup policy's month, far more than any recovery point worth reporting.
 DEFAULT_SINCE_HOURS = 720
 # A year: a longer window would only read backups that cannot change the answer.
 MAX_SINCE_HOURS = 366 * 24
-# Reading takes at most this share of the time left; the rest posts the metrics (at 20 calls a
-# second, 50 streams a call: about 20 s for 20,000 volumes).
-SCAN_SHARE = 0.8
 
 
 class ReportBody(ScopeFields):
@@ -60,44 +55,28 @@ class ReportRequest(ActionRequest):
 
     def run(self, invocation: Invocation, checked: Checked) -> InvocationResult:
         container = checked.container
-        settings, clients = container.settings, container.clients
-        source_region, destinations = checked.home_region, checked.destination_regions
-        since = datetime.now(UTC) - timedelta(hours=self.since_hours)
-        progress = ScopeProgress()
-        compartments = compartments_in(
-            self.scope, container.identity, source_region, container.workers, invocation, progress
-        )
-        reading = scan_invocation(invocation, SCAN_SHARE)
-        read = scan(
-            clients, container.workers, reading, source_region, destinations, compartments, progress, self.specs, since
-        )
+        settings = container.settings
+        destinations = checked.destination_regions
         summary = ReportSummary(
             scope=self.scope,
-            source_region=source_region,
+            source_region=checked.home_region,
             destination_regions=destinations,
             kinds=tuple(spec.kind for spec in self.specs),
             since_hours=self.since_hours,
             target_hours=settings.rpo_target_hours,
-            scan=read,
+            scan=Scan(Coverage([CopyIndex() for _ in destinations]), ScopeProgress()),
             as_of=datetime.now(UTC),
             whole_scope=self.fan_out_of is None,
         )
-        if progress.scanned:
-            # Each compartment read whole posts its own figures (publish.py); the others post none.
-            summary.metrics = publish(
-                settings,
-                container.metrics,
-                source_region,
-                invocation,
-                self.scope.root or compartments[0],
-                report_metrics(summary),
-            )
-        else:
-            summary.metrics = MetricsOutcome(
-                reason_code="ScanIncomplete",
-                reason="no compartment was read whole, so no metric was posted: a partial count would tell an alarm "
-                "that volumes are fine when they were only not read",
-            )
+        report = ReportPass(
+            summary,
+            container.clients,
+            settings,
+            container.metrics,
+            self.specs,
+            since=datetime.now(UTC) - timedelta(hours=self.since_hours),
+        )
+        report.run(self.scope, container, checked.home_region, invocation, summary.scan.progress)
         return summary.result()
 
 

@@ -10,18 +10,33 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..backups.per_compartment import ScopeProgress, Unread
 from ..shared.kinds import BackupKind
 from ..shared.metrics import MetricsOutcome
 from ..shared.result import InvocationResult, Outcome
 from ..shared.scope import Scope
-from .coverage import Status, VolumeCoverage
-from .scan import Scan
+from .coverage import Coverage, Status, VolumeCoverage, moment_of
 
 MAX_VOLUMES_LISTED = 100
+UNREAD = Unread("a compartment not read whole posted no metric", narrower="narrow sinceHours or kinds")
+
+
+@dataclass
+class Scan:
+    """What the report read: every volume of the compartments read whole, and which were."""
+
+    coverage: Coverage
+    progress: ScopeProgress
+    copies_read: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.progress.complete
 
 
 @dataclass
@@ -54,18 +69,19 @@ class ReportSummary:
 
     def tally(self) -> Tally:
         tally = Tally(by_region=[Counter() for _ in self.destination_regions])
-        ranked = []
-        for volume in self.scan.coverage.volumes.values():
-            for position, counts in enumerate(tally.by_region):
-                counts[volume.region(position, self.as_of, self.target_hours).status] += 1
-            rank, hours = volume.worst(self.as_of, self.target_hours)
-            tally.by_volume[list(Status)[rank]] += 1
-            ranked.append((rank, hours, volume.resource_id, volume))
+
+        def ranked() -> Iterator[tuple[tuple[int, float, str], VolumeCoverage]]:
+            for volume in self.scan.coverage.volumes.values():
+                for position, counts in enumerate(tally.by_region):
+                    counts[volume.region(position, self.as_of, self.target_hours).status] += 1
+                rank, hours = volume.worst(self.as_of, self.target_hours)
+                tally.by_volume[list(Status)[rank]] += 1
+                yield (-rank, -hours, volume.resource_id), volume
+
         # Worst first: uncovered, then breaching, then covered; the staler first within each. Ties
         # go by volume OCID, so the list is the same whichever worker read which compartment first.
-        tally.worst = [
-            entry[3] for entry in heapq.nsmallest(MAX_VOLUMES_LISTED, ranked, key=lambda e: (-e[0], -e[1], e[2]))
-        ]
+        # Ranked as they come: only the worst MAX_VOLUMES_LISTED are ever held, not a key per volume.
+        tally.worst = [volume for _, volume in heapq.nsmallest(MAX_VOLUMES_LISTED, ranked(), key=lambda e: e[0])]
         return tally
 
     def result(self) -> InvocationResult:
@@ -111,8 +127,8 @@ class ReportSummary:
                     "status": view.status.value,
                     "rpoHours": round(view.rpo_hours, 2),
                     "newestCopiedBackupTime": _time(view.newest_copied) if view.newest_copied else None,
-                    "inFlight": volume.in_flight[position],
-                    "faulty": volume.faulty[position],
+                    "inFlight": volume.in_flight_to(position),
+                    "faulty": volume.faulty_in(position),
                 }
             )
         return {
@@ -122,26 +138,15 @@ class ReportSummary:
             "displayName": volume.display_name,
             "status": list(Status)[rank].value,
             "newestBackupId": volume.newest_backup_id,
-            "newestBackupTime": _time(volume.newest_backup_time),
+            "newestBackupTime": _time(moment_of(volume.newest_backup_time)),
             "backups": volume.backups,
             "regions": regions,
         }
 
     def _verdict(self, tally: Tally) -> tuple[Outcome, str | None, str | None]:
-        if self.scan.progress.failed:
-            incomplete = self.scan.progress.incomplete_verdict()
-            assert incomplete is not None  # there are failures
+        incomplete = self.scan.progress.incomplete_verdict(UNREAD)
+        if incomplete is not None:
             return Outcome.FAILED, *incomplete
-        if self.scan.progress.remaining:
-            return (
-                Outcome.FAILED,
-                "DeadlineReached",
-                f"the timeout ended the report after {self.scan.coverage.scanned} backups and "
-                f"{self.scan.copies_read} copies were read, before {len(self.scan.progress.remaining)} of "
-                f"{len(self.scan.progress.order)} compartments (compartmentsRemaining), which posted no metric; raise "
-                "the function's timeout (fn update function <app> <function> --timeout 300), raise MAX_CONCURRENCY, "
-                "or narrow sinceHours/kinds",
-            )
         volumes = len(self.scan.coverage.volumes)
         if not volumes and self.whole_scope:
             return Outcome.FAILED, "NoVolumesFound", self._nothing_found()

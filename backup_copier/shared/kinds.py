@@ -41,6 +41,10 @@ class KindSpec:
     # test holds the two tables together).
     copy_source_permissions: tuple[str, ...] = ()
     copy_destination_permission: str = ""
+    # The permission of the update that writes a mark (and a copy's record on its source), and of
+    # the expiry pass's delete: named by the answers that a refusal of either gives.
+    update_permission: str = ""
+    delete_permission: str = ""
 
 
 _EVENT_PREFIX = "com.oraclecloud.blockvolumes."
@@ -62,6 +66,8 @@ SPECS: dict[BackupKind, KindSpec] = {
         delete_operation="delete_volume_backup",
         copy_source_permissions=("VOLUME_BACKUP_READ", "VOLUME_BACKUP_COPY"),
         copy_destination_permission="VOLUME_BACKUP_CREATE",
+        update_permission="VOLUME_BACKUP_UPDATE",
+        delete_permission="VOLUME_BACKUP_DELETE",
     ),
     BackupKind.BOOT_VOLUME: KindSpec(
         kind=BackupKind.BOOT_VOLUME,
@@ -79,6 +85,8 @@ SPECS: dict[BackupKind, KindSpec] = {
         delete_operation="delete_boot_volume_backup",
         copy_source_permissions=("BOOT_VOLUME_BACKUP_READ", "BOOT_VOLUME_BACKUP_COPY"),
         copy_destination_permission="BOOT_VOLUME_BACKUP_CREATE",
+        update_permission="BOOT_VOLUME_BACKUP_UPDATE",
+        delete_permission="BOOT_VOLUME_BACKUP_DELETE",
     ),
     BackupKind.VOLUME_GROUP: KindSpec(
         kind=BackupKind.VOLUME_GROUP,
@@ -103,6 +111,8 @@ SPECS: dict[BackupKind, KindSpec] = {
             "BOOT_VOLUME_BACKUP_COPY",
         ),
         copy_destination_permission="VOLUME_GROUP_BACKUP_CREATE",
+        update_permission="VOLUME_GROUP_BACKUP_UPDATE",
+        delete_permission="VOLUME_GROUP_BACKUP_DELETE",
     ),
 }
 

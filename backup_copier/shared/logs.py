@@ -31,9 +31,19 @@ def configure() -> None:
     _logger.propagate = False
 
 
+def level(result: InvocationResult) -> int:
+    """ERROR for a failure; WARNING for a success that left a copy without its mark, which would never
+    expire and which no other line would single out; INFO otherwise."""
+    if result.outcome.is_failure:
+        return logging.ERROR
+    if result.mark_failures:
+        return logging.WARNING
+    return logging.INFO
+
+
 def render(result: InvocationResult) -> str:
     record = {
-        "level": "ERROR" if result.outcome.is_failure else "INFO",
+        "level": logging.getLevelName(level(result)),
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "service": SERVICE,
         "message": f"backup copy {result.outcome.value}",
@@ -43,4 +53,4 @@ def render(result: InvocationResult) -> str:
 
 
 def emit(result: InvocationResult) -> None:
-    _logger.log(logging.ERROR if result.outcome.is_failure else logging.INFO, render(result))
+    _logger.log(level(result), render(result))

@@ -47,6 +47,9 @@ VOLUMES_UNCOVERED = "volumes_uncovered"
 SWEEP_COPIED = "sweep_copies_made"
 SWEEP_FAILED = "sweep_copies_failed"
 SWEEP_REMAINING = "sweep_copies_remaining"
+# Copies made whose mark could not be written (dimension destinationRegion), posted into the source
+# backup's compartment: such a copy never expires, so an alarm must see it.
+COPY_MARK_FAILURES = "copy_mark_failures"
 # What the preflight check posts to prove the permission: no alarm watches it.
 PREFLIGHT = "preflight_check"
 
@@ -142,6 +145,11 @@ def publish(
     )
 
 
+# A stream: the compartment it is posted into, the metric's name, its dimensions.
+StreamKey = tuple[str, str, tuple[tuple[str, str], ...]]
+Datapoints = list[tuple[datetime, float]]
+
+
 def post(
     client: Any,
     invocation: Invocation,
@@ -152,15 +160,42 @@ def post(
     region: str,
     sleep: Callable[[float], None] = time.sleep,
 ) -> MetricsOutcome:
-    """Post in batches of at most 50 streams, at most CALLS_PER_SECOND calls a second."""
-    # Deferred for cold start, as in clients.py: only the operator actions post metrics.
-    from oci.monitoring import models
+    """Post in batches of at most 50 streams, at most CALLS_PER_SECOND calls a second.
 
+    Each batch is sent as soon as it is full, so only one batch is ever held: a report of 20,000
+    volumes no longer builds its 20,000 streams (about 9 MiB) before it sends the first. A
+    stream's datapoints are merged while its batch is open; callers give each stream's
+    together (the report and the sweep give one datapoint a stream). Once a call fails for good
+    or the deadline comes, the streams not sent are counted, as they come, and none is held.
+    """
     outcome = MetricsOutcome()
     now = datetime.now(UTC)
-    # Plain tuples until a batch is sent: SDK models for thousands of streams would sit in memory.
-    streams: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[datetime, float]]] = {}
+    batch: dict[StreamKey, Datapoints] = {}
     stale = 0
+    # Whether any stream goes outside compartment_id: the grant a refusal names is then the tenancy's.
+    elsewhere = False
+    # What stopped the posting: the error of the call that failed for good, or the deadline.
+    stopped: BaseException | None = None
+    unsent = 0
+    last_unsent: StreamKey | None = None
+    refused: list[tuple[int, str]] = []
+    last_call: float | None = None
+
+    def send() -> None:
+        nonlocal stopped, last_call
+        if invocation.deadline.remaining() < CALL_SECONDS:
+            stopped = _OutOfTime()
+            return
+        last_call = _pace(last_call, sleep)
+        try:
+            refusal = _send(client, invocation, namespace, batch)
+        except SERVICE_FAILURES as error:
+            stopped = error
+            return
+        outcome.posted += len(batch) - refusal[0]
+        if refusal[0]:
+            refused.append(refusal)
+
     for metric in metrics:
         moment = metric.timestamp or now
         if now - moment >= MAX_DATAPOINT_AGE:
@@ -168,61 +203,74 @@ def post(
             continue
         dimensions = tuple(sorted((name, dimension_value(value)) for name, value in metric.dimensions.items()))
         key = (metric.compartment_id or compartment_id, metric.name, dimensions)
-        streams.setdefault(key, []).append((moment, float(metric.value)))
+        elsewhere = elsewhere or key[0] != compartment_id
+        if stopped is None and key not in batch and len(batch) == MAX_STREAMS_PER_CALL:
+            send()
+            if stopped is not None:
+                unsent, last_unsent = len(batch), None
+            batch = {}
+        if stopped is not None:
+            # Counted, not held: a stream's datapoints come together, so a new key is a new stream.
+            if key != last_unsent:
+                unsent += 1
+                last_unsent = key
+            continue
+        batch.setdefault(key, []).append((moment, float(metric.value)))
+    if batch and stopped is None:
+        send()
+        if stopped is not None:
+            unsent = len(batch)
+    # The first reason is the one to act on: too old datapoints are known before any call.
     if stale:
         outcome.fail(
             stale,
             "DatapointTooOld",
             f"{stale} datapoints were 2 hours old or more, which Monitoring refuses; they were not sent",
         )
-    keys = list(streams)
-    posted_into = {stream_compartment for stream_compartment, _, _ in keys}
-    permission_fix = use_metrics_statement(compartment_id if posted_into <= {compartment_id} else None, namespace)
-    last_call: float | None = None
-    for start in range(0, len(keys), MAX_STREAMS_PER_CALL):
-        batch = keys[start : start + MAX_STREAMS_PER_CALL]
-        if invocation.deadline.remaining() < CALL_SECONDS:
-            outcome.fail(
-                len(keys) - start,
-                "DeadlineReached",
-                f"the function's deadline came before {len(keys) - start} metric streams could be posted",
-            )
-            break
-        last_call = _pace(last_call, sleep)
-        details = models.PostMetricDataDetails(
-            metric_data=[
-                models.MetricDataDetails(
-                    namespace=namespace,
-                    compartment_id=stream_compartment,
-                    name=name,
-                    dimensions=dict(dimensions),
-                    datapoints=[
-                        models.Datapoint(timestamp=moment, value=value)
-                        for moment, value in streams[stream_compartment, name, dimensions]
-                    ],
-                )
-                for stream_compartment, name, dimensions in batch
-            ],
-            batch_atomicity="NON_ATOMIC",
+    for count, message in refused:
+        outcome.fail(count, "MetricDataRefused", f"Monitoring refused {count} metric streams: {message}")
+    if isinstance(stopped, _OutOfTime):
+        outcome.fail(
+            unsent, "DeadlineReached", f"the function's deadline came before {unsent} metric streams could be posted"
         )
-        kwargs: dict[str, Any] = {
-            "retry_strategy": invocation.retrying_only(_a_few_attempts()).retry_strategy,
-        }
-        if invocation.opc_request_id:
-            kwargs["opc_request_id"] = invocation.opc_request_id
-        try:
-            response = client.post_metric_data(details, **kwargs)
-        except SERVICE_FAILURES as error:
-            verdict = metrics_verdict(error, region=region, permission_fix=permission_fix)
-            outcome.fail(len(keys) - start, verdict.reason_code, verdict.reason)
-            break
-        refused = response.data.failed_metrics_count or 0
-        outcome.posted += len(batch) - refused
-        if refused:
-            first = (response.data.failed_metrics or [None])[0]
-            message = getattr(first, "message", None) or "no message"
-            outcome.fail(refused, "MetricDataRefused", f"Monitoring refused {refused} metric streams: {message}")
+    elif stopped is not None:
+        permission_fix = use_metrics_statement(None if elsewhere else compartment_id, namespace)
+        verdict = metrics_verdict(stopped, region=region, permission_fix=permission_fix)
+        outcome.fail(unsent, verdict.reason_code, verdict.reason)
     return outcome
+
+
+class _OutOfTime(Exception):
+    """Too little time was left for another call."""
+
+
+def _send(client: Any, invocation: Invocation, namespace: str, batch: dict[StreamKey, Datapoints]) -> tuple[int, str]:
+    """One PostMetricData call: (streams Monitoring refused, its first message)."""
+    # Deferred for cold start, as in clients.py: only the operator actions post metrics.
+    from oci.monitoring import models
+
+    details = models.PostMetricDataDetails(
+        metric_data=[
+            models.MetricDataDetails(
+                namespace=namespace,
+                compartment_id=stream_compartment,
+                name=name,
+                dimensions=dict(dimensions),
+                datapoints=[models.Datapoint(timestamp=moment, value=value) for moment, value in datapoints],
+            )
+            for (stream_compartment, name, dimensions), datapoints in batch.items()
+        ],
+        batch_atomicity="NON_ATOMIC",
+    )
+    kwargs: dict[str, Any] = {
+        "retry_strategy": invocation.retrying_only(_a_few_attempts()).retry_strategy,
+    }
+    if invocation.opc_request_id:
+        kwargs["opc_request_id"] = invocation.opc_request_id
+    response = client.post_metric_data(details, **kwargs)
+    refused = response.data.failed_metrics_count or 0
+    first = (response.data.failed_metrics or [None])[0]
+    return refused, getattr(first, "message", None) or "no message"
 
 
 def _pace(last_call: float | None, sleep: Callable[[float], None]) -> float:

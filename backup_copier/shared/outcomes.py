@@ -69,10 +69,13 @@ def setting_fix(error: InvalidSetting) -> str:
     )
 
 
-def copy_verdict(error: BaseException, spec: KindSpec, source_region: str, destination: str) -> Verdict:
+def copy_verdict(
+    error: BaseException, spec: KindSpec, source_region: str, destination: str, kms_key_id: str | None = None
+) -> Verdict:
     """Why a copy request failed. A refusal names the permissions a copy needs and the regions that
     need them: the request goes to the source region, which the preflight check cannot prove
-    without copying, so "run the check" alone would send the operator in a circle."""
+    without copying, so "run the check" alone would send the operator in a circle. A copy that
+    names a KMS key also needs the key's two statements, which only a copy proves too."""
     source = " and ".join(spec.copy_source_permissions)
     refused = (
         f"The backup was deleted, or the function's dynamic group lacks a copy permission. The copy request is sent "
@@ -81,6 +84,12 @@ def copy_verdict(error: BaseException, spec: KindSpec, source_region: str, desti
         "copying; add the copy statements of `.venv/bin/python -m backup_copier.deploy_kit policies` "
         "(volume-family does not include the COPY permissions) and re-drive the backup."
     )
+    if kms_key_id:
+        refused += (
+            f" The copy names the KMS key {kms_key_id} (KMS_KEY_ID_<REGION>), so it also needs `use key-delegate` "
+            "on that key for the dynamic group, and `use keys` for the blockstorage service: the key statements "
+            "of the same command."
+        )
     return verdict_for(error, action=f"copy to {destination}", region=source_region, refused=refused)
 
 

@@ -51,6 +51,9 @@ class CopyResult:
     reason: str | None = None
     # Whether the copy carries this function's mark, and when it expires (backups/marker.py).
     mark: dict[str, Any] = field(default_factory=dict)
+    # The function tried to write the mark and could not (the answer's marked: false, markReasonCode):
+    # such a copy never expires, so it is counted (copy_mark_failures) and logged at WARNING.
+    mark_failed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return _without_none(
@@ -86,6 +89,9 @@ class InvocationResult:
     # The coordinator's call id, when this invocation is a child of a fan-out: in the answer and
     # the log line, so one Logging search for it finds the whole family.
     fan_out_of: str | None = None
+    # Copies made (or found) whose mark could not be written: a success with this above 0 is logged
+    # at WARNING (logs.py), since each such copy never expires.
+    mark_failures: int = 0
 
     @property
     def http_status(self) -> int:
@@ -109,6 +115,8 @@ class InvocationResult:
         }
         if self.fan_out_of:
             body["fanOutOf"] = self.fan_out_of
+        if self.mark_failures:
+            body["markFailures"] = self.mark_failures
         body.update(self.extra)
         return body
 

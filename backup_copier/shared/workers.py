@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from .memory import share_allocator_arenas
+
 
 class Workers:
     """MAX_CONCURRENCY threads, started on first use: the event path never starts one."""
@@ -23,5 +25,6 @@ class Workers:
     def executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
+                share_allocator_arenas()
                 self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="compartment-reader")
             return self._executor

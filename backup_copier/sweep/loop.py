@@ -8,105 +8,73 @@ event, or another sweep, converges on one copy.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..backups.copy_job import CopyJob
 from ..backups.listing import STEP_SECONDS, OutOfTime, check_time
 from ..backups.marker import Marker
-from ..backups.per_compartment import Step, read_each, scan_invocation
+from ..backups.oldest_few import OldestFew
+from ..backups.scope_pass import CompartmentRead, ScopePass
 from ..backups.states import AVAILABLE, NOT_YET_STATES
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
-from ..shared.kinds import BackupKind, KindSpec
+from ..shared.kinds import KindSpec
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
-from ..shared.workers import Workers
-from .scan import CompartmentFindings, Listed, Missing, read_compartment, retryable_in_sweep
+from .scan import (
+    LIMITED_KINDS,
+    CompartmentFindings,
+    Missing,
+    MissingCopies,
+    Repair,
+    SweepReading,
+    new_repairs,
+    read_compartment,
+)
 from .summary import StopReason, Summary
 
 # Concurrent cross-region copies per source region, tenancy-wide, of volume and volume
 # group backups (Oracle's documented limit). Boot volume backups: one copy at a time per
 # boot volume instead.
 COPY_LIMIT = 10
-LIMITED_KINDS = frozenset({BackupKind.VOLUME, BackupKind.VOLUME_GROUP})
-# Reading takes at most this share of the time left; the rest makes copies (a destination
-# check, the copy, and two tag updates each).
-SCAN_SHARE = 0.7
-
-
-def compartment_of(listed: Listed) -> str:
-    """The compartment a source backup was listed in, whose metrics count what became of it."""
-    return str(listed.backup.compartment_id)
 
 
 @dataclass
-class Backlog:
-    """The oldest missing copies of the scope, as many as one run can make, and how many there are.
+class Sweep(ScopePass[CompartmentFindings]):
+    """The sweep over its scope (backups/scope_pass.py): read every compartment in the pool, then
+    make the missing copies of the whole scope, oldest first.
 
-    A run makes at most maxCopies copies (at most 100); keeping twice that of each sort (the
-    kinds the copy limit counts, and boot volume backups, which the limit does not count)
-    leaves room for copies found made since the listing, while a first run over a tenancy
-    with a hundred thousand missing copies keeps a few hundred in memory.
+    Reading first counts the copies in flight across every compartment read, so that the
+    copies started stay under the tenancy's limit for the source region however many
+    compartments hold them.
     """
 
-    keep: int
-    held: dict[bool, list[Missing]] = field(default_factory=lambda: {True: [], False: []})
-    # (limited, compartment): how many were dropped, so that each compartment counts its own.
-    dropped: Counter[tuple[bool, str]] = field(default_factory=Counter)
-
-    def add(self, missing: list[Missing]) -> None:
-        for item in missing:
-            self.held[item.listed.spec.kind in LIMITED_KINDS].append(item)
-        for limited, items in self.held.items():
-            if len(items) > 2 * self.keep:
-                self._drop(limited, items)
-
-    def oldest_first(self) -> list[Missing]:
-        for limited, items in self.held.items():
-            self._drop(limited, items)
-        return sorted(self.held[True] + self.held[False], key=lambda item: item.order)
-
-    def _drop(self, limited: bool, items: list[Missing]) -> None:
-        items.sort(key=lambda item: item.order)
-        for item in items[self.keep :]:
-            self.dropped[limited, compartment_of(item.listed)] += 1
-        del items[self.keep :]
-
-
-@dataclass
-class Sweep:
     summary: Summary
     specs: tuple[KindSpec, ...]
     window_start: datetime
     max_copies: int
     settings: Settings
     clients: BlockStorageClients
-    workers: Workers
-    invocation: Invocation
     _attempts: int = 0
     _limited_blocked: bool = False
     _busy_boot_volumes: set[str] = field(default_factory=set)
+    _backlog: MissingCopies = field(init=False)
+    _repairs: OldestFew[Repair] = field(default_factory=new_repairs)
 
-    def run(self, compartments: list[str]) -> None:
-        """Read every compartment in the pool, then make the missing copies of the whole scope, oldest first.
+    # Reading takes at most this share of the time left; the rest makes copies (a destination
+    # check, the copy, and two tag updates each).
+    read_share = 0.7
 
-        Reading first counts the copies in flight across every compartment read, so that the
-        copies started stay under the tenancy's limit for the source region however many
-        compartments hold them.
-        """
-        sweep_invocation = self.invocation.retrying_only(retryable_in_sweep)
-        reading = scan_invocation(sweep_invocation, SCAN_SHARE)
-        backlog = Backlog(keep=2 * self.max_copies)
-        repairs: list[tuple[Listed, str, str]] = []
+    def __post_init__(self) -> None:
+        self._backlog = MissingCopies(keep=2 * self.max_copies)
 
-        def read(compartment_id: str, step: Step) -> CompartmentFindings:
-            return read_compartment(
+    def read(self, compartment: CompartmentRead) -> CompartmentFindings:
+        return read_compartment(
+            compartment,
+            SweepReading(
                 self.clients,
-                reading,
-                step,
-                compartment_id,
                 self.summary.source_region,
                 self.summary.destination_regions,
                 self.specs,
@@ -114,38 +82,44 @@ class Sweep:
                 self._reason_to_skip,
                 self.settings.keep_last_copies,
                 self.settings.retention_for,
-            )
+                keep=2 * self.max_copies,
+            ),
+        )
 
-        for compartment_id, found in read_each(compartments, read, self.workers, reading, self.summary.progress):
-            self.summary.read_whole(compartment_id)
-            self.summary.scanned += found.scanned
-            self.summary.skipped.update(found.skipped)
-            self.summary.already_copied += found.already_copied
-            self.summary.in_flight += found.limited_in_flight
-            self._busy_boot_volumes |= found.busy_boot_volumes
-            backlog.add(found.missing)
-            repairs += found.unmarked_ours
+    def fold(self, compartment_id: str, found: CompartmentFindings) -> None:
+        self.summary.read_whole(compartment_id)
+        self.summary.scanned += found.scanned
+        self.summary.skipped.update(found.skipped)
+        self.summary.already_copied += found.already_copied
+        self.summary.in_flight += found.limited_in_flight
+        self._busy_boot_volumes |= found.busy_boot_volumes
+        self._backlog.absorb(found.missing)
+        self._repairs.absorb(found.unmarked_ours)
+
+    def act(self, invocation: Invocation) -> None:
         self.summary.scan_complete = self.summary.progress.complete
+        self.summary.marks_waiting = self._repairs.count_dropped
+        backlog = self._backlog
         try:
-            for listed, region, copy_id in repairs:
-                self._mark_if_ours(listed, region, copy_id, sweep_invocation)
+            for repair in self._repairs.oldest_first():
+                self._mark_if_ours(repair, invocation)
             pending = backlog.oldest_first()
             for position, missing in enumerate(pending):
                 try:
-                    self._copy(missing, sweep_invocation)
+                    self._copy(missing, invocation)
                 except OutOfTime:
                     # This one was deferred where time ran out; the rest wait for the next run too.
                     for later in pending[position + 1 :]:
-                        self.summary.defer(compartment_of(later.listed), "Deadline")
+                        self.summary.defer(later.compartment_id, "Deadline")
                     break
         except OutOfTime:
             for held in backlog.oldest_first():
-                self.summary.defer(compartment_of(held.listed), "Deadline", "deadline")
+                self.summary.defer(held.compartment_id, "Deadline", "deadline")
         self._defer_unheld(backlog)
 
-    def _defer_unheld(self, backlog: Backlog) -> None:
+    def _defer_unheld(self, backlog: MissingCopies) -> None:
         """The missing copies beyond those held in memory wait for the next run, for whatever stopped this one."""
-        for (limited, compartment_id), count in backlog.dropped.items():
+        for (limited, compartment_id), count in backlog.dropped().items():
             if not count:
                 continue
             stop: StopReason
@@ -158,46 +132,46 @@ class Sweep:
             self.summary.defer(compartment_id, why, stop, count)
 
     def _copy(self, missing: Missing, invocation: Invocation) -> None:
-        listed, region, boot_volume = missing.listed, missing.region, missing.boot_volume
-        held = self._reason_to_wait(listed, boot_volume)
+        region, boot_volume = missing.region, missing.boot_volume
+        held = self._reason_to_wait(missing.spec, boot_volume)
         if held:
-            self.summary.defer(compartment_of(listed), *held)
+            self.summary.defer(missing.compartment_id, *held)
             return
         try:
             check_time(invocation)
         except OutOfTime:
-            self.summary.defer(compartment_of(listed), "Deadline", "deadline")
+            self.summary.defer(missing.compartment_id, "Deadline", "deadline")
             raise
         job = CopyJob(
-            listed.spec,
-            listed.backup,
+            missing.spec,
+            missing.backup,
             self.summary.source_region,
             self.settings,
             self.clients,
             invocation,
             among_newest=missing.among_newest,
         )
-        self._record(listed, job.copy_to(region, self.summary.dry_run), boot_volume, invocation)
+        self._record(missing, job.copy_to(region, self.summary.dry_run), invocation)
 
-    def _mark_if_ours(self, listed: Listed, region: str, copy_id: str, invocation: Invocation) -> None:
+    def _mark_if_ours(self, repair: Repair, invocation: Invocation) -> None:
         """A copy this function made (its source records it) whose mark could not be written then."""
         if self.summary.dry_run:
             return
         check_time(invocation)
-        marker = Marker(listed.spec, self.clients, invocation, self.settings.retention_for, self.settings.defined_tag())
-        result = marker.repair(listed.backup, region, copy_id)
+        marker = Marker(repair.spec, self.clients, invocation, self.settings.retention_for, self.settings.defined_tag())
+        result = marker.repair(repair.backup, repair.region, repair.copy_id)
         if result.left_alone:
             return  # its tags changed since the listing: not this function's to mark any more
-        entry = {"backupId": listed.backup.id, "destinationRegion": region, "copyId": copy_id}
+        entry = {"backupId": repair.backup.id, "destinationRegion": repair.region, "copyId": repair.copy_id}
         if result.marked:
             self.summary.marked.append(entry)
         else:
             failure = {**entry, "reasonCode": result.reason_code or "", "reason": result.reason or ""}
-            self.summary.record_failure(compartment_of(listed), failure)
+            self.summary.record_failure(repair.compartment_id, failure)
+            self.summary.record_mark_failure(repair.compartment_id, repair.region)
 
-    def _reason_to_skip(self, listed: Listed) -> str | None:
-        backup = listed.backup
-        if getattr(backup, listed.spec.source_attribute, None):
+    def _reason_to_skip(self, spec: KindSpec, backup: Any) -> str | None:
+        if getattr(backup, spec.source_attribute, None):
             # A copy made into this region from elsewhere: its original is another sweep's business.
             return "CopyOfAnotherBackup"
         if getattr(backup, "volume_group_backup_id", None):
@@ -216,10 +190,10 @@ class Sweep:
                 return "TagNotPresent"
         return None
 
-    def _reason_to_wait(self, listed: Listed, boot_volume: str | None) -> tuple[str, StopReason | None] | None:
+    def _reason_to_wait(self, spec: KindSpec, boot_volume: str | None) -> tuple[str, StopReason | None] | None:
         if self._attempts >= self.max_copies:
             return "MaxCopies", "max_copies"
-        if listed.spec.kind in LIMITED_KINDS:
+        if spec.kind in LIMITED_KINDS:
             if self._limited_blocked or self.summary.in_flight >= COPY_LIMIT:
                 self._limited_blocked = True
                 return "CopyLimit", "copy_limit"
@@ -227,9 +201,11 @@ class Sweep:
             return "BootVolumeBusy", None
         return None
 
-    def _record(self, listed: Listed, copy: CopyResult, boot_volume: str | None, invocation: Invocation) -> None:
-        entry = {"backupId": listed.backup.id, "destinationRegion": copy.destination_region}
-        compartment_id = compartment_of(listed)
+    def _record(self, missing: Missing, copy: CopyResult, invocation: Invocation) -> None:
+        entry = {"backupId": missing.backup.id, "destinationRegion": copy.destination_region}
+        compartment_id, boot_volume = missing.compartment_id, missing.boot_volume
+        if copy.mark_failed:
+            self.summary.record_mark_failure(compartment_id, copy.destination_region)
         if copy.outcome is Outcome.ALREADY_COPIED:
             self.summary.already_copied += 1
             return
@@ -243,14 +219,14 @@ class Sweep:
                 self.summary.record_copy(compartment_id, {**entry, "copyId": copy.copy_id or "", **copy.mark})
             else:
                 self.summary.planned.append(entry)
-            if listed.spec.kind in LIMITED_KINDS:
+            if missing.limited:
                 self.summary.in_flight += 1
             elif boot_volume:
                 self._busy_boot_volumes.add(boot_volume)
             return
         if copy.reason_code == "LimitExceeded":
             # The service's count includes copies this sweep cannot see (outside its scope, or made by others).
-            if listed.spec.kind in LIMITED_KINDS:
+            if missing.limited:
                 self._limited_blocked = True
                 self.summary.defer(compartment_id, "CopyLimit", "copy_limit")
             else:

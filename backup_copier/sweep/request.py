@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, Strict
 
-from ..backups.compartments import compartments_in
 from ..shared.context import Invocation
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.metrics import MetricsOutcome, publish
@@ -25,6 +24,7 @@ from ..shared.request import ActionRequest, Budget, Checked, chosen_specs, optio
 from ..shared.result import InvocationResult
 from ..shared.scope import Scope, ScopeFields, scope_of
 from .loop import Sweep
+from .scan import retryable_in_sweep
 from .summary import Summary
 
 DEFAULT_SINCE_HOURS = 168
@@ -85,13 +85,8 @@ class ReconcileRequest(ActionRequest):
             max_copies=self.max_copies,
             settings=settings,
             clients=clients,
-            workers=container.workers,
-            invocation=invocation,
         )
-        compartments = compartments_in(
-            self.scope, container.identity, source_region, container.workers, invocation, summary.progress
-        )
-        sweep.run(compartments)
+        sweep.run(self.scope, container, source_region, invocation.retrying_only(retryable_in_sweep), summary.progress)
         if summary.dry_run:
             summary.metrics = MetricsOutcome(reason_code="DryRun", reason="a dry run posts no metric")
         elif not summary.tallies:

@@ -1,33 +1,32 @@
-"""The sweep's reads of one compartment: what each destination holds, then the sources oldest first.
+"""The sweep's read of one compartment: what each destination holds, then the sources, one kind after another.
 
-Everything is read page by page. The source side holds one page per kind at a time,
-merged into one oldest-first stream; the destination side keeps only the ids of backups
-that already have a copy, for copies made inside the window, a few dozen bytes each.
-read_compartment() runs in a worker (backups/per_compartment.py) and hands back what the
-compartment needs: counts, the copies in flight, and the copies missing, which loop.py
-makes for the whole scope, oldest first, under one copy limit. A missing copy that would
-expire on arrival is left out once the compartment is read whole (backups/arrival.py):
-only then is each volume's newest backup known, kept as a top KEEP_LAST_COPIES per volume.
+Everything is read page by page, as lean records (backups/scope_pass.py). The destination
+side keeps only the ids of backups that already have a copy, for copies made inside the
+window, a few dozen bytes each. The source side reads each kind newest first, so a backup's
+rank among its volume's newest KEEP_LAST_COPIES is known as it is read (backups/arrival.py): a
+missing copy that would expire on arrival is counted at once, and the others go straight into
+the compartment's oldest few (MissingCopies), as many of each sort as one run can make, the
+rest counted. What a compartment holds therefore costs the same whether it misses ten copies
+or a hundred thousand; loop.py takes every compartment's in, and makes the copies of the whole
+scope oldest first, under one copy limit.
 """
 
 from __future__ import annotations
 
 import functools
-import heapq
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from oci import exceptions as oci_exceptions
 
 from ..backups.arrival import EXPIRES_ON_ARRIVAL, NewestBackups, expires_on_arrival
-from ..backups.listing import pages
 from ..backups.marks import carries_mark_keys, recorded_copy
-from ..backups.per_compartment import Step
+from ..backups.oldest_few import OldestFew
+from ..backups.scope_pass import CompartmentRead
 from ..backups.states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
-from ..shared.context import Invocation
 from ..shared.errors import InvalidRequest
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.ocids import parse_ocid
@@ -39,36 +38,18 @@ CREATING = "CREATING"
 # the copy limit or a backup that changed state would spend the run on one copy, while
 # the next run finds the work again anyway.
 _FINAL_IN_SWEEP = frozenset({(400, "LimitExceeded"), (409, "IncorrectState")})
+# The kinds whose copies count against the copy limit (loop.py); boot volume backups are
+# limited per boot volume instead.
+LIMITED_KINDS = frozenset({BackupKind.VOLUME, BackupKind.VOLUME_GROUP})
+# Copies whose mark is still to be written that one run marks (two requests each); the rest
+# are counted, and the next run marks them.
+MAX_MARKS_PER_RUN = 100
 
 
 def retryable_in_sweep(error: BaseException) -> bool:
     if isinstance(error, oci_exceptions.ServiceError) and (error.status, error.code) in _FINAL_IN_SWEEP:
         return False
     return is_retryable(error)
-
-
-@dataclass(frozen=True)
-class Listed:
-    spec: KindSpec
-    backup: Any
-
-
-def source_backups(
-    clients: Any, invocation: Invocation, region: str, compartment_id: str, specs: tuple[KindSpec, ...]
-) -> Iterator[Listed]:
-    """Every backup of the kinds in the compartment, oldest first across kinds.
-
-    Each kind's list is asked for in ascending creation order and the streams are merged
-    lazily, so order costs no memory: copies made in this order keep incremental copies
-    incremental.
-    """
-    streams = [_listed(spec, pages(clients, invocation, region, spec, compartment_id, "ASC")) for spec in specs]
-    return heapq.merge(*streams, key=lambda listed: (listed.backup.time_created, listed.backup.id))
-
-
-def _listed(spec: KindSpec, backups: Iterator[Any]) -> Iterator[Listed]:
-    for backup in backups:
-        yield Listed(spec, backup)
 
 
 @dataclass
@@ -86,16 +67,15 @@ class DestinationIndex:
     # Source backups whose boot volume has a copy in flight, when the copy does not name it.
     busy_boot_sources: set[str] = field(default_factory=set)
 
-    def has_copy(self, listed: Listed) -> bool:
-        return listed.backup.id in self.copied.get(listed.spec.kind, ())
+    def has_copy(self, spec: KindSpec, backup: Any) -> bool:
+        return backup.id in self.copied.get(spec.kind, ())
 
 
 def index_destination(
+    compartment: CompartmentRead,
     clients: Any,
-    invocation: Invocation,
     region: str,
     source_region: str,
-    compartment_id: str,
     specs: tuple[KindSpec, ...],
     since: datetime,
 ) -> DestinationIndex:
@@ -105,7 +85,7 @@ def index_destination(
         present = index.copied.setdefault(spec.kind, set())
         # Newest first, so the scan ends at the first copy too old to be of a backup in the
         # window (a copy is always made after its source).
-        for copy in pages(clients, invocation, region, spec, compartment_id, "DESC"):
+        for copy in compartment.backups(clients, region, spec, "DESC"):
             if copy.time_created < oldest_possible:
                 break
             source_id = getattr(copy, spec.source_attribute, None)
@@ -121,7 +101,7 @@ def index_destination(
     for spec in specs:
         if spec.kind is BackupKind.VOLUME_GROUP:
             continue
-        for copy in pages(clients, invocation, region, spec, compartment_id, "DESC", lifecycle_state=CREATING):
+        for copy in compartment.backups(clients, region, spec, "DESC", lifecycle_state=CREATING):
             source_id = getattr(copy, spec.source_attribute, None)
             if not source_id or not _from_region(source_id, source_region):
                 continue
@@ -147,106 +127,173 @@ def _from_region(backup_id: str | None, region: str) -> int:
     return int(found in (None, region))
 
 
-@dataclass(frozen=True)
-class Missing:
-    """A source backup without a copy in one destination region."""
+@dataclass(frozen=True, slots=True)
+class InRegion:
+    """A source backup (its lean record, which the acting step needs) and one destination region."""
 
-    listed: Listed
+    spec: KindSpec
+    backup: Any
     region: str
-    # Among its volume's newest KEEP_LAST_COPIES in the compartment (backups/arrival.py).
-    among_newest: bool | None = None
 
     @property
     def order(self) -> tuple[datetime, str, str]:
         """Oldest first across the scope: copies made in this order keep incremental copies incremental."""
-        return (self.listed.backup.time_created, self.listed.backup.id, self.region)
+        return (self.backup.time_created, self.backup.id, self.region)
+
+    @property
+    def compartment_id(self) -> str:
+        """The compartment it was listed in, whose metrics count what became of it."""
+        return str(self.backup.compartment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Missing(InRegion):
+    """A source backup without a copy in the region."""
+
+    # Among its volume's newest KEEP_LAST_COPIES in the compartment (backups/arrival.py).
+    among_newest: bool | None = None
+
+    @property
+    def limited(self) -> bool:
+        return self.spec.kind in LIMITED_KINDS
 
     @property
     def boot_volume(self) -> str | None:
-        if self.listed.spec.kind is not BackupKind.BOOT_VOLUME:
-            return None
-        return getattr(self.listed.backup, "boot_volume_id", None)
+        return boot_volume_of(self.spec, self.backup)
+
+
+def boot_volume_of(spec: KindSpec, backup: Any) -> str | None:
+    if spec.kind is not BackupKind.BOOT_VOLUME:
+        return None
+    return getattr(backup, "boot_volume_id", None)
+
+
+@dataclass(frozen=True, slots=True)
+class Repair(InRegion):
+    """A copy this function made (its source's record names it) whose mark is still to be written."""
+
+    copy_id: str
+
+
+def _order(item: InRegion) -> tuple[datetime, str, str]:
+    return item.order
+
+
+def _compartment(item: InRegion) -> Hashable:
+    return item.compartment_id
+
+
+@dataclass
+class MissingCopies:
+    """The oldest missing copies, as many of each sort as one run can use, and how many others wait.
+
+    A run makes at most maxCopies copies (at most 100); keeping twice that of each sort (the
+    kinds the copy limit counts, and boot volume backups, which the limit does not count)
+    leaves room for copies found made since the listing, while a first run over a tenancy
+    with a hundred thousand missing copies keeps a few hundred in memory. One per compartment
+    in its worker, and one for the scope, which takes them in (loop.py).
+    """
+
+    keep: int
+    _sorts: dict[bool, OldestFew[Missing]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._sorts = {limited: OldestFew(self.keep, _order, _compartment) for limited in (True, False)}
+
+    def add(self, item: Missing) -> None:
+        self._sorts[item.limited].add(item)
+
+    def absorb(self, other: MissingCopies) -> None:
+        for limited, few in other._sorts.items():
+            self._sorts[limited].absorb(few)
+
+    def oldest_first(self) -> list[Missing]:
+        """Both sorts' held copies, oldest first."""
+        return sorted(self._sorts[True].oldest_first() + self._sorts[False].oldest_first(), key=_order)
+
+    def dropped(self) -> Counter[tuple[bool, str]]:
+        """Copies not held, by (limited, compartment): each compartment counts its own."""
+        counts: Counter[tuple[bool, str]] = Counter()
+        for limited, few in self._sorts.items():
+            for compartment_id, count in few.dropped.items():
+                counts[limited, str(compartment_id)] += count
+        return counts
+
+
+def new_repairs() -> OldestFew[Repair]:
+    return OldestFew(MAX_MARKS_PER_RUN, _order, _compartment)
 
 
 @dataclass
 class CompartmentFindings:
     """What one compartment holds, as the sweep needs it; its destination indexes stay behind."""
 
+    missing: MissingCopies
     scanned: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     already_copied: int = 0
     limited_in_flight: int = 0
     busy_boot_volumes: set[str] = field(default_factory=set)
-    missing: list[Missing] = field(default_factory=list)
-    # (listed, region, copy id): copies this function made whose mark is still to be written.
-    unmarked_ours: list[tuple[Listed, str, str]] = field(default_factory=list)
+    # Copies this function made whose mark is still to be written, the oldest MAX_MARKS_PER_RUN.
+    unmarked_ours: OldestFew[Repair] = field(default_factory=new_repairs)
 
 
-def read_compartment(
-    clients: Any,
-    invocation: Invocation,
-    step: Step,
-    compartment_id: str,
-    source_region: str,
-    destination_regions: tuple[str, ...],
-    specs: tuple[KindSpec, ...],
-    since: datetime,
-    reason_to_skip: Callable[[Listed], str | None],
-    keep_last: int,
-    retention_for: Callable[[str], RetentionRule],
-) -> CompartmentFindings:
-    found = CompartmentFindings()
-    newest = NewestBackups(keep_last)
-    missing: list[Missing] = []
+@dataclass(frozen=True)
+class SweepReading:
+    """What the sweep asks of each compartment: where, which kinds, and its rules."""
+
+    clients: Any
+    source_region: str
+    destination_regions: tuple[str, ...]
+    specs: tuple[KindSpec, ...]
+    since: datetime
+    reason_to_skip: Callable[[KindSpec, Any], str | None]
+    keep_last: int
+    retention_for: Callable[[str], RetentionRule]
+    # Copies held per sort: twice maxCopies.
+    keep: int
+
+
+def read_compartment(compartment: CompartmentRead, reading: SweepReading) -> CompartmentFindings:
+    found = CompartmentFindings(MissingCopies(reading.keep))
+    newest = NewestBackups(reading.keep_last)
     indexes: dict[str, DestinationIndex] = {}
     busy_boot_sources: set[str] = set()
-    for region in destination_regions:
+    step = compartment.step
+    for region in reading.destination_regions:
         step.doing("list the copies already made", region)
         index = indexes[region] = index_destination(
-            clients, invocation, region, source_region, compartment_id, specs, since
+            compartment, reading.clients, region, reading.source_region, reading.specs, reading.since
         )
         found.limited_in_flight += index.limited_in_flight
         found.busy_boot_volumes |= index.busy_boot_volumes
         busy_boot_sources |= index.busy_boot_sources
-    step.doing("list the source backups", source_region)
-    for listed in source_backups(clients, invocation, source_region, compartment_id, specs):
-        found.scanned += 1
-        # Ranked whatever the window or the filters say: keep-last counts every backup of the volume.
-        newest.see(listed.spec, listed.backup)
-        boot_volume = Missing(listed, "").boot_volume
-        if boot_volume and listed.backup.id in busy_boot_sources:
-            found.busy_boot_volumes.add(boot_volume)
-        skip = reason_to_skip(listed)
-        if skip:
-            found.skipped[skip] += 1
-            continue
-        for region in destination_regions:
-            if indexes[region].has_copy(listed):
-                found.already_copied += 1
-                copy_id = recorded_copy(listed.backup, region)
-                if copy_id is not None and copy_id in indexes[region].unmarked:
-                    found.unmarked_ours.append((listed, region, copy_id))
-            else:
-                missing.append(Missing(listed, region))
-    found.missing = _worth_copying(missing, newest, retention_for, found.skipped)
-    return found
-
-
-def _worth_copying(
-    missing: list[Missing],
-    newest: NewestBackups,
-    retention_for: Callable[[str], RetentionRule],
-    skipped: Counter[str],
-) -> list[Missing]:
-    """The missing copies that would not expire on arrival, decided once the compartment was
-    read whole (only then is a volume's newest backup known); the others are counted, per
-    (backup, region), under ExpiresOnArrival."""
+    step.doing("list the source backups", reading.source_region)
     now = datetime.now(UTC)
-    worth: list[Missing] = []
-    for item in missing:
-        ranked = functools.partial(newest.holds, item.listed.spec, item.listed.backup)
-        if expires_on_arrival(item.listed.backup, retention_for(item.region), now, ranked):
-            skipped[EXPIRES_ON_ARRIVAL] += 1
-        else:
-            worth.append(replace(item, among_newest=ranked()))
-    return worth
+    for spec in reading.specs:
+        # Newest first: every backup newer than this one was seen, so its rank is known now.
+        for backup in compartment.backups(reading.clients, reading.source_region, spec, "DESC"):
+            found.scanned += 1
+            # Ranked whatever the window or the filters say: keep-last counts every backup of the volume.
+            newest.see(spec, backup)
+            boot_volume = boot_volume_of(spec, backup)
+            if boot_volume and backup.id in busy_boot_sources:
+                found.busy_boot_volumes.add(boot_volume)
+            skip = reading.reason_to_skip(spec, backup)
+            if skip:
+                found.skipped[skip] += 1
+                continue
+            ranked = newest.holds(spec, backup)
+            among_newest = functools.partial(bool, ranked)
+            for region in reading.destination_regions:
+                if indexes[region].has_copy(spec, backup):
+                    found.already_copied += 1
+                    copy_id = recorded_copy(backup, region)
+                    if copy_id is not None and copy_id in indexes[region].unmarked:
+                        found.unmarked_ours.add(Repair(spec, backup, region, copy_id))
+                elif expires_on_arrival(backup, reading.retention_for(region), now, among_newest):
+                    # Counted per (backup, region), as a copy not worth starting (backups/arrival.py).
+                    found.skipped[EXPIRES_ON_ARRIVAL] += 1
+                else:
+                    found.missing.add(Missing(spec, backup, region, among_newest=ranked))
+    return found

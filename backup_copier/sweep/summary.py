@@ -7,7 +7,9 @@ sweep of thousands of backups still answers in a few kilobytes.
 
 The metrics are counted per compartment read whole (Tally) and posted into it, zero included,
 as the report's are: a run split over a fan-out's children posts exactly the streams of one
-unsplit run, and an alarm on a compartment reads that compartment, whichever run read it.
+unsplit run, and an alarm on a compartment reads that compartment, whichever run read it. Copies
+whose mark could not be written (made now, or made earlier and not mended now) are counted too,
+as the event path counts them: copy_mark_failures by destination region, only when there are any.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..backups.per_compartment import ScopeProgress
+from ..backups.marker import mark_failure_counts
+from ..backups.per_compartment import ScopeProgress, Unread
 from ..shared.kinds import BackupKind
 from ..shared.metrics import SWEEP_COPIED, SWEEP_FAILED, SWEEP_REMAINING, Metric, MetricsOutcome
 from ..shared.result import InvocationResult, Outcome
 from ..shared.scope import Scope
 
 StopReason = Literal["copy_limit", "max_copies", "deadline"]
+UNREAD = Unread("nothing was copied in a compartment not read whole", narrower="narrow sinceHours or kinds")
 
 _STOP_ADVICE: dict[str, str] = {
     "copy_limit": "the limit of concurrent cross-region copies is reached; the next run continues once copies finish",
@@ -39,6 +43,8 @@ class Tally:
     made: int = 0
     failed: int = 0
     remaining: int = 0
+    # Copies left without their mark, by destination region.
+    mark_failures: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -57,6 +63,8 @@ class Summary:
     failed: list[dict[str, str]] = field(default_factory=list)
     # Copies this function made earlier whose mark it wrote now.
     marked: list[dict[str, str]] = field(default_factory=list)
+    # Such copies beyond the MAX_MARKS_PER_RUN one run marks, oldest first: the next run marks them.
+    marks_waiting: int = 0
     remaining: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     stopped_early: StopReason | None = None
@@ -77,6 +85,10 @@ class Summary:
         self.failed.append(entry)
         self.tallies[compartment_id].failed += 1
 
+    def record_mark_failure(self, compartment_id: str, region: str) -> None:
+        """A copy into `region` whose mark could not be written: it would never expire."""
+        self.tallies[compartment_id].mark_failures[region] += 1
+
     def defer(self, compartment_id: str, why: str, stop: StopReason | None = None, count: int = 1) -> None:
         """Missing copies left for the next run; `stop` names what ended copying, if anything did."""
         self.remaining[why] += count
@@ -96,10 +108,12 @@ class Summary:
             yield Metric(SWEEP_COPIED, dimensions, tally.made, compartment_id=compartment_id)
             yield Metric(SWEEP_FAILED, dimensions, tally.failed, compartment_id=compartment_id)
             yield Metric(SWEEP_REMAINING, dimensions, tally.remaining, compartment_id=compartment_id)
+            yield from mark_failure_counts(tally.mark_failures, compartment_id)
 
     def result(self) -> InvocationResult:
         outcome, code, reason = self._verdict()
         result = InvocationResult(outcome, code, reason, source_region=self.source_region)
+        result.mark_failures = sum(sum(tally.mark_failures.values()) for tally in self.tallies.values())
         result.extra = self.to_json()
         return result
 
@@ -119,6 +133,7 @@ class Summary:
             "planned": self.planned,
             "failed": self.failed,
             "marked": self.marked,
+            "marksWaiting": self.marks_waiting,
             "remaining": sum(self.remaining.values()),
             "remainingByReason": dict(sorted(self.remaining.items())),
             "inFlight": self.in_flight,
@@ -137,7 +152,7 @@ class Summary:
                 f"{len(self.failed)} copies failed; the next run retries them. First: "
                 f"{first['backupId']} to {first['destinationRegion']}: {first['reason']}",
             )
-        incomplete = self.progress.incomplete_verdict()
+        incomplete = self.progress.incomplete_verdict(UNREAD)
         if incomplete is not None:
             return Outcome.FAILED, *incomplete
         if self.copied:

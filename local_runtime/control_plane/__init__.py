@@ -10,6 +10,8 @@ tests and the end-to-end tests import it, and mypy checks it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from blockstorage_emulator import Emulator
 
 from .cloud import ControlPlane, RecordedPolicy, Sent
@@ -17,15 +19,20 @@ from .fn_cli import FnCli, FnInvocation, FnRun, Invoker
 from .workstation import ScriptRun, Workstation, workstation
 
 
-def enforce_recorded_iam(emulator: Emulator, plane: ControlPlane) -> None:
-    """The emulator enforces what a run created: every dynamic group's rule, every policy where it is attached."""
+def enforce_recorded_iam(emulator: Emulator, plane: ControlPlane, *, leave_out: Collection[str] = ()) -> None:
+    """The emulator enforces what a run created: every dynamic group's rule, every policy where it is
+    attached; without the statements in `leave_out`, to see what the function says when one is missing."""
     policies = plane.policies()
     if not policies:
         raise ValueError("the run created no policy: nothing to enforce")
-    first, *others = policies
-    emulator.enforce_policies(first.statements, plane.dynamic_groups(), compartment_id=first.compartment_id)
-    for policy in others:
-        emulator.add_policy(policy.statements, compartment_id=policy.compartment_id)
+    missing = set(leave_out) - {statement for policy in policies for statement in policy.statements}
+    if missing:
+        raise ValueError(f"the run created no such statement: {sorted(missing)}")
+    kept = [(policy, [s for s in policy.statements if s not in leave_out]) for policy in policies]
+    (first, statements), *others = kept
+    emulator.enforce_policies(statements, plane.dynamic_groups(), compartment_id=first.compartment_id)
+    for policy, statements in others:
+        emulator.add_policy(statements, compartment_id=policy.compartment_id)
 
 
 __all__ = [

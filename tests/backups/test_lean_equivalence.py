@@ -13,7 +13,7 @@ import dataclasses
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ import pytest
 from backup_copier.backups.lean_listing import (
     BACKUP_LISTS,
     LIST_COMPARTMENTS,
+    UNTAGGED_BACKUP_LISTS,
     MalformedItems,
     records,
 )
@@ -29,48 +30,12 @@ from backup_copier.shared.deadline import Deadline
 from backup_copier.shared.kinds import SPECS, BackupKind
 from backup_copier.shared.retries import AttemptLog
 from blockstorage_emulator import Emulator
-from blockstorage_emulator.models import format_time
-from tests.helpers import DESTINATION_REGION, NOW, SOURCE_REGION, seed_backup, seed_copy
+from tests.helpers import DESTINATION_REGION, SOURCE_REGION, seed_backup
 
 from .conftest import Clients
+from .tenancy import seed_tenancy
 
 PAGE = 3
-KINDS = ("volume", "boot_volume", "volume_group")
-
-
-def seed_tenancy(emulator: Emulator) -> tuple[str, list[str]]:
-    """A parent compartment and three below it, each holding every case a pass tells apart."""
-    parent = emulator.add_compartment(emulator.tenancy_id, f"equivalence-{uuid.uuid4().hex[:8]}")
-    compartments = [emulator.add_compartment(parent, f"team-{number}") for number in range(3)]
-    emulator.add_compartment(parent, "closed", lifecycle_state="INACTIVE")
-    for number, compartment in enumerate(compartments):
-        for kind in KINDS:
-            seed_copy(emulator, compartment, kind, hours_ago=100 + number, expires=NOW - timedelta(days=1))
-            seed_copy(emulator, compartment, kind, hours_ago=80, tags={"team": "payments", "cost-centre": "7"})
-            seed_copy(emulator, compartment, kind, hours_ago=60, marked=False)
-            seed_copy(emulator, compartment, kind, hours_ago=40, state="FAULTY")
-            seed_backup(emulator, compartment, kind, hours_ago=20, copy_state="CREATING")
-            seed_backup(emulator, compartment, kind, hours_ago=10, state="CREATING")
-            emulator.add_backup(
-                kind,
-                SOURCE_REGION,
-                compartment,
-                source_type="SCHEDULED",
-                time_created=NOW - timedelta(hours=5),
-                expiration_time=NOW + timedelta(days=30),
-            )
-            _, locked = seed_copy(emulator, compartment, kind, hours_ago=30)
-            emulator.serve_fields(
-                locked["id"],
-                {
-                    "isRetentionLockEnabled": True,
-                    "timeRetentionExpiresAt": format_time(NOW + timedelta(days=7)),
-                    "isPreventDeletionEnabled": False,
-                },
-            )
-            _, prevented = seed_copy(emulator, compartment, kind, hours_ago=31)
-            emulator.serve_fields(prevented["id"], {"isPreventDeletionEnabled": True, "isRetentionLockEnabled": False})
-    return parent, compartments
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +120,30 @@ def test_every_record_field_equals_the_sdk_models(clients: Clients, tenancy: tup
     assert len(seen["time_retention_expires_at"]) > 1 and len(seen["expiration_time"]) > 1
     assert len(seen["volume_group_backup_id"]) > 1 and len(seen["source_volume_group_backup_id"]) > 1
     assert any("backup-copier-copy" in tags for tags in seen["freeform_tags"])
+
+
+def test_records_read_without_tags_are_the_same_but_for_their_tags(
+    clients: Clients, tenancy: tuple[str, list[str]]
+) -> None:
+    """The report's reads (tags=False): every other field as the tagged record's; the tags not read."""
+    _, compartments = tenancy
+    client = clients.blockstorage.for_region(DESTINATION_REGION)
+    filters = {"sort_by": "TIMECREATED", "sort_order": "DESC"}
+    for kind in BackupKind:
+        tagged, untagged = (
+            list(
+                records(
+                    client, lists[kind], invocation(), DESTINATION_REGION, compartments[0], MalformedItems(), **filters
+                )
+            )
+            for lists in (BACKUP_LISTS, UNTAGGED_BACKUP_LISTS)
+        )
+        assert len(tagged) == len(untagged) and any(record.freeform_tags for record in tagged)
+        for theirs, mine in zip(tagged, untagged, strict=True):
+            assert mine.freeform_tags is None
+            for field in dataclasses.fields(theirs):
+                if field.name != "freeform_tags":
+                    assert getattr(mine, field.name) == getattr(theirs, field.name), (kind, field.name)
 
 
 def test_compartments_read_the_same(clients: Clients, tenancy: tuple[str, list[str]]) -> None:

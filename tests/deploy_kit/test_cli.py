@@ -122,11 +122,13 @@ def test_kms_key_is_validated_as_the_function_validates_it() -> None:
         "--function-compartment",
         deploy.EXAMPLE_FUNCTION_COMPARTMENT,
     ]
-    with pytest.raises(InvalidSetting) as raised:
+    with pytest.raises(InvalidRequest) as raised:
         deploy.render(argv)
     with pytest.raises(InvalidSetting) as same:
         load_settings({"DESTINATION_REGION": "eu-frankfurt-1", "KMS_KEY_ID_US_ASHBURN_1": deploy.EXAMPLE_KMS_KEY})
-    assert raised.value.message == same.value.message
+    # The function's own sentence, said about the option that gave the key.
+    assert raised.value.field == "--kms-key"
+    assert raised.value.message == "--kms-key: " + same.value.message.removeprefix("KMS_KEY_ID_US_ASHBURN_1: ")
 
 
 def test_dynamic_group_rule_for_a_compartment() -> None:
@@ -149,6 +151,7 @@ def test_example_regenerates_the_folder(tmp_path: Path) -> None:
 
 # The placeholders the docs use, and a value of the right kind for each.
 _PLACEHOLDERS = {
+    "<app>": "APP",
     "<function-ocid>": deploy.EXAMPLE_FUNCTION_ID,
     "<backups-compartment-ocid>": deploy.EXAMPLE_BACKUP_COMPARTMENT,
     "<functions-compartment-ocid>": deploy.EXAMPLE_FUNCTION_COMPARTMENT,
@@ -183,6 +186,7 @@ DOCUMENTED = _documented_commands()
 
 def test_the_docs_show_every_deploy_kit_command() -> None:
     assert {argv[0] for _, argv in DOCUMENTED} >= {
+        "quickstart",
         "dynamic-group",
         "policies",
         "rule-condition",
@@ -194,8 +198,20 @@ def test_the_docs_show_every_deploy_kit_command() -> None:
     }
 
 
+@pytest.fixture
+def in_a_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder where `make archive` has run: the archive the examples name is there."""
+    monkeypatch.chdir(tmp_path)
+    archive = tmp_path / deploy.EXAMPLE_ARCHIVE
+    archive.parent.mkdir()
+    archive.write_bytes(b"PK")
+    return tmp_path
+
+
 @pytest.mark.parametrize(("page", "argv"), DOCUMENTED, ids=[f"{page}:{argv[0]}" for page, argv in DOCUMENTED])
-def test_documented_command_runs_as_written(page: str, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_documented_command_runs_as_written(
+    page: str, argv: list[str], capsys: pytest.CaptureFixture[str], in_a_clone: Path
+) -> None:
     assert not any(part.startswith("<") for part in argv), f"{page}: a placeholder this test does not know: {argv}"
     assert deploy.main(argv) == 0, capsys.readouterr().err
     assert capsys.readouterr().out.strip()
@@ -215,3 +231,110 @@ def test_expiry_may_delete_only_in_the_destination_regions_and_mark_in_both() ->
     text = deploy.render([*argv, deploy.EXAMPLE_FUNCTION_COMPARTMENT])
     assert "IAM conditions cannot test freeform tags" in text
     assert "target.resource.tag" in text
+
+
+SUBCOMMANDS = {
+    action.dest: parser
+    for group in deploy.parser()._subparsers._group_actions  # type: ignore[union-attr]
+    for action in group._choices_actions  # type: ignore[attr-defined]
+    for parser in [group.choices[action.dest]]  # type: ignore[attr-defined]
+}
+
+
+def test_every_subcommand_is_listed() -> None:
+    assert set(SUBCOMMANDS) == {
+        "quickstart",
+        "tenancy-setup",
+        "rule-condition",
+        "policies",
+        "dynamic-group",
+        "example",
+        "metrics-policy",
+        "report-schedule",
+        "alarms",
+        "fan-out",
+        "code-only",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
+def test_every_option_is_described(name: str) -> None:
+    for action in SUBCOMMANDS[name]._actions:
+        assert action.help, f"{name} {'/'.join(action.option_strings) or action.dest} has no help text"
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
+def test_every_help_ends_with_an_example_that_runs_as_written(
+    name: str, capsys: pytest.CaptureFixture[str], in_a_clone: Path
+) -> None:
+    text = SUBCOMMANDS[name].format_help()
+    assert "\nexample:\n" in text
+    example = text.split("\nexample:\n", 1)[1]
+    words = shlex.split(example.replace("\\\n", " "))
+    assert words[:3] == [".venv/bin/python", "-m", "backup_copier.deploy_kit"]
+    assert words[3] == name
+    assert deploy.main(words[3:]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip()
+
+
+_SOURCE_IS_DESTINATION = {
+    "policies": [*deploy.EXAMPLE_POLICIES[:3], "--destination", "iad,phx", *deploy.EXAMPLE_POLICIES[9:]],
+    "quickstart": [*deploy.EXAMPLE_QUICKSTART[:7], "--destination", "us-phoenix-1", *deploy.EXAMPLE_QUICKSTART[9:]],
+    "tenancy-setup": [
+        "tenancy-setup",
+        *deploy.EXAMPLE_QUICKSTART[1:7],
+        "--destination",
+        "iad,us-phoenix-1",
+        "--topic",
+        deploy.EXAMPLE_TOPIC,
+    ],
+    # The application's region (its OCID's) is where the function and the backups are.
+    "code-only": [
+        "code-only",
+        "--application-id",
+        deploy.EXAMPLE_APPLICATION,
+        "--archive",
+        deploy.EXAMPLE_ARCHIVE,
+        "--destination",
+        "phx",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SOURCE_IS_DESTINATION))
+def test_a_destination_that_is_the_source_region_is_refused_by_every_subcommand(
+    name: str, capsys: pytest.CaptureFixture[str], in_a_clone: Path
+) -> None:
+    # Before: policies printed a delete grant in the source region (request.region = 'phx') for this input.
+    argv = _SOURCE_IS_DESTINATION[name]
+    with pytest.raises(InvalidRequest) as raised:
+        deploy.render(argv)
+    assert raised.value.field == "--destination"
+    assert raised.value.message.startswith("--destination: us-phoenix-1 is ")
+    assert deploy.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: --destination: us-phoenix-1 is ") and "copies go to other regions" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (
+            ["policies", "--source-region", "atlantis", "--destination", "iad", "--function-compartment", COMPARTMENT],
+            "--source-region",
+        ),
+        (
+            ["policies", "--source-region", "phx", "--destination", "atlantis", "--function-compartment", COMPARTMENT],
+            "--destination",
+        ),
+        (
+            ["alarms", "--compartment", COMPARTMENT, "--destination", "mars-1", "--topic", deploy.EXAMPLE_TOPIC],
+            "--destination",
+        ),
+        ([*deploy.EXAMPLE_QUICKSTART, "--home-region", "atlantis"], "--home-region"),
+    ],
+)
+def test_a_region_error_names_its_option(argv: list[str], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"error: {option}: ")

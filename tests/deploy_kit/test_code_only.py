@@ -15,7 +15,7 @@ import pytest
 
 from backup_copier.deploy_kit import cli as deploy
 from backup_copier.deploy_kit import code_only
-from backup_copier.shared.errors import InvalidRequest, InvalidSetting
+from backup_copier.shared.errors import InvalidRequest
 from local_runtime.archive import build as archive_build
 from local_runtime.archive import run as archive_run
 from local_runtime.oci_cli import cli_problems, oci_cli
@@ -28,6 +28,16 @@ ARCHIVE = "dist/backup-copier-0.0.1-py3.11-x86.zip"
 @pytest.fixture(scope="module")
 def oci() -> Path:
     return oci_cli()
+
+
+@pytest.fixture(autouse=True)
+def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """make archive's ZIP where the commands name it (its content is not read: only that it is there)."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / ARCHIVE
+    path.parent.mkdir()
+    path.write_bytes(b"PK")
+    return path
 
 
 def _commands(**overrides: str) -> list[code_only.Command]:
@@ -78,7 +88,13 @@ def test_it_deploys_what_the_image_deploys_and_what_the_archive_serves() -> None
         ({"archive": "dist/function.zip"}, InvalidRequest, "--archive: expected dist/backup-copier-<version>"),
         ({"destination": "atlantis"}, InvalidRequest, "--destination: "),
         ({"config": ["lower=1"]}, InvalidRequest, "--config: 'lower=1': expected KEY=VALUE"),
-        ({"config": ["SOURCE_COMPARTMENT_IDS=ocid1.volume.oc1..aaaa"]}, InvalidSetting, "SOURCE_COMPARTMENT_IDS: "),
+        (
+            {"config": ["SOURCE_COMPARTMENT_IDS=ocid1.volume.oc1..aaaa"]},
+            InvalidRequest,
+            "--config: SOURCE_COMPARTMENT_IDS: ",
+        ),
+        ({"destination": "us-phoenix-1"}, InvalidRequest, "--destination: us-phoenix-1 is the application's region"),
+        ({"archive": "dist/backup-copier-9.9.9-py3.11-x86.zip"}, InvalidRequest, "--archive: no such file: dist/"),
     ],
 )
 def test_a_bad_value_is_named_and_nothing_is_printed(
@@ -90,8 +106,17 @@ def test_a_bad_value_is_named_and_nothing_is_printed(
     assert str(raised.value.message).startswith(message)  # type: ignore[attr-defined]
 
 
-def test_an_archive_over_the_direct_upload_is_sent_to_object_storage(tmp_path: Path) -> None:
-    archive = tmp_path / "backup-copier-0.0.1-py3.11-x86.zip"
+def test_a_missing_archive_is_an_error_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["code-only", "--application-id", APPLICATION, "--archive", "dist/backup-copier-9.9.9-py3.11-x86.zip"]
+    assert deploy.main([*argv, "--destination", "iad"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        "error: --archive: no such file: dist/backup-copier-9.9.9-py3.11-x86.zip; make archive writes it\n",
+    )
+
+
+def test_an_archive_over_the_direct_upload_is_sent_to_object_storage(archive: Path) -> None:
     with archive.open("wb") as stream:
         stream.truncate(code_only.DIRECT_UPLOAD_LIMIT + 1)
     with pytest.raises(InvalidRequest, match="over the 25 MB a direct upload takes: upload it to Object Storage"):

@@ -30,6 +30,9 @@ def test_the_copy_permissions_named_in_answers_are_the_ones_the_kit_grants(kind:
     else:
         assert set(spec.copy_source_permissions) == _permissions(grants.copy)
     assert {spec.copy_destination_permission} == _permissions(grants.create)
+    # The mark's and the expiry pass's refusals name these (backups/marker.py, expire/deletion.py).
+    assert {spec.update_permission} == _permissions(grants.update)
+    assert {spec.delete_permission} == _permissions(grants.delete)
 
 
 @pytest.mark.parametrize(

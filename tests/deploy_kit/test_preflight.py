@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -124,9 +125,16 @@ def test_denied_list_names_the_missing_statement(
     [failing] = _failing(answer.json())
     assert failing["name"] == f"{role} {region}: read {_label(kind)} backups"
     assert "404 NotAuthorizedOrNotFound" in failing["detail"]
-    assert failing["fix"] == "\n".join(iam.find_statements(SPECS[kind], region, DEFAULT_COMPARTMENT_ID))
-    assert failing["fix"].startswith("Allow dynamic-group backup-copier to inspect ")
-    assert f"request.region = '{iam.region_key(region)}'" in failing["fix"]
+    heading, *statements = failing["fix"].splitlines()
+    assert statements == iam.find_statements(SPECS[kind], region, DEFAULT_COMPARTMENT_ID)
+    assert statements[0].startswith("Allow dynamic-group backup-copier to inspect ")
+    assert f"request.region = '{iam.region_key(region)}'" in statements[0]
+    # Issue 24: the fix said nothing of granting on the function's own compartment, which may hold no backup.
+    assert heading.startswith(
+        f"For compartment {DEFAULT_COMPARTMENT_ID}, the function's own compartment, in {region} (the {role} region). "
+        "It was checked because SOURCE_COMPARTMENT_IDS is not set; if your backups are in other compartments, set "
+        "SOURCE_COMPARTMENT_IDS to them"
+    )
 
 
 def test_denied_read_of_a_backup_is_found(
@@ -238,8 +246,18 @@ def test_a_missing_metrics_grant_names_the_statement(emulator: Emulator, functio
     assert answer.status == 502
     [failing] = _failing(answer.json())
     assert failing["name"] == f"metrics {SOURCE_REGION}: post to namespace dr_copies"
-    assert "404 NotAuthorizedOrNotFound" in failing["detail"]
-    assert failing["fix"] == use_metrics_statement(DEFAULT_COMPARTMENT_ID, "dr_copies", iam.DEFAULT_DYNAMIC_GROUP)
+    assert "NotAuthorizedOrNotFound" in failing["detail"]
+    heading, statement = failing["fix"].splitlines()
+    assert statement == use_metrics_statement(DEFAULT_COMPARTMENT_ID, "dr_copies", iam.DEFAULT_DYNAMIC_GROUP)
+    assert heading.startswith(
+        f"For compartment {DEFAULT_COMPARTMENT_ID}, the function's own compartment, in {SOURCE_REGION}"
+    )
+    # Issue 24, finding 8: the detail and the fix name the same dynamic group.
+    assert (
+        f"the dynamic group {iam.DEFAULT_DYNAMIC_GROUP} lacks METRIC_WRITE for the namespace dr_copies"
+        in (failing["detail"])
+    )
+    assert "<function dynamic group>" not in json.dumps(answer.json())
 
 
 def test_metrics_off_needs_no_grant(emulator: Emulator, function: FunctionFactory) -> None:

@@ -59,8 +59,12 @@ def test_a_refusal_names_the_inspect_compartments_statement(emulator: Emulator, 
     [failing] = [check for check in body["checks"] if not check["ok"]]
     assert failing["name"] == NAME
     assert "404 NotAuthorizedOrNotFound" in failing["detail"]
-    assert failing["fix"] == "Allow dynamic-group backup-copier to inspect compartments in tenancy"
-    assert failing["fix"] == iam.inspect_compartments_statement()
+    heading, statement = failing["fix"].splitlines()
+    assert statement == "Allow dynamic-group backup-copier to inspect compartments in tenancy"
+    assert statement == iam.inspect_compartments_statement()
+    assert heading.startswith(
+        f"In the tenancy's root compartment (compartments are global: one statement serves every region, {SOURCE_REGION} included)"
+    )
     assert NAME in body["reason"]
 
 

@@ -32,7 +32,7 @@ REQUIRED_ALARM_OPTIONS = {
 # The shape Oracle's MQL examples have: metric[interval]{dimension = "value"}.statistic() > threshold, or .absent(period).
 _MQL = re.compile(
     r'(?P<metric>[a-z_]+)\[(?P<interval>\d+[mh])\](\{destinationRegion = "(?P<region>[a-z0-9-]+)"\})?'
-    r"\.(max\(\) > (?P<threshold>[0-9.]+)|absent\((?P<period>\d+h)\))"
+    r"\.((?P<statistic>max|sum)\(\) > (?P<threshold>[0-9.]+)|absent\((?P<period>\d+h)\))"
 )
 
 
@@ -78,13 +78,13 @@ def test_the_schedule_starts_the_function_with_a_report_it_accepts() -> None:
     assert recovery_point.REPORT_CRON.split()[1:] == ["*", "*", "*", "*"]  # hourly
 
 
-def test_two_alarms_for_one_destination_ready_for_the_cli() -> None:
+def test_three_alarms_for_one_destination_ready_for_the_cli() -> None:
     printed = deploy.render(
         ["alarms", "--compartment", COMPARTMENT, "--destination", "iad", "--topic", TOPIC, "--rpo-target-hours", "30"]
     )
 
-    rpo, absence = _commands(printed)
-    for command in (rpo, absence):
+    rpo, absence, marks = _commands(printed)
+    for command in (rpo, absence, marks):
         assert set(command) >= REQUIRED_ALARM_OPTIONS
         assert command["--namespace"] == "backup_copier"
         assert command["--compartment-id"] == command["--metric-compartment-id"] == COMPARTMENT
@@ -100,8 +100,16 @@ def test_two_alarms_for_one_destination_ready_for_the_cli() -> None:
     absence_query = _MQL.fullmatch(absence["--query-text"])
     assert absence_query is not None, absence["--query-text"]
     assert (absence_query["metric"], absence_query["period"]) == (metrics.VOLUMES_BREACHING, "2h")
+    # A copy that could not be marked never expires: any one in the hour is an alarm.
+    marks_query = _MQL.fullmatch(marks["--query-text"])
+    assert marks_query is not None, marks["--query-text"]
+    assert (marks_query["metric"], marks_query["statistic"], marks_query["threshold"]) == (
+        metrics.COPY_MARK_FAILURES,
+        "sum",
+        "0",
+    )
     # Each cites Oracle's pages above its command.
-    assert printed.count(recovery_point.MQL_DOC) == 2
+    assert printed.count(recovery_point.MQL_DOC) == 3
     assert recovery_point.ABSENCE_DOC in printed
 
 
@@ -109,7 +117,7 @@ def test_the_default_threshold_is_the_function_s_default_target() -> None:
     printed = deploy.render(["alarms", "--compartment", COMPARTMENT, "--destination", "iad,fra", "--topic", TOPIC])
 
     commands = _commands(printed)
-    assert len(commands) == 3
+    assert len(commands) == 4
     target = load_settings({"DESTINATION_REGION": "iad"}).rpo_target_hours
     assert [c["--query-text"].endswith(f"> {target:g}") for c in commands[:2]] == [True, True]
     assert [_MQL.fullmatch(c["--query-text"])["region"] for c in commands[:2]] == ["us-ashburn-1", "eu-frankfurt-1"]

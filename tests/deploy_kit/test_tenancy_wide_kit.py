@@ -63,7 +63,7 @@ def test_subtree_alarms_watch_the_whole_tenancy() -> None:
     printed = deploy.render(["alarms", "--compartment", TENANCY, "--destination", "iad", "--topic", TOPIC, "--subtree"])
 
     alarms = _alarm_options(printed)
-    assert len(alarms) == 2
+    assert len(alarms) == 3
     for alarm in alarms:
         assert alarm["--metric-compartment-id-in-subtree"] == "true"
         assert alarm["--metric-compartment-id"] == alarm["--compartment-id"] == TENANCY

@@ -50,5 +50,5 @@ def test_the_target_itself_is_not_a_breach() -> None:
     coverage = Coverage([CopyIndex(available={"a"})])
     coverage.add(SPECS[BackupKind.VOLUME], _backup(VolumeBackup, "a", 26, volume_id="v"))
 
-    assert coverage.volumes[BackupKind.VOLUME, "v"].region(0, NOW, 26).status is Status.COVERED
-    assert coverage.volumes[BackupKind.VOLUME, "v"].region(0, NOW, 25.99).status is Status.BREACHING
+    assert coverage.volumes["v"].region(0, NOW, 26).status is Status.COVERED
+    assert coverage.volumes["v"].region(0, NOW, 25.99).status is Status.BREACHING

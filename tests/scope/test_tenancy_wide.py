@@ -7,75 +7,25 @@ beside the ACTIVE ones; the sweep, the expiry pass and the report over `"subtree
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from blockstorage_emulator import Emulator
-from local_runtime.fdk_process import FunctionProcess
 from tests.helpers import (
     DESTINATION_REGION,
-    NOW,
     FunctionFactory,
     assert_one_copy_each,
     copies_requested,
     seed_backup,
-    seed_copy,
 )
 
-
-@dataclass
-class Tree:
-    root: str
-    active: list[str]
-    # INACTIVE and DELETED compartments: nothing in them is read, copied or deleted.
-    gone: list[str]
-    # Per compartment: a source backup without a copy, and a marked copy past its expiry.
-    missing: dict[str, dict[str, Any]] = field(default_factory=dict)
-    expired: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # A newer marked copy of the expired copy's volume, so keep-last does not protect the old one.
-    newer: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _tree(emulator: Emulator) -> Tree:
-    """root -> a1 -> b1 -> c1 -> d1, root -> a2; a1 -> b2 (INACTIVE); a2 -> b3 (DELETED)."""
-    root = emulator.add_compartment(emulator.tenancy_id, f"root-{uuid.uuid4().hex[:8]}")
-    a1 = emulator.add_compartment(root, "a1")
-    a2 = emulator.add_compartment(root, "a2")
-    b1 = emulator.add_compartment(a1, "b1")
-    c1 = emulator.add_compartment(b1, "c1")
-    d1 = emulator.add_compartment(c1, "d1")
-    b2 = emulator.add_compartment(a1, "b2", lifecycle_state="INACTIVE")
-    b3 = emulator.add_compartment(a2, "b3", lifecycle_state="DELETED")
-    tree = Tree(root, [root, a1, a2, b1, c1, d1], [b2, b3])
-    for position, compartment in enumerate(tree.active + tree.gone):
-        tree.missing[compartment] = seed_backup(emulator, compartment, "volume", hours_ago=10 + position)
-        volume = f"ocid1.volume.oc1.phx.{'v' * 40}{position:020d}"
-        _, tree.expired[compartment] = seed_copy(
-            emulator, compartment, hours_ago=72, expires=NOW - timedelta(days=1), volume_id=volume
-        )
-        _, tree.newer[compartment] = seed_copy(emulator, compartment, hours_ago=24, volume_id=volume)
-    return tree
-
-
-@pytest.fixture
-def tree(emulator: Emulator) -> Tree:
-    return _tree(emulator)
-
-
-def _invoke(process: FunctionProcess, body: dict[str, Any], deadline: float = 30.0) -> dict[str, Any]:
-    answer = process.invoke(body, deadline_seconds=deadline)
-    result: dict[str, Any] = answer.json()
-    assert answer.status == (502 if result["outcome"] in ("failed", "rejected") else 200), result
-    return result
+from .conftest import Tree, invoke
 
 
 def test_the_sweep_copies_in_every_active_compartment_and_nowhere_else(
     emulator: Emulator, function: FunctionFactory, tree: Tree
 ) -> None:
-    result = _invoke(function(), {"action": "reconcile", "compartmentId": tree.root, "subtree": True})
+    result = invoke(function(), {"action": "reconcile", "compartmentId": tree.root, "subtree": True})
 
     assert result["outcome"] == "copied", result["reason"]
     assert result["compartmentsScanned"] == len(tree.active)
@@ -93,7 +43,7 @@ def test_the_sweep_copies_in_every_active_compartment_and_nowhere_else(
 def test_the_expiry_pass_deletes_in_every_active_compartment_and_nowhere_else(
     emulator: Emulator, function: FunctionFactory, tree: Tree
 ) -> None:
-    result = _invoke(function(), {"action": "expire", "compartmentId": tree.root, "subtree": True})
+    result = invoke(function(), {"action": "expire", "compartmentId": tree.root, "subtree": True})
 
     assert result["outcome"] == "expired", result["reason"]
     deleted = {entry["copyId"] for entry in result["deleted"]}
@@ -106,7 +56,7 @@ def test_the_expiry_pass_deletes_in_every_active_compartment_and_nowhere_else(
 def test_the_report_covers_every_active_compartment_and_posts_into_each(
     emulator: Emulator, function: FunctionFactory, tree: Tree
 ) -> None:
-    result = _invoke(function(), {"action": "report", "compartmentId": tree.root, "subtree": True})
+    result = invoke(function(), {"action": "report", "compartmentId": tree.root, "subtree": True})
 
     assert result["compartmentsScanned"] == len(tree.active)
     reported = {volume["compartmentId"] for volume in result["volumes"]}
@@ -124,7 +74,7 @@ def test_a_denied_compartment_is_named_and_the_rest_is_done(
     denied = tree.active[3]  # b1: its children (c1, d1) cannot be found either
     emulator.deny_compartment(denied)
 
-    result = _invoke(function(), {"action": "reconcile", "compartmentId": tree.root, "subtree": True})
+    result = invoke(function(), {"action": "reconcile", "compartmentId": tree.root, "subtree": True})
 
     assert result["outcome"] == "failed"
     assert result["reasonCode"] == "NotAuthorizedOrNotFound"
@@ -146,7 +96,7 @@ def test_the_expiry_pass_deletes_nothing_in_a_compartment_one_region_could_not_l
     emulator.deny("list", region=second, kind="volume_group")
     body = {"action": "expire", "compartmentId": tree.root, "subtree": True}
 
-    result = _invoke(function(), {**body, "destinationRegions": [DESTINATION_REGION, second]})
+    result = invoke(function(), {**body, "destinationRegions": [DESTINATION_REGION, second]})
 
     assert result["outcome"] == "failed"
     assert result["deleted"] == [] and result["compartmentsScanned"] == 0
@@ -156,7 +106,7 @@ def test_the_expiry_pass_deletes_nothing_in_a_compartment_one_region_could_not_l
 
 
 def test_the_tenancy_itself_is_a_scope(emulator: Emulator, function: FunctionFactory, tree: Tree) -> None:
-    result = _invoke(
+    result = invoke(
         function(), {"action": "report", "compartmentId": emulator.tenancy_id, "subtree": True, "sinceHours": 1}
     )
 
@@ -171,7 +121,7 @@ def test_the_tenancy_itself_is_a_scope(emulator: Emulator, function: FunctionFac
 def test_a_tenancy_that_cannot_be_listed_names_the_statement(emulator: Emulator, function: FunctionFactory) -> None:
     emulator.deny("list_compartments")
 
-    result = _invoke(function(), {"action": "report", "compartmentId": emulator.tenancy_id, "subtree": True})
+    result = invoke(function(), {"action": "report", "compartmentId": emulator.tenancy_id, "subtree": True})
 
     assert (result["outcome"], result["reasonCode"]) == ("failed", "NotAuthorizedOrNotFound")
     assert "to inspect compartments in tenancy" in result["reason"]
@@ -185,7 +135,7 @@ def test_one_worker_and_sixteen_give_the_same_answer(
     body = {"action": action, "compartmentId": tree.root, "subtree": True, "dryRun": True}
     if action == "report":
         del body["dryRun"]
-    answers = [_invoke(function(MAX_CONCURRENCY=str(workers)), body) for workers in (1, 16)]
+    answers = [invoke(function(MAX_CONCURRENCY=str(workers)), body) for workers in (1, 16)]
 
     volatile = {"callId", "durationMs", "attempts", "retries", "retriedErrors", "asOf", "metricsPosted"}
     one, sixteen = ({k: v for k, v in answer.items() if k not in volatile} for answer in answers)
@@ -212,7 +162,7 @@ def test_the_copy_limit_counts_copies_in_flight_across_the_scope(emulator: Emula
         ]
         emulator.clear_requests()
 
-        result = _invoke(function(), {"action": "reconcile", "compartmentIds": compartments})
+        result = invoke(function(), {"action": "reconcile", "compartmentIds": compartments})
 
         assert result["inFlight"] == in_flight + started  # the ones found, and the ones it started
         made = copies_requested(emulator)
@@ -233,11 +183,11 @@ def test_a_deadline_cut_leaves_whole_compartments_for_the_next_run(
     compartments = [emulator.add_compartment(emulator.tenancy_id) for _ in range(12)]
     missing = {c: seed_backup(emulator, c, "volume", hours_ago=5) for c in compartments}
     process = function(MAX_CONCURRENCY="2")
-    _invoke(process, {"action": "reconcile", "compartmentIds": [compartments[0]], "dryRun": True})  # warm
+    invoke(process, {"action": "reconcile", "compartmentIds": [compartments[0]], "dryRun": True})  # warm
     emulator.clear_requests()
     emulator.set_latency("list", 0.05)
 
-    cut = _invoke(process, {"action": "reconcile", "compartmentIds": compartments}, deadline=5.0)
+    cut = invoke(process, {"action": "reconcile", "compartmentIds": compartments}, deadline=5.0)
 
     remaining = cut["compartmentsRemaining"]
     assert cut["outcome"] == "failed" and cut["reasonCode"] == "DeadlineReached"
@@ -251,7 +201,7 @@ def test_a_deadline_cut_leaves_whole_compartments_for_the_next_run(
 
     emulator.clear_faults()
     emulator.complete_copies()  # the copy limit would hold back the rest, not the deadline
-    resumed = _invoke(process, {"action": "reconcile", "compartmentIds": compartments, "maxCopies": 20})
+    resumed = invoke(process, {"action": "reconcile", "compartmentIds": compartments, "maxCopies": 20})
     assert resumed["outcome"] == "copied" and resumed["compartmentsRemaining"]["count"] == 0
     assert_one_copy_each(emulator, [backup["id"] for backup in missing.values()])
 
@@ -262,7 +212,7 @@ def test_throttling_is_retried_and_every_compartment_is_read(emulator: Emulator,
         seed_backup(emulator, compartment, "volume", hours_ago=3, copy_state="AVAILABLE")
     emulator.limit_call_rate("blockstorage", 15)
 
-    result = _invoke(
+    result = invoke(
         function(MAX_CONCURRENCY="8"), {"action": "reconcile", "compartmentIds": compartments, "dryRun": True}, 60.0
     )
 
@@ -282,8 +232,28 @@ def test_a_boot_volume_is_never_copied_twice_at_once_across_compartments(
         for compartment, hours in zip(compartments, (6, 3), strict=True)
     )
 
-    result = _invoke(function(), {"action": "reconcile", "compartmentIds": compartments})
+    result = invoke(function(), {"action": "reconcile", "compartmentIds": compartments})
 
     assert copies_requested(emulator) == [older["id"]]
     assert result["remainingByReason"] == {"BootVolumeBusy": 1}
     assert emulator.copies_of(newer["id"]) == []
+
+
+def test_a_malformed_backup_is_named_never_copied_and_the_rest_is_done(
+    emulator: Emulator, function: FunctionFactory, tree: Tree
+) -> None:
+    """Issue 23: a listed backup with a timestamp that is not one failed the whole run; it is now counted
+    and named in the answer (with the page's opc-request-id), and never acted on."""
+    bad = seed_backup(emulator, tree.active[1], "volume", hours_ago=5)
+    emulator.serve_fields(bad["id"], {"timeCreated": "2026-02-30T00:00:00.000Z"})
+
+    result = invoke(function(), {"action": "reconcile", "compartmentId": tree.root, "subtree": True})
+
+    assert result["outcome"] == "copied" and result["compartmentsScanned"] == len(tree.active)
+    assert result["malformedItems"]["count"] == 1
+    [named] = result["malformedItems"]["items"]
+    assert (named["operation"], named["compartmentId"], named["id"]) == ("ListVolumeBackups", tree.active[1], bad["id"])
+    assert named["problem"].startswith("timeCreated: Input should be a valid datetime") and named["opcRequestId"]
+    copied = copies_requested(emulator)
+    assert bad["id"] not in copied
+    assert_one_copy_each(emulator, [tree.missing[c]["id"] for c in tree.active])

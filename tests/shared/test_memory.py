@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backup_copier.shared.memory import HIGH_WATER_SHARE, MIB, MemoryGuard, resident_bytes
+from backup_copier.shared.memory import HIGH_WATER_SHARE, MIB, MemoryGuard, resident_bytes, share_allocator_arenas
 
 
 def test_resident_memory_is_read_from_proc() -> None:
@@ -49,3 +49,8 @@ def test_the_sentence_names_what_was_measured_against_what() -> None:
     assert guard.describe(112 * MIB) == "resident memory 112 MiB, at or above 85% of the function's 128 MB"
     assert guard.describe(90 * MIB) == "resident memory 90 MiB, below 85% of the function's 128 MB"
     assert MemoryGuard(None).describe(None) == "resident memory unknown; no FN_MEMORY, so no limit"
+
+
+def test_the_worker_threads_share_two_malloc_arenas_on_glibc() -> None:
+    """The image's C library is glibc (Oracle Linux), as this machine's: mallopt takes both settings."""
+    assert share_allocator_arenas() is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -115,3 +116,41 @@ def test_no_time_left_posts_nothing(emulator: Emulator, clients: MonitoringClien
 def test_the_real_endpoint_is_telemetry_ingestion() -> None:
     assert telemetry_ingestion_endpoint("us-phoenix-1") == "https://telemetry-ingestion.us-phoenix-1.oraclecloud.com"
     assert telemetry_ingestion_endpoint("eu-frankfurt-2").endswith(".oraclecloud.eu")
+
+
+def test_each_batch_is_sent_as_soon_as_it_is_full(emulator: Emulator, clients: MonitoringClients) -> None:
+    """Only one batch is held: the first 50 streams are sent when the 51st comes, before the caller builds the 52nd."""
+    compartment = new_compartment()
+    calls_made_at: list[int] = []
+
+    def streams() -> Iterator[Metric]:
+        for metric in _volumes(120):
+            calls_made_at.append(len([r for r in emulator.requests if r.operation == "post_metrics"]))
+            yield metric
+
+    outcome = metrics.post(
+        clients.for_region(SOURCE_REGION),
+        Invocation("CALL1", Deadline(30), AttemptLog()),
+        namespace="backup_copier",
+        compartment_id=compartment,
+        metrics=streams(),
+        region=SOURCE_REGION,
+    )
+
+    assert (outcome.posted, outcome.failed) == (120, 0)
+    assert calls_made_at == [0] * 51 + [1] * 50 + [2] * 19
+
+
+def test_a_refusal_names_the_tenancy_when_streams_not_yet_sent_go_elsewhere(
+    emulator: Emulator, clients: MonitoringClients
+) -> None:
+    """The first batch is refused; the streams after it, counted unsent, include another compartment's,
+    so the statement to add is the tenancy's, as it would be had every stream been built first."""
+    compartment, other = new_compartment(), new_compartment()
+    emulator.deny("post_metrics")
+    data = [*_volumes(50), Metric("copy_rpo_hours", {"resourceId": "elsewhere"}, 1, compartment_id=other)]
+
+    outcome = _post(clients, compartment, data)
+
+    assert (outcome.posted, outcome.failed, outcome.reason_code) == (0, 51, "NotAuthorizedOrNotFound")
+    assert metrics.use_metrics_statement(None, "backup_copier") in (outcome.reason or "")
