@@ -4,10 +4,8 @@ Not part of `make bench` (about five minutes more). On the dense world (bench/te
 compartments, 20,400 volumes, every list two pages or more), each action runs once as deployed and
 once with one thing changed, each in a fresh process, so the difference in peak resident memory
 is that thing's share:
-- MAX_CONCURRENCY=1: what the seven other workers hold (their threads, their pages, their arenas);
+- MAX_CONCURRENCY=4 and 1: what each worker holds at once (its thread, the page it reads);
 - METRICS=false (the report): what posting the metrics holds;
-- MALLOC_ARENA_MAX=1: glibc gives each thread that allocates its own malloc arena and returns
-  little of it; with one arena, the memory the workers' pages leave behind is shared;
 - and a process that has only answered a report over one empty compartment: the imports' floor.
 With --py-spy, each action runs once more as deployed, sampled by py-spy (bench/cpu_profile.py),
 and the table gives where its CPU went.
@@ -34,9 +32,9 @@ AS_DEPLOYED = "as deployed"
 # (name, settings, workers, the actions it applies to)
 VARIANTS: tuple[tuple[str, dict[str, str], int, tuple[str, ...]], ...] = (
     (AS_DEPLOYED, {}, DEFAULT_WORKERS, ACTIONS),
+    ("MAX_CONCURRENCY=4", {}, 4, ACTIONS),
     ("MAX_CONCURRENCY=1", {}, ONE_WORKER, ACTIONS),
     ("METRICS=false", {"METRICS": "false"}, DEFAULT_WORKERS, ("report",)),
-    ("MALLOC_ARENA_MAX=1", {"MALLOC_ARENA_MAX": "1"}, DEFAULT_WORKERS, ACTIONS),
 )
 
 
