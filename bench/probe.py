@@ -6,7 +6,8 @@ once with one thing changed, each in a fresh process, so the difference in peak 
 is that thing's share:
 - MAX_CONCURRENCY=4 and 1: what each worker holds at once (its thread, the page it reads);
 - METRICS=false (the report): what posting the metrics holds;
-- and a process that has only answered a report over one empty compartment: the imports' floor.
+- and the floor: the same action over a tenancy of one empty compartment (the imports, the
+  clients, one worker), in an emulator of its own.
 With --py-spy, each action runs once more as deployed, sampled by py-spy (bench/cpu_profile.py),
 and the table gives where its CPU went.
 """
@@ -14,21 +15,22 @@ and the table gives where its CPU went.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 
 from .cpu_profile import own_code, sampled, shares
 from .layout import FUNCTION, Layout, prepare
-from .measure import BenchmarkError, peak_resident_kib
+from .measure import BenchmarkError, cpu_seconds, peak_resident_kib
 from .scale import ACTIONS, DEADLINE_SECONDS, DEFAULT_WORKERS, ONE_WORKER, Cell, measure_cell, slow_lists
 from .sdk_cost import SdkCost
 from .tenancy import DENSE_COMPARTMENTS, DENSE_LAYOUT, Tenancy
 from .world import World
 
 AS_DEPLOYED = "as deployed"
+FLOOR = "one empty compartment (the floor)"
 # (name, settings, workers, the actions it applies to)
 VARIANTS: tuple[tuple[str, dict[str, str], int, tuple[str, ...]], ...] = (
     (AS_DEPLOYED, {}, DEFAULT_WORKERS, ACTIONS),
@@ -47,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-probe-") as scratch:
         workdir = Path(scratch)
         layout = prepare(workdir / "layout")
+        empty = World.start(workdir / "empty-principal")
+        try:
+            floors = [(FLOOR, _floor(layout, empty, action)) for action in actions]
+        except BenchmarkError as error:
+            print(f"probe aborted: {error}", file=sys.stderr)
+            return 1
+        finally:
+            empty.stop()
         world = World.start(workdir / "principal")
         try:
             tenancy = Tenancy(world, DENSE_LAYOUT)
@@ -68,45 +78,48 @@ def main(argv: list[str] | None = None) -> int:
                         layout, tenancy, pricing, action, DENSE_COMPARTMENTS, DEFAULT_WORKERS, {}, watch
                     )
                     profiles.append((cell, *shares(output), own_code(output)))
-            # Last: the empty compartment would be in the dense world's subtree.
-            floor = _floor_kib(layout, world)
         except BenchmarkError as error:
             print(f"probe aborted: {error}", file=sys.stderr)
             return 1
         finally:
             world.stop()
-    print(render_memory(floor, memory))
+    print(render_memory(memory + floors))
     for cell, samples, buckets, own in profiles:
         print()
         print(render_profile(cell, samples, buckets, own))
     return 0
 
 
-def _floor_kib(layout: Layout, world: World) -> int:
-    """Peak RSS of a process that has read one empty compartment: imports, clients, a worker."""
-    empty = world.emulator.add_compartment(world.emulator.tenancy_id, "empty")
-    process = layout.process(FUNCTION, Tenancy(world).environment(DEFAULT_WORKERS)).start()
+def _floor(layout: Layout, world: World, action: str) -> Cell:
+    """The same action over a tenancy of one empty compartment: the imports, the clients, a worker."""
+    tenancy = Tenancy(world)
+    world.emulator.add_compartment(world.emulator.tenancy_id, "empty")
+    process = layout.process(FUNCTION, tenancy.environment(DEFAULT_WORKERS)).start()
     try:
-        body = json.dumps({"action": "report", "compartmentId": empty})
+        [body] = tenancy.bodies(action)
+        started = time.perf_counter()
         answer = process.invoke(body, deadline_seconds=DEADLINE_SECONDS)
-        # It answers NoVolumesFound (502): an empty report is no healthy answer. It did read.
-        if answer.json().get("compartmentsScanned") != 1:
-            raise BenchmarkError(f"the report over an empty compartment answered {answer.status}: {answer.body!r}")
-        return peak_resident_kib(process.pid)
+        seconds = time.perf_counter() - started
+        # The report answers NoVolumesFound (502): an empty report is no healthy answer. It did read.
+        if not answer.json().get("compartmentsScanned"):
+            raise BenchmarkError(f"the {action} over an empty compartment answered {answer.status}: {answer.body!r}")
+        return Cell(
+            action, 1, DEFAULT_WORKERS, seconds, peak_resident_kib(process.pid), cpu_seconds=cpu_seconds(process.pid)
+        )
     finally:
         process.stop()
 
 
-def render_memory(floor_kib: int, cells: list[tuple[str, Cell]]) -> str:
+def render_memory(cells: list[tuple[str, Cell]]) -> str:
     deployed = {cell.action: cell.peak_kib for name, cell in cells if name == AS_DEPLOYED}
     lines = [
         f"Peak RSS on the dense world ({DENSE_COMPARTMENTS} compartments, 20,400 volumes), one thing changed at a "
-        f"time. A report over one empty compartment peaks at {floor_kib / 1024:.1f} MiB (the imports' floor).",
+        f"time, each a fresh process; the floor is the same action over a tenancy of one empty compartment.",
         "",
         "| Action | run | peak RSS | vs as deployed | time | CPU |",
         "| --- | --- | --: | --: | --: | --: |",
     ]
-    for name, cell in cells:
+    for name, cell in sorted(cells, key=lambda named: ACTIONS.index(named[1].action)):
         peak = cell.peak_kib or 0
         difference = peak - (deployed.get(cell.action) or peak)
         lines.append(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.cpu_profile import OTHER, OWN_CODE, bucket, own_code, shares
-from bench.probe import AS_DEPLOYED, render_memory
+from bench.probe import AS_DEPLOYED, FLOOR, render_memory
 from bench.scale import DEFAULT_WORKERS, ONE_WORKER, Cell
 
 FDK = "handle_request (fdk/runner.py:80)"
@@ -60,10 +60,15 @@ def test_the_memory_table_gives_each_runs_difference_from_the_run_as_deployed() 
     cells = [
         (AS_DEPLOYED, Cell("expire", 40, DEFAULT_WORKERS, 15.0, 140 * 1024, cpu_seconds=3.6)),
         ("MAX_CONCURRENCY=1", Cell("expire", 40, ONE_WORKER, 36.0, 98 * 1024, cpu_seconds=3.5)),
+        (AS_DEPLOYED, Cell("report", 40, DEFAULT_WORKERS, 30.0, 120 * 1024, cpu_seconds=6.0)),
+        (FLOOR, Cell("expire", 1, DEFAULT_WORKERS, 0.9, 84 * 1024, cpu_seconds=0.4)),
     ]
 
-    table = render_memory(84 * 1024, cells)
+    rows = [line for line in render_memory(cells).splitlines() if line.startswith("| ") and "MiB" in line]
 
-    assert "peaks at 84.0 MiB" in table
-    assert "| expire | as deployed | 140.0 MiB | +0.0 MiB | 15.0 s | 3.6 s |" in table
-    assert "| expire | MAX_CONCURRENCY=1 | 98.0 MiB | -42.0 MiB | 36.0 s | 3.5 s |" in table
+    assert rows == [
+        "| report | as deployed | 120.0 MiB | +0.0 MiB | 30.0 s | 6.0 s |",
+        "| expire | as deployed | 140.0 MiB | +0.0 MiB | 15.0 s | 3.6 s |",
+        "| expire | MAX_CONCURRENCY=1 | 98.0 MiB | -42.0 MiB | 36.0 s | 3.5 s |",
+        "| expire | one empty compartment (the floor) | 84.0 MiB | -56.0 MiB | 0.9 s | 0.4 s |",
+    ]
