@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         layout = prepare(workdir / "layout")
         empty = World.start(workdir / "empty-principal")
         try:
+            empty.emulator.add_compartment(empty.emulator.tenancy_id, "empty")
             floors = [(FLOOR, _floor(layout, empty, action)) for action in actions]
         except BenchmarkError as error:
             print(f"probe aborted: {error}", file=sys.stderr)
@@ -91,9 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _floor(layout: Layout, world: World, action: str) -> Cell:
-    """The same action over a tenancy of one empty compartment: the imports, the clients, a worker."""
+    """The same action over `world`, a tenancy of one empty compartment: the imports, the clients, a worker."""
     tenancy = Tenancy(world)
-    world.emulator.add_compartment(world.emulator.tenancy_id, "empty")
     process = layout.process(FUNCTION, tenancy.environment(DEFAULT_WORKERS)).start()
     try:
         [body] = tenancy.bodies(action)
