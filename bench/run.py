@@ -14,6 +14,8 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,31 +96,23 @@ def main(argv: list[str] | None = None) -> int:
             table, verdicts = render(command, cold, warm, instructions, sizes, load_before, archives)
             took["the first table"], lap = time.monotonic() - lap, time.monotonic()
         if not arguments.no_scale:
-            # A world of its own: a million seeded backups would slow the copy timings above.
-            scale_world = World.start(workdir / "scale-principal")
             try:
-                _say(f"scale table: {', '.join(map(str, arguments.scale_scopes))} compartments")
-                scale = measure_scale(layout, scale_world, arguments.scale_scopes, arguments.one_worker_up_to)
-                took["the scale table"], lap = time.monotonic() - lap, time.monotonic()
-                unsplit = _unsplit_report(scale, max(arguments.scale_scopes))
-                if not arguments.no_fan_out and unsplit is not None:
-                    fan_out = measure_fan_out(layout, scale_world, max(arguments.scale_scopes), unsplit)
-                    took["the fan-out row"], lap = time.monotonic() - lap, time.monotonic()
+                # A world of its own: a million seeded backups would slow the copy timings above.
+                with _world(workdir / "scale-principal") as scale_world:
+                    _say(f"scale table: {', '.join(map(str, arguments.scale_scopes))} compartments")
+                    scale = measure_scale(layout, scale_world, arguments.scale_scopes, arguments.one_worker_up_to)
+                    took["the scale table"], lap = time.monotonic() - lap, time.monotonic()
+                    unsplit = _unsplit_report(scale, max(arguments.scale_scopes))
+                    if not arguments.no_fan_out and unsplit is not None:
+                        fan_out = measure_fan_out(layout, scale_world, max(arguments.scale_scopes), unsplit)
+                        took["the fan-out row"], lap = time.monotonic() - lap, time.monotonic()
+                if not arguments.no_dense:
+                    with _world(workdir / "dense-principal") as dense_world:
+                        dense = measure_dense(layout, dense_world)
+                        took["the dense world"], lap = time.monotonic() - lap, time.monotonic()
             except BenchmarkError as error:
                 print(f"benchmark aborted: {error}", file=sys.stderr)
                 return 1
-            finally:
-                _stop(scale_world)
-            if not arguments.no_dense:
-                dense_world = World.start(workdir / "dense-principal")
-                try:
-                    dense = measure_dense(layout, dense_world)
-                    took["the dense world"], lap = time.monotonic() - lap, time.monotonic()
-                except BenchmarkError as error:
-                    print(f"benchmark aborted: {error}", file=sys.stderr)
-                    return 1
-                finally:
-                    _stop(dense_world)
     if table:
         print(table)
         print()
@@ -155,11 +149,16 @@ def _unsplit_report(scale: ScaleResult, scope: int) -> float | None:
     return None
 
 
-def _stop(world: World) -> None:
-    """Stop the emulator, and free its backups: bench/scale.py froze them out of collection."""
-    world.stop()
-    gc.unfreeze()
-    gc.collect()
+@contextmanager
+def _world(directory: Path) -> Iterator[World]:
+    """A world of its own, stopped after, and its backups freed: bench/scale.py froze them out of collection."""
+    world = World.start(directory)
+    try:
+        yield world
+    finally:
+        world.stop()
+        gc.unfreeze()
+        gc.collect()
 
 
 def _scopes(text: str) -> tuple[int, ...]:
