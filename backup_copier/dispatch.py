@@ -20,7 +20,8 @@ from .shared.request import ActionRequest, Request, json_type
 # Backup events are a few kilobytes; anything near the Fn payload limit is not one.
 MAX_BODY_BYTES = 256 * 1024
 # The actions a coordinator splits over detached invocations of this function (FAN_OUT=on);
-# their children arrive with "fanOutOf": the coordinator's call id.
+# their children arrive with "fanOutOf": the coordinator's call id. A drill is not one: its
+# maxRestores counts drills in flight across the whole scope (drill/request.py).
 FAN_OUT_FIELD = "fanOutOf"
 FANNED_OUT_ACTIONS = ("expire", "reconcile", "report")
 # A child's scope is the batch its coordinator gave it, always as compartmentIds: with these, a
@@ -34,10 +35,15 @@ def parse_request(body: bytes) -> Request:
 
 def request_for(body: bytes) -> Request:
     """The request to execute: a reconcile, expire or report that is not a fan-out's child is
-    coordinated (fan_out/request.py), so that FAN_OUT=on can split its scope."""
+    coordinated (fan_out/request.py), so that FAN_OUT=on can split its scope. Any other action (a
+    drill) always runs in place."""
     document = _decode(body)
     request = _parse(document)
-    if isinstance(request, ActionRequest) and request.fan_out_of is None:
+    if (
+        isinstance(request, ActionRequest)
+        and request.fan_out_of is None
+        and document.get("action") in FANNED_OUT_ACTIONS
+    ):
         # Deferred for cold start, as the actions themselves are.
         from .fan_out.request import Coordinated
 
@@ -72,11 +78,18 @@ def event_id_of(body: bytes) -> str | None:
 def _action_parsers() -> dict[str, Callable[[dict[str, Any]], Request]]:
     # Deferred for cold start: the event path, which is every invocation but a few, never imports the actions.
     from .deploy_kit import preflight
+    from .drill import request as drill
     from .expire import request as expire
     from .report import request as report
     from .sweep import request as sweep
 
-    return {"check": preflight.parse, "expire": expire.parse, "reconcile": sweep.parse, "report": report.parse}
+    return {
+        "check": preflight.parse,
+        "drill": drill.parse,
+        "expire": expire.parse,
+        "reconcile": sweep.parse,
+        "report": report.parse,
+    }
 
 
 def _parse_action(document: dict[str, Any]) -> Request:

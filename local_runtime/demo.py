@@ -1,8 +1,9 @@
 """`make demo`: the function behind the real fdk socket, against the local emulator.
 
 Sends every file in events/ through the function as the Fn agent would, delivers one
-event twice (as OCI Events may), runs the report over the whole tenancy ("subtree": true), and
-prints what happened in a table; then copies one policy
+event twice (as OCI Events may), runs the report over the whole tenancy ("subtree": true), runs
+the restore drill's second pass once its restore is done, and prints what happened in a table;
+then copies one policy
 backup to two destinations whose retention differs (COPY_RETENTION_DAYS_<REGION>). Nothing leaves
 this machine: the emulator listens on 127.0.0.1 and verifies every request's signature.
 """
@@ -30,6 +31,8 @@ SOURCE_REGION = "us-phoenix-1"
 DESTINATION_REGION = "us-ashburn-1"
 # A second destination that keeps copies longer than their source (COPY_RETENTION_DAYS_<REGION>).
 VAULT_REGION = "eu-frankfurt-1"
+# The function's own OCID, which OCI Functions sets as FN_FN_ID: a restore drill's mark names it.
+FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaademobackupcopierfunction"
 
 
 def main() -> int:
@@ -46,6 +49,8 @@ def main() -> int:
             "BLOCKSTORAGE_ENDPOINT": emulator.endpoint_template,
             "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
             "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
+            "COMPUTE_ENDPOINT": emulator.compute_endpoint_template,
+            "FN_FN_ID": FUNCTION_ID,
         }
         print(f"Emulator on 127.0.0.1:{emulator.port}; function copies {SOURCE_REGION} -> {DESTINATION_REGION}\n")
         rows: list[tuple[str, FnResponse]] = []
@@ -58,12 +63,17 @@ def main() -> int:
             # What an hourly schedule sends: the report over every compartment of the tenancy.
             tenancy_wide = {"action": "report", "compartmentId": emulator.tenancy_id, "subtree": True}
             rows.append(("report.json, whole tenancy (subtree)", function.invoke(tenancy_wide)))
+            # The drill's first pass (drill.json, above) restored a copy; once OCI has it AVAILABLE, the next pass
+            # (every 15 minutes on its schedule) finds it passed and deletes it.
+            emulator.finish_restores()
+            rows.append(("drill.json, its next pass", function.invoke(samples.load("drill.json"))))
         per_region = _copy_to_two_regions(emulator, {**principal.environment(), **settings})
         _print_table(rows)
         _print_sweep_order(emulator, missed)
         _print_expiry(emulator, expiring, unmarked)
         print(per_region)
         _print_recovery_points(next(answer.json() for name, answer in rows if name == "report.json"))
+        _print_drill(emulator, next(answer.json() for name, answer in rows if name == "drill.json, its next pass"))
         _print_emulator_summary(emulator)
         failures = [name for name, answer in rows if answer.status != 200]
         if failures:
@@ -124,6 +134,19 @@ def _seed_copies_made_before(emulator: Emulator) -> None:
         display_name="db-data-3h-ago",
         time_created=now - timedelta(hours=3),
     )
+
+
+def _print_drill(emulator: Emulator, second_pass: dict[str, Any]) -> None:
+    """The restore drill's two passes: what was restored, its verdict, and that it is gone again."""
+    for drill in second_pass["drills"]:
+        if drill["state"] != "passed":
+            continue
+        gone = emulator.volume(drill["restored"])["lifecycleState"]
+        print(
+            f"\nRestore drill (drill.json): the {drill['kind']} {drill['volume'][:40]}…'s newest copy in {drill['region']} "
+            f"was restored and passed in {drill['restoreMinutes']:g} min (AVAILABLE, "
+            f"{'hydrated' if drill['hydrated'] else 'not yet hydrated'}); the restored volume is now {gone}."
+        )
 
 
 def _print_recovery_points(report: dict[str, Any]) -> None:
@@ -297,6 +320,12 @@ def _summarise(body: dict[str, Any]) -> tuple[str, str]:
         detail = (
             f"deleted {len(body['deleted'])}, kept {_counted(body['kept'])}; {body['remaining']} left for the next run"
             + "".join(f"; {d['copyId'][:40]}… (expired {d['expires']})" for d in body["deleted"])
+        )
+    elif body.get("action") == "drill":
+        minutes = [d["restoreMinutes"] for d in body["drills"] if d["state"] == "passed"]
+        detail = (
+            f"started {body['started']}, in flight {body['inFlight']}, passed {body['passed']}, failed {body['failed']}, "
+            f"deleted {body['deleted']}" + "".join(f"; restored in {m:g} min" for m in minutes)
         )
     elif "checks" in body:
         failing = [check["name"] for check in body["checks"] if not check["ok"]]

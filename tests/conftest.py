@@ -122,8 +122,7 @@ def function(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[Funct
         return process
 
     yield start
-    for process in running.values():
-        process.stop()
+    FunctionProcess.stop_all(list(running.values()))
 
 
 @pytest.fixture

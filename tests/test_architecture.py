@@ -17,7 +17,7 @@ from tests.helpers import PROJECT_ROOT
 
 PACKAGE = "backup_copier"
 PACKAGE_DIR = PROJECT_ROOT / PACKAGE
-CAPABILITIES = ("copy", "sweep", "expire", "report", "deploy_kit", "fan_out")
+CAPABILITIES = ("copy", "sweep", "expire", "report", "deploy_kit", "fan_out", "drill")
 # What each part of the package may import from the rest of it (besides itself).
 MAY_USE: dict[str, set[str]] = {
     "shared": set(),

@@ -1,5 +1,5 @@
 """`make demo` runs as the README shows: every answer 200, a report with a breaching volume, a copy expiring,
-and one backup's copies in two regions expiring by each region's rule."""
+one backup's copies in two regions expiring by each region's rule, and a restore drill passing for a volume."""
 
 from __future__ import annotations
 
@@ -44,3 +44,13 @@ def test_the_demo_shows_a_breaching_volume() -> None:
     assert expiries is not None, done.stdout
     made = datetime.fromisoformat(expiries[1].replace("Z", "+00:00")) - timedelta(days=14)
     assert expiries[2] == (made + timedelta(days=90)).isoformat().replace("+00:00", "Z")
+    # The drill's first pass restores the volume's newest copy; its next pass finds it passed and deletes it.
+    assert re.search(r"^drill\.json +200 +drilled +started 1, in flight 1, passed 0", done.stdout, re.M), done.stdout
+    assert re.search(
+        r"^drill\.json, its next pass +200 +drilled +started 0, in flight 0, passed 1, failed 0, deleted 1; restored in",
+        done.stdout,
+        re.M,
+    ), done.stdout
+    assert re.search(
+        r"^Restore drill \(drill\.json\): the volume .* the restored volume is now TERMINATING\.$", done.stdout, re.M
+    )

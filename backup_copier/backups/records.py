@@ -31,7 +31,9 @@ from ..shared.ocids import MAX_OCID_LENGTH, OCID_PATTERN
 
 # Strict, so a value of the wrong JSON type is a problem rather than coerced ("true" is not a
 # boolean, a number is not a timestamp); keys are the API's camelCase; unknown keys are ignored.
-_CONFIG = ConfigDict(strict=True, alias_generator=to_camel)
+# The keys the camel-case rule would spell otherwise.
+_API_KEYS: dict[str, str] = {"size_in_gbs": "sizeInGBs"}
+_CONFIG = ConfigDict(strict=True, alias_generator=lambda name: _API_KEYS.get(name) or to_camel(name))
 # Every id a pass may put in a URL (delete, update) is an OCID by Oracle's grammar (shared/ocids.py).
 Ocid = Annotated[str, StringConstraints(pattern=OCID_PATTERN, max_length=MAX_OCID_LENGTH)]
 # Pydantic's words where they would quote a regular expression at an operator.
@@ -66,6 +68,8 @@ class BackupRecord:
     is_prevent_deletion_enabled: bool | None = None
     is_retention_lock_enabled: bool | None = None
     time_retention_expires_at: AwareDatetime | None = None
+    # The source volume's size (a group's: its volumes'), which a restore drill restores at (drill/).
+    size_in_gbs: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

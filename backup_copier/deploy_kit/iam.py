@@ -71,7 +71,7 @@ class KindGrants:
 
 # Get/List of volume and boot volume backups also need VOLUME_INSPECT (Oracle's table of
 # permissions per API operation); volume group backups do not.
-_INSPECT_VOLUMES = Grant(
+INSPECT_VOLUMES = Grant(
     "inspect",
     "volumes",
     ("VOLUME_INSPECT",),
@@ -89,7 +89,7 @@ GRANTS: dict[BackupKind, KindGrants] = {
                 "GetVolumeBackup, ListVolumeBackups",
                 CORE_POLICY_DOC,
             ),
-            _INSPECT_VOLUMES,
+            INSPECT_VOLUMES,
         ),
         copy=(
             Grant(
@@ -148,7 +148,7 @@ GRANTS: dict[BackupKind, KindGrants] = {
                 "GetBootVolumeBackup, ListBootVolumeBackups",
                 CORE_POLICY_DOC,
             ),
-            _INSPECT_VOLUMES,
+            INSPECT_VOLUMES,
         ),
         copy=(
             Grant(

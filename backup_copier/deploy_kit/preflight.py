@@ -7,6 +7,9 @@ and in every destination region, with the same clients and retry strategy the co
 A refusal there is the 404 NotAuthorizedOrNotFound a missing IAM statement produces, and
 the failing item names the statement (iam.py) that grants what is missing.
 
+With `"drill": true` it also proves the restore drill's reads in each destination region
+(ListAvailabilityDomains, ListVolumes), naming the statement a refusal lacks; it restores nothing.
+
 Since the report and the sweep post metrics, it also posts one datapoint to Monitoring in
 each compartment it lists: nothing short of a post proves the `use metrics` grant. And since
 they can cover a whole tenancy ("subtree": true), it lists one page of the tenancy's
@@ -41,10 +44,10 @@ from ..shared.request import Request
 from ..shared.result import InvocationResult, Outcome
 from ..shared.retries import RetriesExhausted
 from ..shared.settings import Settings, kms_key_setting, load_settings
-from . import fan_out, iam
+from . import drill, fan_out, iam
 
 MAX_COMPARTMENTS = 10
-_FIELDS = frozenset({"action", "compartmentIds"})
+_FIELDS = frozenset({"action", "compartmentIds", "drill"})
 _SUBNET_FIX = (
     "Give the function application's subnet a route to the Oracle Services Network (a service gateway, "
     "or a NAT gateway), and allow egress to it on port 443 in its security list"
@@ -94,7 +97,7 @@ class Check:
 
 
 def parse(document: dict[str, Any]) -> CheckRequest:
-    """`{"action": "check", "compartmentIds": [...]}`; compartmentIds is optional."""
+    """`{"action": "check", "compartmentIds": [...], "drill": true}`; compartmentIds and drill are optional."""
     unknown = sorted(set(document) - _FIELDS)
     if unknown:
         raise InvalidRequest(unknown[0], "is not a field of this request", "InvalidField")
@@ -107,12 +110,17 @@ def parse(document: dict[str, Any]) -> CheckRequest:
         parse_ocid(value, field="compartmentIds", types={"compartment", "tenancy"}, regional=False).value
         for value in values
     )
-    return CheckRequest(ids)
+    drills = document.get("drill", False)
+    if not isinstance(drills, bool):
+        raise InvalidRequest("drill", "expected true (also prove the restore drills' reads) or false", "InvalidField")
+    return CheckRequest(ids, drills)
 
 
 @dataclass
 class CheckRequest(Request):
     compartment_ids: tuple[str, ...] = ()
+    # Also prove the restore drill's reads in each destination region (deploy_kit/drill.py).
+    drill: bool = False
     event_id: str | None = None
 
     def execute(self, invocation: Invocation) -> InvocationResult:
@@ -131,6 +139,11 @@ class CheckRequest(Request):
             _check_compartments(checks, settings, signer, source_region, invocation)
             if source_region is not None:
                 checks.append(_copy_permissions(settings, source_region, listed))
+            if self.drill:
+                checks += [
+                    Check(name, ok, f"{detail} ({listed.why})" if ok else detail, fix)
+                    for name, ok, detail, fix in drill.check_reads(settings, signer, listed.ids, invocation)
+                ]
         if settings is not None and settings.fan_out and signer is not None:
             checks += _fan_out_checks(settings, signer, source_region, invocation)
         if settings is not None:

@@ -2,8 +2,8 @@
 
 A deployment serves one source region. From one set of validated inputs (options.py) the script
 configures the function (`fn config function`, its timeout), creates or updates its dynamic
-group, its policy, the Events rule, the three Resource Scheduler schedules and the policy that
-lets them invoke it, and the alarms, then runs the preflight check. Every piece is rendered by
+group, its policy, the Events rule, the three Resource Scheduler schedules (four with restore
+drills, --drills on) and the policy that lets them invoke it, and the alarms, then runs the preflight check. Every piece is rendered by
 the code the single-purpose subcommands use (iam.py, recovery_point.py, cli.py's rule
 condition), and the configuration is the function's own settings, validated by shared/settings.py:
 so the keys the function reads, the statements that grant them and the rule's filter agree by
@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from ..shared.metrics import use_metrics_statement
 from ..shared.settings import kms_key_setting
-from . import iam, recovery_point
+from . import drill, iam, recovery_point
 from .script import (
     Capture,
     Command,
@@ -69,6 +69,8 @@ REGIONS_DOC = "https://docs.oracle.com/iaas/Content/Identity/regions/managingreg
 SWEEP_CRON = "17 * * * *"
 EXPIRY_CRON = "47 3 * * *"
 CHECK_BODY = json.dumps({"action": "check"})
+# With restore drills, the check also proves the drill's reads (deploy_kit/drill.py).
+DRILL_CHECK_BODY = json.dumps({"action": "check", "drill": True})
 POLICY_NAME = "backup-copier"
 SCHEDULES_POLICY_NAME = "backup-copier-schedules"
 RULE_NAME = "backup-copier"
@@ -104,6 +106,10 @@ SCHEDULES = (
         "REPORT_SCHEDULE",
     ),
 )
+# With --drills on: every 15 minutes, a drill pass (docs/drills.md).
+DRILL_SCHEDULE = Schedule(
+    "drill", "backup-copier-drill", drill.DRILL_CRON, "every 15 minutes: restore drills of the copies", "DRILL_SCHEDULE"
+)
 
 
 @dataclass(frozen=True)
@@ -125,10 +131,21 @@ class Deployment:
     home_region: str | None
     rpo_target_hours: float
     dynamic_group: str = iam.DEFAULT_DYNAMIC_GROUP
+    # Restore drills (--drills on): their statements, their schedule, their alarms and their check.
+    drills: bool = False
+    drill_age_hours: float = drill.DEFAULT_DRILL_AGE_HOURS
 
     @property
     def tenancy_wide(self) -> bool:
         return not self.compartment_ids
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        return (*SCHEDULES, DRILL_SCHEDULE) if self.drills else SCHEDULES
+
+    @property
+    def check_body(self) -> str:
+        return DRILL_CHECK_BODY if self.drills else CHECK_BODY
 
     def configuration(self) -> list[tuple[str, str | None]]:
         """The function's keys this setup decides, in order; None unsets a key, so a rerun leaves no stale value."""
@@ -316,6 +333,10 @@ def policy_statements(deployment: Deployment) -> tuple[list[iam.Section], list[s
         function_compartment_id=FUNCTION_COMPARTMENT_TEXT,
         dynamic_group=deployment.dynamic_group,
     )
+    if deployment.drills:
+        sections.append(
+            drill.section(deployment.destination_regions, deployment.compartment_ids, deployment.dynamic_group)
+        )
     metrics = []
     if deployment.metrics:
         scopes: Sequence[str | None] = deployment.compartment_ids or (None,)
@@ -392,10 +413,12 @@ def events_rule_step(deployment: Deployment, condition: dict[str, object]) -> St
 
 
 def schedule_steps(deployment: Deployment) -> tuple[Step, Step]:
-    """The three schedules, each starting the function with its action over the scope; then their policy."""
+    """The schedules (three, four with drills), each starting the function with its action over the scope; then
+    their policy."""
     scope: str | tuple[str, ...] = deployment.tenancy_id if deployment.tenancy_wide else deployment.compartment_ids
     upserts = []
-    for schedule in SCHEDULES:
+    schedules_made = deployment.schedules
+    for schedule in schedules_made:
         resources = recovery_point.report_schedule_resources(
             FUNCTION, scope, subtree=deployment.tenancy_wide, action=schedule.action
         )
@@ -421,28 +444,30 @@ def schedule_steps(deployment: Deployment) -> tuple[Step, Step]:
         if deployment.tenancy_wide
         else "the body names the backups' compartments, as SOURCE_COMPARTMENT_IDS does"
     )
+    count = "Four" if deployment.drills else "Three"
     schedules = Step(
-        "Three Resource Scheduler schedules: the sweep, the expiry pass and the report",
+        f"{count} Resource Scheduler schedules: the sweep, the expiry pass and the report"
+        + (", and the restore drills" if deployment.drills else ""),
         (
             f"Each starts the function (START_RESOURCE) with its body as the BODY parameter ({SCHEDULING_FUNCTIONS_DOC}); "
             f"{body}.",
-            *(f"{s.display_name}: '{s.cron}', {s.why}" for s in SCHEDULES),
+            *(f"{s.display_name}: '{s.cron}', {s.why}" for s in schedules_made),
             f"Whoever runs this needs 'manage resource-schedule-family' ({SCHEDULER_POLICIES_DOC}).",
             _cli("resource-scheduler/schedule/create"),
         ),
         tuple(upserts),
     )
-    ids = ", ".join(f"request.principal.id='${{{s.variable}}}'" for s in SCHEDULES)
+    ids = ", ".join(f"request.principal.id='${{{s.variable}}}'" for s in schedules_made)
     statement = (
         f"Allow any-user to use fn-invocation in compartment id {FUNCTION_COMPARTMENT_TEXT} "
         f"where all {{request.principal.type='resourceschedule', any {{{ids}}}}}"
     )
     policy_file = JsonFile(
-        "schedules-policy.json", [statement], expands=("FUNCTION_COMPARTMENT", *(s.variable for s in SCHEDULES))
+        "schedules-policy.json", [statement], expands=("FUNCTION_COMPARTMENT", *(s.variable for s in schedules_made))
     )
-    description = "backup-copier: its three schedules invoke it"
+    description = f"backup-copier: its {count.lower()} schedules invoke it"
     invoke = Step(
-        f"Let these three schedules, and nothing else, invoke the function: the policy {SCHEDULES_POLICY_NAME}",
+        f"Let these {count.lower()} schedules, and nothing else, invoke the function: the policy {SCHEDULES_POLICY_NAME}",
         (
             f"A schedule may do nothing until a policy lets it ({SCHEDULER_POLICIES_DOC}); "
             f"use fn-invocation is the verb that invokes ({INVOKE_ACCESS_DOC}).",
@@ -488,6 +513,8 @@ def alarms_step(deployment: Deployment) -> Step:
     add(recovery_point.failed_invocations_alarm(), FUNCTION_COMPARTMENT, subtree=False)
     if deployment.metrics:
         own = recovery_point.alarms(deployment.destination_regions, deployment.rpo_target_hours)
+        if deployment.drills:
+            own += drill.alarms(deployment.drill_age_hours)
         if deployment.tenancy_wide:
             for alarm in own:
                 add(alarm, deployment.tenancy_id, subtree=True)
@@ -515,7 +542,7 @@ def alarms_step(deployment: Deployment) -> Step:
     )
 
 
-def check_step() -> Step:
+def check_step(body: str = CHECK_BODY) -> Step:
     invoke = _fn_invoke()
     return Step(
         "The preflight check: the function reads its settings and tries each permission it can without copying",
@@ -524,13 +551,13 @@ def check_step() -> Step:
             "script created its statement, run the check again in a few minutes.",
         ),
         (
-            Raw(f"ANSWER=$(printf '%s' {word(CHECK_BODY)} | {invoke})"),
+            Raw(f"ANSWER=$(printf '%s' {word(body)} | {invoke})"),
             Raw("printf '%s\\n' \"$ANSWER\""),
             Raw(
                 'grep -Eq \'"outcome": *"ready"\' <<<"$ANSWER" || fail '
                 + expand_text(
                     'the check did not answer ready: each item with "ok": false says what to fix. '
-                    f"Run the check again with: echo '{CHECK_BODY}' | fn invoke ${{APP}} {FUNCTION_NAME}",
+                    f"Run the check again with: echo '{body}' | fn invoke ${{APP}} {FUNCTION_NAME}",
                     "APP",
                 ).render()
             ),
@@ -575,6 +602,6 @@ def script(deployment: Deployment, *, condition: dict[str, object], argv: Sequen
         schedules,
         invoke,
         alarms_step(deployment),
-        check_step(),
+        check_step(deployment.check_body),
     )
     return Script(head, tuple(inputs), steps)

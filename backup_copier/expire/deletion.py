@@ -22,7 +22,7 @@ from ..backups.listing import pages
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
-from ..shared.retries import is_retryable
+from ..shared.retries import is_retryable_except_409
 from .plan import GONE_STATES, Candidate, kept_reason
 
 Verdict = Literal["deleted", "already_gone", "changed", "failed"]
@@ -35,14 +35,6 @@ class Deletion:
     reason: str | None = None
 
 
-def _retryable_for_delete(error: BaseException) -> bool:
-    # 409 on a delete means the copy is changing state (being deleted by another run, say):
-    # read it again instead of waiting the deadline out.
-    if isinstance(error, oci_exceptions.ServiceError) and error.status == 409:
-        return False
-    return is_retryable(error)
-
-
 @dataclass
 class Deleter:
     clients: BlockStorageClients
@@ -50,7 +42,7 @@ class Deleter:
     now: datetime
 
     def delete(self, candidate: Candidate) -> Deletion:
-        invocation = self.invocation.retrying_only(_retryable_for_delete)
+        invocation = self.invocation.retrying_only(is_retryable_except_409)
         client = self.clients.for_region(candidate.region)
         try:
             fresh = self._read(client, candidate, invocation)

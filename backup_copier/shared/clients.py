@@ -1,4 +1,4 @@
-"""The resource-principal signer and one Block Storage (Monitoring, Identity) client per region and thread.
+"""The resource-principal signer and one Block Storage (Monitoring, Identity, Compute) client per region and thread.
 
 Built on first use and kept for the container's life: a signer or client per call costs
 tens of milliseconds and a fresh TLS session each time.
@@ -53,6 +53,19 @@ class _PerRegion:
     def _build(self, region: str) -> Any:
         raise NotImplementedError
 
+    def _options(self, endpoint: str | None) -> dict[str, Any]:
+        """The client's keyword arguments: the signer, no retries of its own, and a test's endpoint if set."""
+        options: dict[str, Any] = {
+            "signer": self.signer,
+            # Retries are owned by the per-invocation, deadline-aware strategy passed on
+            # every call; a client-level strategy or circuit breaker would outlive it.
+            "retry_strategy": retry.NoneRetryStrategy(),
+            "circuit_breaker_strategy": circuit_breaker.NoCircuitBreakerStrategy(),
+        }
+        if endpoint:
+            options["service_endpoint"] = endpoint
+        return options
+
 
 class BlockStorageClients(_PerRegion):
     @property
@@ -66,17 +79,7 @@ class BlockStorageClients(_PerRegion):
         # invocation that is rejected or filtered out never needs a client.
         from oci.core import BlockstorageClient
 
-        kwargs: dict[str, Any] = {
-            "signer": self.signer,
-            # Retries are owned by the per-invocation, deadline-aware strategy passed on
-            # every call; a client-level strategy or circuit breaker would outlive it.
-            "retry_strategy": retry.NoneRetryStrategy(),
-            "circuit_breaker_strategy": circuit_breaker.NoCircuitBreakerStrategy(),
-        }
-        endpoint = self._settings.endpoint_for(region)
-        if endpoint:
-            kwargs["service_endpoint"] = endpoint
-        return BlockstorageClient({"region": region}, **kwargs)
+        return BlockstorageClient({"region": region}, **self._options(self._settings.endpoint_for(region)))
 
 
 def telemetry_ingestion_endpoint(region: str) -> str:
@@ -114,16 +117,17 @@ class IdentityClients(_PerRegion):
         # Deferred for cold start: only an operator action over a subtree lists compartments.
         from oci.identity import IdentityClient
 
-        kwargs: dict[str, Any] = {
-            "signer": self.signer,
-            # As for Block Storage: the per-invocation, deadline-aware strategy owns retries.
-            "retry_strategy": retry.NoneRetryStrategy(),
-            "circuit_breaker_strategy": circuit_breaker.NoCircuitBreakerStrategy(),
-        }
-        endpoint = self._settings.identity_endpoint_for(region)
-        if endpoint:
-            kwargs["service_endpoint"] = endpoint
-        return IdentityClient({"region": region}, **kwargs)
+        return IdentityClient({"region": region}, **self._options(self._settings.identity_endpoint_for(region)))
+
+
+class ComputeClients(_PerRegion):
+    """Compute clients, for the attachments a restore drill reads before it deletes (drill/teardown.py)."""
+
+    def _build(self, region: str) -> Any:
+        # Deferred for cold start, as Block Storage's: only a drill lists attachments.
+        from oci.core import ComputeClient
+
+        return ComputeClient({"region": region}, **self._options(self._settings.compute_endpoint_for(region)))
 
 
 class _FunctionsManagementClients(_PerRegion):
@@ -132,16 +136,9 @@ class _FunctionsManagementClients(_PerRegion):
         # function itself; the event path never loads oci.functions.
         from oci.functions import FunctionsManagementClient
 
-        kwargs: dict[str, Any] = {
-            "signer": self.signer,
-            # As for Block Storage: the per-invocation, deadline-aware strategy owns retries.
-            "retry_strategy": retry.NoneRetryStrategy(),
-            "circuit_breaker_strategy": circuit_breaker.NoCircuitBreakerStrategy(),
-        }
-        endpoint = self._settings.functions_endpoint_for(region)
-        if endpoint:
-            kwargs["service_endpoint"] = endpoint
-        return FunctionsManagementClient({"region": region}, **kwargs)
+        return FunctionsManagementClient(
+            {"region": region}, **self._options(self._settings.functions_endpoint_for(region))
+        )
 
 
 class _FunctionsInvokeClients(_PerRegion):

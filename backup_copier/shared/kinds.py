@@ -17,6 +17,36 @@ class BackupKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class RestoreSpec:
+    """What a backup of the kind restores to (a restore drill, docs/drills.md), and the SDK's names for it.
+
+    From SDK 2.189 (oci/core/blockstorage_client.py, compute_client.py, models/): CreateVolume takes
+    sourceDetails {"type": "volumeBackup", "id"}, CreateBootVolume {"type": "bootVolumeBackup", "id"},
+    CreateVolumeGroup {"type": "volumeGroupBackupId", "volumeGroupBackupId"}.
+    """
+
+    # The OCID resource type and the answer's name of what is restored: volume, boot_volume, volume_group.
+    ocid_type: str
+    create_operation: str
+    create_details_class: str
+    source_details_class: str
+    # The attribute of the resource's source_details that names the backup it was restored from.
+    source_id_attribute: str
+    get_operation: str
+    list_operation: str
+    update_operation: str
+    update_details_class: str
+    delete_operation: str
+    # The lowest vpusPerGB Create*Details allows ("Allowed values": 0 Lower Cost for a volume; a boot
+    # volume has no 0 and starts at 10, Balanced); None: the details have no such field (a group).
+    lowest_vpus_per_gb: int | None
+    # Compute's listing of what is attached, and the keyword that filters it on this resource
+    # (None: a volume group, whose members are attached one by one, never the group).
+    attachments_operation: str | None
+    attachments_filter: str | None
+
+
+@dataclass(frozen=True)
 class KindSpec:
     kind: BackupKind
     ocid_type: str
@@ -35,6 +65,8 @@ class KindSpec:
     update_operation: str
     update_details_class: str
     delete_operation: str
+    # What a backup of the kind restores to: the restore drill's table.
+    restore: RestoreSpec
     # The permissions a copy needs, for the sentence that answers a refused copy: in the source
     # region, where the copy request is sent, and in the destination, where the copy appears
     # (Oracle, "Copying a Volume Backup Between Regions"; deploy_kit/iam.py grants them, and a
@@ -68,6 +100,21 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_destination_permission="VOLUME_BACKUP_CREATE",
         update_permission="VOLUME_BACKUP_UPDATE",
         delete_permission="VOLUME_BACKUP_DELETE",
+        restore=RestoreSpec(
+            ocid_type="volume",
+            create_operation="create_volume",
+            create_details_class="CreateVolumeDetails",
+            source_details_class="VolumeSourceFromVolumeBackupDetails",
+            source_id_attribute="id",
+            get_operation="get_volume",
+            list_operation="list_volumes",
+            update_operation="update_volume",
+            update_details_class="UpdateVolumeDetails",
+            delete_operation="delete_volume",
+            lowest_vpus_per_gb=0,
+            attachments_operation="list_volume_attachments",
+            attachments_filter="volume_id",
+        ),
     ),
     BackupKind.BOOT_VOLUME: KindSpec(
         kind=BackupKind.BOOT_VOLUME,
@@ -87,6 +134,21 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_destination_permission="BOOT_VOLUME_BACKUP_CREATE",
         update_permission="BOOT_VOLUME_BACKUP_UPDATE",
         delete_permission="BOOT_VOLUME_BACKUP_DELETE",
+        restore=RestoreSpec(
+            ocid_type="bootvolume",
+            create_operation="create_boot_volume",
+            create_details_class="CreateBootVolumeDetails",
+            source_details_class="BootVolumeSourceFromBootVolumeBackupDetails",
+            source_id_attribute="id",
+            get_operation="get_boot_volume",
+            list_operation="list_boot_volumes",
+            update_operation="update_boot_volume",
+            update_details_class="UpdateBootVolumeDetails",
+            delete_operation="delete_boot_volume",
+            lowest_vpus_per_gb=10,
+            attachments_operation="list_boot_volume_attachments",
+            attachments_filter="boot_volume_id",
+        ),
     ),
     BackupKind.VOLUME_GROUP: KindSpec(
         kind=BackupKind.VOLUME_GROUP,
@@ -113,11 +175,28 @@ SPECS: dict[BackupKind, KindSpec] = {
         copy_destination_permission="VOLUME_GROUP_BACKUP_CREATE",
         update_permission="VOLUME_GROUP_BACKUP_UPDATE",
         delete_permission="VOLUME_GROUP_BACKUP_DELETE",
+        restore=RestoreSpec(
+            ocid_type="volumegroup",
+            create_operation="create_volume_group",
+            create_details_class="CreateVolumeGroupDetails",
+            source_details_class="VolumeGroupSourceFromVolumeGroupBackupDetails",
+            source_id_attribute="volume_group_backup_id",
+            get_operation="get_volume_group",
+            list_operation="list_volume_groups",
+            update_operation="update_volume_group",
+            update_details_class="UpdateVolumeGroupDetails",
+            delete_operation="delete_volume_group",
+            lowest_vpus_per_gb=None,
+            attachments_operation=None,
+            attachments_filter=None,
+        ),
     ),
 }
 
 BY_EVENT_TYPE: dict[str, KindSpec] = {spec.event_type: spec for spec in SPECS.values()}
 BY_OCID_TYPE: dict[str, KindSpec] = {spec.ocid_type: spec for spec in SPECS.values()}
+# By the OCID type of what a backup restores to: a volume group's members are volumes and boot volumes.
+BY_RESTORED_OCID_TYPE: dict[str, KindSpec] = {spec.restore.ocid_type: spec for spec in SPECS.values()}
 # The .begin events share the rule's namespace; naming them lets the answer say the rule
 # matches too much instead of calling them unknown.
 BEGIN_EVENT_TYPES = frozenset(t.removesuffix(".end") + ".begin" for t in BY_EVENT_TYPE)

@@ -47,6 +47,11 @@ VOLUMES_UNCOVERED = "volumes_uncovered"
 SWEEP_COPIED = "sweep_copies_made"
 SWEEP_FAILED = "sweep_copies_failed"
 SWEEP_REMAINING = "sweep_copies_remaining"
+# What a restore drill posts (drill/publish.py): a passed drill's restore time, each volume's time
+# since its last passed drill, and each pass's failed drills.
+RESTORE_MINUTES = "restore_minutes"
+DRILL_AGE_HOURS = "drill_age_hours"
+DRILLS_FAILED = "drills_failed"
 # Copies made whose mark could not be written (dimension destinationRegion), posted into the source
 # backup's compartment: such a copy never expires, so an alarm must see it.
 COPY_MARK_FAILURES = "copy_mark_failures"

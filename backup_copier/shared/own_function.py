@@ -49,12 +49,15 @@ class OwnFunction:
         return self.detached_timeout_seconds or self.timeout_seconds
 
 
-def own_function_id(environ: Mapping[str, str] = os.environ) -> str:
-    """FN_FN_ID, checked as a function OCID before it goes into a URL."""
+def own_function_id(
+    environ: Mapping[str, str] = os.environ, *, needed: str = "the function cannot invoke itself"
+) -> str:
+    """FN_FN_ID, checked as a function OCID before it goes into a URL (or a drill's mark).
+    `needed` says what cannot be done without it."""
     value = environ.get(FUNCTION_ID_VARIABLE)
     if not value:
         raise OwnFunctionUnknown(
-            f"{FUNCTION_ID_VARIABLE} is not set, so the function cannot invoke itself; OCI Functions sets it "
+            f"{FUNCTION_ID_VARIABLE} is not set, so {needed}; OCI Functions sets it "
             "in every container (a local run must set it too)"
         )
     try:

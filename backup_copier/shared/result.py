@@ -23,6 +23,8 @@ class Outcome(enum.StrEnum):
     # since the report itself worked; what it found is what needs attention.
     REPORTED = "reported"
     AT_RISK = "at_risk"
+    # Answer of a restore drill's pass ({"action": "drill"}) in which no drill failed.
+    DRILLED = "drilled"
     # Answer of a reconcile, expire or report whose scope was split over detached invocations of
     # this function (FAN_OUT=on): the children were started; what they do, they log themselves.
     FANNED_OUT = "fanned_out"

@@ -43,6 +43,16 @@ def is_retryable(error: BaseException) -> bool:
     return isinstance(error, oci_exceptions.RequestException | oci_exceptions.ConnectTimeout)
 
 
+def is_retryable_except_409(error: BaseException) -> bool:
+    """What a delete (or a restore) retries: as is_retryable, but never a 409. A 409 on a delete means the
+    resource is changing state (another run deleting it), or OCI refuses for a reason a retry cannot
+    change (an attached volume; a restore of a backup that is not AVAILABLE): read it again, or report
+    it, instead of waiting the deadline out."""
+    if isinstance(error, oci_exceptions.ServiceError) and error.status == 409:
+        return False
+    return is_retryable(error)
+
+
 class RetriesExhausted(Exception):
     """A retryable error persisted until the invocation ran out of time."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .clients import (
     BlockStorageClients,
+    ComputeClients,
     FunctionsClients,
     IdentityClients,
     MonitoringClients,
@@ -32,6 +33,8 @@ class Container:
     workers: Workers
     # Built empty too: a Functions client is made only when a coordinator fans out, or the check runs.
     functions: FunctionsClients
+    # Built empty too: only a restore drill reads Compute's attachment listings.
+    compute: ComputeClients
 
 
 _container: Container | None = None
@@ -49,5 +52,6 @@ def container() -> Container:
             IdentityClients(settings, signer),
             Workers(settings.max_concurrency),
             FunctionsClients(settings, signer),
+            ComputeClients(settings, signer),
         )
     return _container

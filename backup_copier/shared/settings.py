@@ -24,12 +24,17 @@ from .retention import REGION_RETENTION_PREFIX, RegionRetention, RetentionRule, 
 from .setting_names import KnownKeys, region_key
 
 KMS_KEY_PREFIX = "KMS_KEY_ID_"
+DRILL_AVAILABILITY_DOMAIN_PREFIX = "DRILL_AVAILABILITY_DOMAIN_"
 DISPLAY_NAME_FIELDS = frozenset({"source_name", "source_region", "destination_region", "backup_id", "kind"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 # Monitoring custom-metric namespaces: a letter first, then letters, digits and underscores;
 # Oracle reserves the oci_ and oracle_ prefixes for its own services.
 _METRICS_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,254}")
 _RESERVED_NAMESPACE_PREFIXES = ("oci_", "oracle_")
+# An availability domain's name: the tenancy's prefix, a colon and the region's label
+# (`NfHZ:US-ASHBURN-AD-1`), or the label alone, which matches whatever the prefix (the SDK's
+# docstrings: list_volumes' availability_domain example `Uocm:PHX-AD-1`).
+_AVAILABILITY_DOMAIN = re.compile(r"(?:[A-Za-z0-9]{1,20}:)?[A-Za-z0-9-]{1,60}")
 # A defined tag as IAM names it: <tag namespace>.<tag key>, neither with periods or spaces.
 _DEFINED_TAG = re.compile(r"[A-Za-z0-9_-]{1,100}\.[A-Za-z0-9_-]{1,100}")
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -38,6 +43,11 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 def kms_key_setting(region: str) -> str:
     """The configuration key that holds the KMS key for copies into `region`."""
     return region_key(KMS_KEY_PREFIX, region)
+
+
+def drill_availability_domain_setting(region: str) -> str:
+    """The configuration key that names the availability domain a drill restores into in `region`."""
+    return region_key(DRILL_AVAILABILITY_DOMAIN_PREFIX, region)
 
 
 def parse_regions(value: object) -> tuple[str, ...]:
@@ -123,6 +133,11 @@ DEFAULT_METRICS_NAMESPACE = "backup_copier"
 # child; 1,000 is the most a request's compartmentIds may hold.
 DEFAULT_FAN_OUT_BATCH = 100
 MAX_FAN_OUT_BATCH = 1000
+# Restore drills (docs/drills.md): a drill not AVAILABLE this long after its create request failed.
+# At least one 15-minute schedule interval; at most a week, longer than any restore Oracle times.
+DEFAULT_DRILL_TIMEOUT_MINUTES = 120
+MIN_DRILL_TIMEOUT_MINUTES = 15
+MAX_DRILL_TIMEOUT_MINUTES = 7 * 24 * 60
 
 Regions = Annotated[tuple[str, ...], BeforeValidator(parse_regions)]
 Flag = Annotated[bool, BeforeValidator(_parse_flag)]
@@ -170,10 +185,19 @@ class Settings(BaseModel):
     # Tests only, as BLOCKSTORAGE_ENDPOINT: Functions management (GetFunction). Invocations go to
     # the invoke endpoint GetFunction returns.
     functions_endpoint: str | None = Field(default=None, alias="FUNCTIONS_ENDPOINT")
+    # Restore drills: how long a drill may take to become AVAILABLE before it counts as failed.
+    drill_timeout_minutes: Annotated[int, _whole_number(MIN_DRILL_TIMEOUT_MINUTES, MAX_DRILL_TIMEOUT_MINUTES)] = Field(
+        default=DEFAULT_DRILL_TIMEOUT_MINUTES, alias="DRILL_TIMEOUT_MINUTES"
+    )
+    # Tests only, as BLOCKSTORAGE_ENDPOINT: Compute's attachment listings, which a drill reads
+    # before it deletes what it restored.
+    compute_endpoint: str | None = Field(default=None, alias="COMPUTE_ENDPOINT")
     # Filled from the KMS_KEY_ID_<REGION> keys, which have no fixed names (PER_REGION_KEYS).
     kms_key_ids: dict[str, str] = Field(default_factory=dict, alias="kms_key_ids")
     # Filled from the COPY_RETENTION_DAYS_<REGION> keys: days, or "never" (PER_REGION_KEYS).
     region_retention: dict[str, RegionRetention] = Field(default_factory=dict, alias="region_retention")
+    # Filled from the DRILL_AVAILABILITY_DOMAIN_<REGION> keys: where a drill restores in that region.
+    drill_availability_domains: dict[str, str] = Field(default_factory=dict, alias="drill_availability_domains")
 
     def retention_for(self, region: str) -> RetentionRule:
         """The retention of copies made into `region`: every caller asks here (retention.py ranks the settings)."""
@@ -232,7 +256,9 @@ class Settings(BaseModel):
         namespace, _, key = self.mark_defined_tag.partition(".")
         return namespace, key
 
-    @field_validator("blockstorage_endpoint", "metrics_endpoint", "identity_endpoint", "functions_endpoint")
+    @field_validator(
+        "blockstorage_endpoint", "metrics_endpoint", "identity_endpoint", "functions_endpoint", "compute_endpoint"
+    )
     @classmethod
     def _endpoint(cls, url: str | None) -> str | None:
         if not url:
@@ -253,6 +279,9 @@ class Settings(BaseModel):
 
     def functions_endpoint_for(self, region: str) -> str | None:
         return self.functions_endpoint.replace("{region}", region) if self.functions_endpoint else None
+
+    def compute_endpoint_for(self, region: str) -> str | None:
+        return self.compute_endpoint.replace("{region}", region) if self.compute_endpoint else None
 
     def required_tag(self) -> tuple[str, str | None] | None:
         if self.required_freeform_tag is None:
@@ -288,10 +317,24 @@ def _region_retention(key: str, region: str, value: str) -> RegionRetention:
         raise InvalidSetting(key, str(exc)) from None
 
 
+def _availability_domain(key: str, region: str, value: str) -> str:
+    """An availability domain's name, or its label after the colon; whether the region has it is
+    known only from Identity, so a drill that finds no such domain there names this key."""
+    name = value.strip()
+    if not _AVAILABILITY_DOMAIN.fullmatch(name):
+        raise InvalidSetting(
+            key,
+            f"expected an availability domain of {region} as ListAvailabilityDomains names it (e.g. Uocm:PHX-AD-2), "
+            f"or the part after its colon, got {ascii(value)[:60]}",
+        )
+    return name
+
+
 # Every per-region setting: a new one is a row here and a field on Settings, nothing else.
 PER_REGION_KEYS = (
     PerRegionKeys(KMS_KEY_PREFIX, "kms_key_ids", _kms_key),
     PerRegionKeys(REGION_RETENTION_PREFIX, "region_retention", _region_retention),
+    PerRegionKeys(DRILL_AVAILABILITY_DOMAIN_PREFIX, "drill_availability_domains", _availability_domain),
 )
 # Every fixed key an operator may set: the model's aliases (the per-region fields' are not keys).
 SETTING_KEYS = frozenset(

@@ -97,6 +97,9 @@ TENANCY_SETUP = [
     TOPIC,
     "--home-region",
     "us-ashburn-1",
+    # The tenancy-wide setup also runs restore drills (docs/drills.md): their policy, schedule and alarms.
+    "--drills",
+    "on",
 ]
 
 

@@ -15,10 +15,17 @@ import pytest
 from backup_copier.deploy_kit import cli as deploy
 from backup_copier.deploy_kit import iam, setup
 from backup_copier.dispatch import parse_request
+from backup_copier.drill.request import DrillRequest
 from backup_copier.expire.request import ExpireRequest
 from backup_copier.report.request import ReportRequest
 from backup_copier.shared.errors import InvalidRequest
-from backup_copier.shared.metrics import COPY_MARK_FAILURES, RPO_HOURS, VOLUMES_BREACHING
+from backup_copier.shared.metrics import (
+    COPY_MARK_FAILURES,
+    DRILL_AGE_HOURS,
+    DRILLS_FAILED,
+    RPO_HOURS,
+    VOLUMES_BREACHING,
+)
 from backup_copier.sweep.request import ReconcileRequest
 from local_runtime.oci_cli import oci_cli, problems
 from tests.deploy_kit.conftest import (
@@ -33,7 +40,8 @@ from tests.deploy_kit.conftest import (
 )
 
 pytestmark = pytest.mark.timeout(900)  # the session's first run may install oci-cli (about a minute)
-REQUESTS = {"reconcile": ReconcileRequest, "expire": ExpireRequest, "report": ReportRequest}
+REQUESTS = {"reconcile": ReconcileRequest, "expire": ExpireRequest, "report": ReportRequest, "drill": DrillRequest}
+SCHEDULES = (*setup.SCHEDULES, setup.DRILL_SCHEDULE)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +95,7 @@ def test_the_policy_is_the_kit_s_at_tenancy_level_with_metrics(tenancy: Scenario
                 KEY,
                 "--function-compartment",
                 FUNCTION_COMPARTMENT,
+                "--drills",
                 "--json",
             ]
         )
@@ -107,7 +116,7 @@ def test_one_events_rule_in_the_root_compartment_without_a_filter(tenancy: Scena
     assert rule["actions"] == {"actions": [{"actionType": "FAAS", "isEnabled": True, "functionId": FUNCTION_ID}]}
 
 
-@pytest.mark.parametrize("schedule", setup.SCHEDULES, ids=[s.action for s in setup.SCHEDULES])
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=[s.action for s in SCHEDULES])
 def test_each_schedule_s_body_is_a_tenancy_wide_request_the_function_accepts(
     tenancy: Scenario, schedule: setup.Schedule
 ) -> None:
@@ -123,7 +132,7 @@ def test_each_schedule_s_body_is_a_tenancy_wide_request_the_function_accepts(
     assert parameter["value"] == {"action": schedule.action, "compartmentId": TENANCY, "subtree": True}
     request = parse_request(json.dumps(parameter["value"]).encode())
     assert isinstance(request, REQUESTS[schedule.action])
-    assert isinstance(request, ReconcileRequest | ExpireRequest | ReportRequest)
+    assert isinstance(request, ReconcileRequest | ExpireRequest | ReportRequest | DrillRequest)
     assert request.scope.is_tenancy
 
 
@@ -135,6 +144,7 @@ def test_the_sweep_and_report_run_hourly_and_the_expiry_daily(tenancy: Scenario)
     assert (minute.isdigit(), hour, rest) == (True, "*", ["*", "*", "*"])
     minute, hour, *rest = crons["backup-copier-expiry"]
     assert (minute.isdigit(), hour.isdigit(), rest) == (True, True, ["*", "*", "*"])
+    assert crons["backup-copier-drill"] == ["*/15", "*", "*", "*", "*"]
 
 
 def test_the_alarms_watch_every_compartment_of_the_tenancy(tenancy: Scenario) -> None:
@@ -145,7 +155,9 @@ def test_the_alarms_watch_every_compartment_of_the_tenancy(tenancy: Scenario) ->
     for alarm in alarms.values():
         assert (alarm["compartmentId"], alarm["destinations"]) == (FUNCTION_COMPARTMENT, [TOPIC])
     queries = sorted(alarm["query"].split("[")[0] for alarm in own)
-    assert queries == sorted([RPO_HOURS, RPO_HOURS, VOLUMES_BREACHING, COPY_MARK_FAILURES])
+    assert queries == sorted(
+        [RPO_HOURS, RPO_HOURS, VOLUMES_BREACHING, COPY_MARK_FAILURES, DRILLS_FAILED, DRILL_AGE_HOURS]
+    )
     assert alarms["backup-copier: failed invocations"]["namespace"] == "oci_faas"
 
 
@@ -178,6 +190,7 @@ def _argv(**changes: str | None) -> list[str]:
         ("--home-region", "atlantis"),
         ("--tag", "=true"),
         ("--rpo-target-hours", "0"),
+        ("--drill-age-hours", "0"),
     ],
 )
 def test_every_bad_option_is_named_and_nothing_is_printed(
@@ -202,3 +215,16 @@ def test_the_optional_options_can_be_left_out() -> None:
     assert "METRICS off" in off
     assert "copy_rpo_hours" not in off
     assert "FunctionResponseCount" in off
+    without_drills = deploy.render(_argv(**{"--drills": None, "--drill-age-hours": None}))
+    assert "backup-copier-drill" not in without_drills and "VOLUME_DELETE" not in without_drills
+    assert '{"action": "check"}' in without_drills
+
+
+def test_the_drills_are_scheduled_granted_alarmed_and_checked(tenancy: Scenario) -> None:
+    statements = tenancy.plane.named("policies", "backup-copier")["statements"]
+    deletes = [line for line in statements if "VOLUME_DELETE'" in line or "VOLUME_GROUP_DELETE'" in line]
+    # Deleting volumes is granted in the destination regions only, never where the backups' volumes live.
+    assert deletes and all("any {request.region = 'iad', request.region = 'fra'}" in line for line in deletes)
+    assert [call.body.decode() for call in tenancy.fn.invocations] == [setup.DRILL_CHECK_BODY]
+    age = tenancy.plane.named("alarms", "backup-copier: a volume's last passed drill is too old")
+    assert age["query"] == f"{DRILL_AGE_HOURS}[1h].max() > 192"
