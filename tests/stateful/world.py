@@ -154,6 +154,8 @@ class Step:
     # is no run or whose settings never change: promise 3 tells the copy-delete-copy loop from what
     # a change of settings asks for.
     settings: Settings | None = None
+    # The drill's part of the step (drills.py's Volumes), for a world that reads volumes too.
+    volumes: Any = None
 
 
 @dataclass
