@@ -7,7 +7,9 @@ of a marked copy inherits a mark that names another backup, and is never taken f
 
 The source backup records each copy made of it under `backup-copier-copy-in-<region>`, so a
 copy whose own mark could not be written (refused while CREATING, say) is still known to
-be this function's, and a later sweep can mark it.
+be this function's, and a later sweep can mark it. And once the expiry pass has deleted that
+copy, under `backup-copier-expired-in-<region>`, so that no run copies it there again
+(expired.py).
 
 Once a copy carries any of the mark's keys, valid or not, its mark is no longer this
 function's to write: an operator who edits or removes keys is taking the copy back, and a
@@ -35,6 +37,7 @@ NEVER = "never"
 DEFINED_TAG_VALUE = "backup-copier"
 MARK_KEYS = (COPY_KEY, SOURCE_BACKUP_KEY, SOURCE_RESOURCE_KEY, SOURCE_CREATED_KEY, EXPIRES_KEY)
 _RECORD_PREFIX = PREFIX + "copy-in-"
+_EXPIRED_PREFIX = PREFIX + "expired-in-"
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,21 @@ def recorded_copy(source: Any, region: str) -> str | None:
 
 def recorded_tags(existing: dict[str, str] | None, region: str, copy_id: str) -> dict[str, str]:
     return {**(existing or {}), record_key(region): copy_id}
+
+
+def expired_key(region: str) -> str:
+    """The source backup's tag that names its copy in `region` which the expiry pass deleted."""
+    return _EXPIRED_PREFIX + region
+
+
+def expired_copy(source: Any, region: str) -> str | None:
+    """The copy in `region` whose expiry this function carried out, as recorded on the source, if any."""
+    tags: dict[str, str] = getattr(source, "freeform_tags", None) or {}
+    return tags.get(expired_key(region))
+
+
+def expired_tags(existing: dict[str, str] | None, region: str, copy_id: str) -> dict[str, str]:
+    return {**(existing or {}), expired_key(region): copy_id}
 
 
 def format_time(moment: datetime) -> str:
