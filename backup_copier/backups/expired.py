@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .marks import expired_copy, expired_key
+from .marks import EXPIRY_RECORD
 
 COPY_EXPIRED = "CopyExpired"
 
 
 def copy_expired(backup: Any, region: str) -> str | None:
     """Why `backup` is not to be copied into `region` again, or None when nothing says so."""
-    copy_id = expired_copy(backup, region)
+    copy_id = EXPIRY_RECORD.copy_in(backup, region)
     if copy_id is None:
         return None
-    key = expired_key(region)
+    key = EXPIRY_RECORD.key(region)
     return (
         f"its copy in {region} ({copy_id}) reached its expiry and the expiry pass deleted it, as its {key} tag "
         "records; an expiry the function carried out is final, so it is not copied there again. To copy it again "

@@ -291,7 +291,7 @@ def record_expiry(
         invocation,
         source_region,
         source_id,
-        lambda current: {"freeform_tags": marks.expired_tags(current.freeform_tags, region, copy_id)},
+        lambda current: {"freeform_tags": marks.EXPIRY_RECORD.tags(current.freeform_tags, region, copy_id)},
         (read.data, read.headers.get("etag")),
     )
     return problem

@@ -297,7 +297,7 @@ class Promises(RuleBasedStateMachine):
         keep_last = int(self.settings.get("KEEP_LAST_COPIES") or 1)
         self._ended(
             f"{name} {conditions}", before, keep_last=keep_last, max_copies=max_copies, max_deletes=max_deletes,
-            sweep=check,
+            sweep=check, answers=[answer for _, answer in calls],
         )  # fmt: skip
 
     def _copied_earlier(self, source: dict[str, Any], region: str) -> None:

@@ -148,6 +148,8 @@ class Step:
     max_copies: int | None = None
     max_deletes: int | None = None
     sweep: SweepCheck | None = None
+    # The answers of a run and of each child it started: promise 3 reads the expiry pass's.
+    answers: Sequence[dict[str, Any]] = ()
 
 
 @dataclass
@@ -159,6 +161,9 @@ class World:
     destinations: tuple[str, ...]
     # Every copy the function deleted, from the request log of every step so far.
     deleted_by_function: set[str] = field(default_factory=set)
+    # Of those, the copies whose deletion the expiry pass's answer said it could not record on the
+    # source ("recorded": false): the one deletion by the function after which a copy may be made again.
+    unrecorded: set[str] = field(default_factory=set)
 
     def snapshot(self) -> Snapshot:
         """Every backup of the compartments, in the source region and each destination, with its REGION."""
@@ -179,6 +184,12 @@ class World:
         step = Step(name, before, self.emulator.requests, self.snapshot(), **details)
         self.deleted_by_function |= {
             resource_id(r) for r in step.requests if r.operation == "delete" and r.status == 204
+        }
+        self.unrecorded |= {
+            entry["copyId"]
+            for answer in step.answers
+            for entry in answer.get("deleted") or ()
+            if entry.get("recorded") is False
         }
         return step
 
@@ -339,7 +350,9 @@ def copied_once(step: Step, world: World) -> list[str]:
     """3. A source is never copied into a region twice, unless its earlier copy was deleted by someone
     other than the function. An expiry the function carried out is final (docs/retention.md): not a
     change of settings, not an expiry the operator moved into the past, nothing brings the copy back
-    but the operator removing the record of that expiry from the source."""
+    but the operator removing the record of that expiry from the source. The one exception is the
+    function's own word: an expiry pass whose answer said it could not write that record (the copy's
+    `deleted` entry with "recorded": false), after which the source is copied as before the record."""
     broken = []
     for made in step.after.values():
         source = step.after.get(source_of(made) or "")
@@ -359,6 +372,8 @@ def copied_once(step: Step, world: World) -> list[str]:
         last = max(earlier, key=lambda other: (other["timeCreated"], other["id"]))
         if last["lifecycleState"] not in GONE_STATES:
             broken.append(f"{source['id']} has two live copies in {made[REGION]}: {last['id']}, {made['id']}")
+        elif last["id"] in world.unrecorded:
+            TALLY.items["copies again after an unrecorded expiry"] += 1
         elif last["id"] in world.deleted_by_function:
             broken.append(
                 f"{source['id']} copied into {made[REGION]} again ({made['id']}) after the function deleted {last['id']}"
