@@ -4,9 +4,9 @@ OCI's own engine for work that outgrows one synchronous call (at most 300 s) is 
 invocation: it answers the caller at once, runs up to the function's
 detachedModeTimeoutInSeconds (5 to 3,600 s), and each runs in a container of its own. The
 coordinator finds itself (FN_FN_ID, then GetFunction for the invoke endpoint, once per
-container), invokes itself once per batch (each child with its share of maxCopies or maxDeletes and its
-slot of the function's calls to Monitoring, budget.py) with the deadline-aware retry strategy (a throttled
-invoke is tried again while time is left), and answers `fanned_out`. Before it starts any, it
+container), invokes itself once per batch (each child with its share of maxCopies or maxDeletes
+and its slot of the function's calls to Monitoring, budget.py) with the deadline-aware retry
+strategy (a throttled invoke is tried again while time is left), and answers `fanned_out`. Before it starts any, it
 builds every child's body and parses each as the child will, so no child is sent a body it
 would refuse; the action's own checks (settings, regions) were made before the scope was even
 expanded (request.py). A batch that could not be

@@ -39,19 +39,21 @@ from .settings import Settings
 MAX_STREAMS_PER_CALL = 50
 MAX_DIMENSION_VALUE_LENGTH = 512
 MAX_DATAPOINT_AGE = timedelta(hours=2)
-# Oracle allows 50 calls a second per tenancy (PostMetricData's "Transactions Per Second (TPS)
-# per-tenancy limit for this operation: 50"). The function keeps to 40, so the tenancy's other
-# publishers keep 10 a second. Why 40 and not the 20 it was: posting waits on nothing else (the
-# streams of a report are final only once every compartment is read, report/scan.py), so at 20 a
-# report of 20,000 volumes spent 22 s of its run only waiting to post; the function's own scheduled
-# runs that post start minutes apart (sweep at :17, report at :23, drills at :00/:15/:30/:45), and
-# a fan-out's children share one run's rate (PostingSlot), so they rarely post at once; and when
-# they or anyone else do, a throttled call slows this posting down (Pacer.throttled) instead of
-# losing its streams.
+# Oracle allows 50 calls a second per tenancy (PostMetricData: "Transactions Per Second (TPS)
+# per-tenancy limit for this operation: 50"). The function keeps to 40 and leaves 10 to the
+# tenancy's other publishers. It kept to 20 before; 40, because:
+# - posting is time a run only waits: a report's streams are final only once every compartment is
+#   read (report/scan.py), so none can be posted while it reads, and at 20 a report of 20,000
+#   volumes waited 22 s after it had read everything;
+# - the function's own scheduled runs that post start minutes apart (sweep at :17, report at :23,
+#   drills every quarter hour), and a fan-out's children together keep to one run's rate (PostingSlot);
+# - should two posters meet anyway, the first 429 halves this posting's rate (Pacer.throttled), so
+#   two runs at 40 settle at 20 each, under the 50, instead of retrying into each other until
+#   their calls fail.
 CALLS_PER_SECOND = 40
-# A posting throttled again and again slows to this fraction of its rate, no further: 5 calls a
-# second for an unsplit run still posts 20,000 streams in 80 s.
-SLOWEST_FRACTION = 8
+# A posting throttled again and again slows to this fraction of its rate, no further: for an
+# unsplit run 5 calls a second, which still posts 20,000 streams in 80 s.
+SLOWEST_DIVISOR = 8
 # More children than a tenancy has compartments: a larger `of` is no fan-out's.
 MAX_SLOTS = 100_000
 ATTEMPTS_PER_CALL = 3
@@ -362,9 +364,9 @@ class Pacer:
     """When a posting's next call may start: at the start of its next slot, `spacing` slots after its last.
 
     `spacing` starts at the slot's `of` (every one of its slots) and doubles with each call
-    Monitoring throttles, up to SLOWEST_FRACTION times: a 429 means someone else in the tenancy is
-    posting too, and halving this run's rate leaves them room, where keeping it would have every
-    call of both tried three times and then lost.
+    Monitoring throttles, until it is SLOWEST_DIVISOR times that: a 429 means someone else in the
+    tenancy is posting too, and halving this run's rate leaves them room, where keeping it would
+    have both retry into each other until their calls fail for good.
     """
 
     def __init__(self, slot: PostingSlot, clock: Callable[[], float]) -> None:
@@ -385,7 +387,7 @@ class Pacer:
         return min(due / CALLS_PER_SECOND - now, self.spacing / CALLS_PER_SECOND)
 
     def throttled(self) -> None:
-        self.spacing = min(2 * self.spacing, SLOWEST_FRACTION * self.slot.of)
+        self.spacing = min(2 * self.spacing, SLOWEST_DIVISOR * self.slot.of)
 
 
 def _a_few_attempts(throttled: Callable[[], None]) -> Callable[[BaseException], bool]:

@@ -249,3 +249,12 @@ def test_monitoring_throttling_slows_the_posting_that_follows(emulator: Emulator
     assert (outcome.posted, outcome.failed) == (150, 0)
     assert [r.status for r in emulator.requests if r.operation == "post_metrics"] == [429, 200, 200, 200]
     assert [round(pause * metrics.CALLS_PER_SECOND, 3) for pause in pauses] == [2, 2]
+
+
+def test_a_wall_clock_stepped_back_holds_the_posting_one_spacing_at_most() -> None:
+    clock = Clock()
+    pacer = metrics.Pacer(metrics.PostingSlot(0, 4), clock)
+    pacer.pause()
+    clock.now -= 3600
+
+    assert pacer.pause() == pytest.approx(4 / metrics.CALLS_PER_SECOND)
