@@ -15,6 +15,7 @@ from .copy import parse as copy_parse
 from .copy.events import EVENT_ID
 from .shared.call_ids import parse_call_id
 from .shared.errors import InvalidRequest
+from .shared.metrics import parse_posting_slot
 from .shared.request import ActionRequest, Request, json_type
 
 # Backup events are a few kilobytes; anything near the Fn payload limit is not one.
@@ -27,6 +28,10 @@ FANNED_OUT_ACTIONS = ("expire", "reconcile", "report")
 # A child's scope is the batch its coordinator gave it, always as compartmentIds: with these, a
 # body carrying fanOutOf would run a whole subtree in place, past the coordinator (issue 22).
 NOT_IN_A_CHILD = ("subtree", "compartmentId")
+# What a coordinator adds to a child's body beside fanOutOf: the child's slot of the function's
+# calls to Monitoring (shared/metrics.py PostingSlot). Accepted only next to fanOutOf; any value
+# slows a run at most, and a child without one posts at the function's own rate, as any run does.
+METRICS_SLOT_FIELD = "metricsSlot"
 
 
 def parse_request(body: bytes) -> Request:
@@ -100,11 +105,18 @@ def _parse_action(document: dict[str, Any]) -> Request:
             "action", f"unknown action {ascii(name)[:60]}; expected one of {sorted(parsers)}", "UnsupportedAction"
         )
     if FAN_OUT_FIELD not in document:
+        if METRICS_SLOT_FIELD in document:
+            raise InvalidRequest(
+                METRICS_SLOT_FIELD,
+                f"only a fan-out's child carries it, next to {FAN_OUT_FIELD}: its coordinator's share of the "
+                "function's calls to Monitoring",
+                "InvalidFanOutOf",
+            )
         request = parsers[name](document)
         _at_least_one(request)
         return request
-    # A child of a fan-out: the field is checked and kept here, so the actions' own bodies never
-    # see it, and a child is always run in place (it never fans out again). fanOutOf proves
+    # A child of a fan-out: its fields (fanOutOf, metricsSlot) are checked and kept here, so the
+    # actions' own bodies never see them, and a child is always run in place (it never fans out again). fanOutOf proves
     # nothing (anyone allowed to invoke the function can send one): a child's body is just a
     # body, held to every rule an operator's is, except that its share of a limit may be 0.
     if name not in FANNED_OUT_ACTIONS:
@@ -126,8 +138,14 @@ def _parse_action(document: dict[str, Any]) -> Request:
             f"is required with {FAN_OUT_FIELD}: the batch of compartments the child runs",
             "InvalidFanOutOf",
         )
-    request = parsers[name]({key: value for key, value in document.items() if key != FAN_OUT_FIELD})
+    slot = None
+    if METRICS_SLOT_FIELD in document:
+        slot = parse_posting_slot(document[METRICS_SLOT_FIELD], field=METRICS_SLOT_FIELD)
+    child_only = (FAN_OUT_FIELD, METRICS_SLOT_FIELD)
+    request = parsers[name]({key: value for key, value in document.items() if key not in child_only})
     request.fan_out_of = fan_out_of
+    if slot is not None:
+        request.metrics_slot = slot
     return request
 
 

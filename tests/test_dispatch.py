@@ -10,6 +10,7 @@ import pytest
 from backup_copier.dispatch import MAX_BODY_BYTES, parse_request
 from backup_copier.shared.errors import InvalidRequest
 from backup_copier.shared.kinds import BackupKind
+from backup_copier.shared.metrics import UNSPLIT, PostingSlot
 from backup_copier.shared.request import ActionRequest, Budget
 from local_runtime import samples
 from tests.helpers import DELETE, mutated
@@ -194,3 +195,53 @@ def test_a_share_of_nothing_is_a_childs_never_an_operators(action: str, field: s
     child = parse_request(json.dumps({**operator, "fanOutOf": CHILD_OF}).encode())
     assert isinstance(child, ActionRequest) and child.budget == Budget(field, 0)
     assert child.fan_out_of == CHILD_OF
+
+
+# The function's calls to Monitoring are the tenancy's (issue 23): a coordinator gives each child a
+# slot of them, and a body, which anyone allowed to invoke can send, can only slow a run down.
+
+
+@pytest.mark.parametrize("action", ["reconcile", "expire", "report", "drill", "check"])
+def test_a_metrics_slot_is_a_childs_only(action: str) -> None:
+    error = _rejected(
+        json.dumps({"action": action, "compartmentIds": BATCH, "metricsSlot": {"slot": 0, "of": 1}}).encode()
+    )
+
+    assert (error.field, error.code) == ("metricsSlot", "InvalidFanOutOf")
+    assert "only a fan-out's child carries it, next to fanOutOf" in str(error)
+
+
+@pytest.mark.parametrize("action", ["reconcile", "report"])
+def test_a_child_posts_in_its_slot_and_without_one_at_the_functions_own_rate(action: str) -> None:
+    child = {"action": action, "compartmentIds": BATCH, "fanOutOf": CHILD_OF}
+
+    with_slot = parse_request(json.dumps({**child, "metricsSlot": {"slot": 3, "of": 11}}).encode())
+    without = parse_request(json.dumps(child).encode())
+    operator = parse_request(json.dumps({"action": action, "compartmentIds": BATCH}).encode())
+
+    assert with_slot.metrics_slot == PostingSlot(3, 11)
+    assert without.metrics_slot == operator.metrics_slot == PostingSlot(0, 1) == UNSPLIT
+
+
+@pytest.mark.parametrize(
+    ("slot", "field"),
+    [
+        (None, "metricsSlot"),
+        ([0, 2], "metricsSlot"),
+        ({"slot": 0}, "metricsSlot"),
+        ({"slot": 0, "of": 2, "rate": 50}, "metricsSlot"),
+        ({"slot": 0, "of": 0}, "metricsSlot.of"),
+        ({"slot": 0, "of": True}, "metricsSlot.of"),
+        ({"slot": 0, "of": 2.0}, "metricsSlot.of"),
+        ({"slot": 0, "of": 10**400}, "metricsSlot.of"),
+        ({"slot": 2, "of": 2}, "metricsSlot.slot"),
+        ({"slot": -1, "of": 2}, "metricsSlot.slot"),
+        ({"slot": "1", "of": 2}, "metricsSlot.slot"),
+    ],
+)
+def test_a_bad_metrics_slot_is_named(slot: object, field: str) -> None:
+    body = {"action": "report", "compartmentIds": BATCH, "fanOutOf": CHILD_OF, "metricsSlot": slot}
+
+    error = _rejected(json.dumps(body).encode())
+
+    assert (error.field, error.code) == (field, "InvalidFanOutOf")

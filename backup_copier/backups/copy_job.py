@@ -3,7 +3,8 @@
 For each destination: look for a copy that already exists there (made by this function,
 a backup policy or by hand); if there is none, ask the source region to copy, with a retry
 token derived from (backup, destination) so that redelivered events and concurrent
-containers converge on one copy; unless that copy would expire on arrival (arrival.py).
+containers converge on one copy; unless the expiry pass already deleted the copy there
+(expired.py), or that copy would expire on arrival (arrival.py).
 The copy itself takes minutes to hours; this does not wait for it.
 """
 
@@ -17,11 +18,13 @@ from typing import Any
 
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
+from ..shared.deadline import OutOfTime
 from ..shared.kinds import BackupKind, KindSpec
 from ..shared.outcomes import SERVICE_FAILURES, copy_verdict, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
 from .arrival import EXPIRES_ON_ARRIVAL, among_newest, expires_on_arrival
+from .expired import COPY_EXPIRED, copy_expired
 from .marker import Marker, MarkResult
 from .marks import may_repair, read_mark
 from .states import COPY_CLOCK_SKEW, NOT_YET_STATES, PRESENT_STATES
@@ -80,18 +83,26 @@ class CopyJob:
                     mark=mark.to_json(),
                     mark_failed=mark.failed,
                 )
-            pointless = self._expires_on_arrival(region)
-            if pointless:
-                return CopyResult(region, Outcome.SKIPPED, reason_code=EXPIRES_ON_ARRIVAL, reason=pointless)
-            if dry_run:
-                return CopyResult(
-                    region, Outcome.DRY_RUN, reason_code="DryRun", reason=f"would copy to {region}; dry run"
-                )
-            if self.boot_copy_in_flight_to is not None:
-                return self._deferred(region)
         except SERVICE_FAILURES as error:
             verdict = verdict_for(error, action=f"list the copies in {region}", region=region)
             return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
+        expired = copy_expired(self.backup, region)
+        if expired:
+            return CopyResult(region, Outcome.SKIPPED, reason_code=COPY_EXPIRED, reason=expired)
+        try:
+            pointless = self._expires_on_arrival(region)
+        except (*SERVICE_FAILURES, OutOfTime) as error:
+            # Its rank among the volume's newest backups is one list call in the source region, which
+            # stops when less than a step's time is left (listing.py): the deadline, answered as one.
+            action = f"rank {self.backup.id} among its volume's newest backups for the copy to {region}"
+            verdict = verdict_for(error, action=action, region=self.source_region)
+            return CopyResult(region, verdict.outcome, reason_code=verdict.reason_code, reason=verdict.reason)
+        if pointless:
+            return CopyResult(region, Outcome.SKIPPED, reason_code=EXPIRES_ON_ARRIVAL, reason=pointless)
+        if dry_run:
+            return CopyResult(region, Outcome.DRY_RUN, reason_code="DryRun", reason=f"would copy to {region}; dry run")
+        if self.boot_copy_in_flight_to is not None:
+            return self._deferred(region)
         try:
             response = self._request_copy(region, superseded)
         except SERVICE_FAILURES as error:

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..shared.context import Invocation
+from ..shared.deadline import OutOfTime
 from ..shared.kinds import KindSpec
 
 # The largest page the List operations accept: "1 is the minimum, 1000 is the maximum" (Oracle's
@@ -28,10 +29,6 @@ PAGE_SIZE = 1000
 # Time a step (one list page, or one check and copy) needs; with less left, a run stops
 # and answers rather than be killed mid-step.
 STEP_SECONDS = 1.0
-
-
-class OutOfTime(Exception):
-    """Too little time is left for another step, or the run this step serves has ended."""
 
 
 # Set while a worker reads one compartment of a scope (per_compartment.py): once the run has

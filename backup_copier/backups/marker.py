@@ -1,10 +1,14 @@
-"""Writing the mark: onto a copy just made (or one the source's record names), and the record onto the source.
+"""Writing the mark: onto a copy just made (or one the source's record names), and the records onto the source.
 
-Both are updates of freeform tags, which OCI replaces whole: each reads the backup's
+All are updates of freeform tags, which OCI replaces whole: each reads the backup's
 current tags and ETag, merges, and sends the update with If-Match, so a tag an operator
 adds at the same moment is never overwritten (a 412 means: read again and merge again).
 A refusal (409 while the copy is being created, 429, 5xx) is retried, but only for
 MARK_SECONDS: a copy takes minutes to hours, and the answer must not wait for it.
+
+The source carries two records, each per destination region: the copy made of it (written
+with the mark), and the copy the expiry pass deleted (record_expiry, written by the expiry pass
+after the deletion; backups/expired.py reads it).
 
 Whether a copy's mark may be written at all is decided on that same fresh read, by
 marks.may_repair (or marks.may_mark_new_copy for the copy just made): a copy that carries
@@ -24,9 +28,10 @@ from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
 from ..shared.metrics import COPY_MARK_FAILURES, Metric
-from ..shared.outcomes import verdict_for
+from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.retention import RetentionRule
 from . import marks
+from .states import GONE_STATES
 
 # Time one mark may take, retries included; what is left goes to the other destinations.
 MARK_SECONDS = 10.0
@@ -196,47 +201,110 @@ class Marker:
     def _try(
         self, region: str, backup_id: str, changes: Changes, known: Known | None
     ) -> tuple[tuple[str, str] | None, Known | None]:
-        """Update the backup with changes(current): (None, what was written) when done,
-        else ((code, sentence), None)."""
-        invocation = self.invocation.within(MARK_SECONDS)
-        client = self.clients.for_region(region)
-        current = known
-        try:
-            for _ in range(_ETAG_ATTEMPTS):
-                if current is None:
-                    read = getattr(client, self.spec.get_operation)(backup_id, retry_strategy=invocation.retry_strategy)
-                    current = (read.data, read.headers.get("etag"))
-                model, etag = current
-                try:
-                    written = self._update(client, backup_id, changes(model), etag, invocation)
-                except oci_exceptions.ServiceError as error:
-                    if error.status != 412:
-                        raise
-                    current = None  # changed since read: read again and merge again
-                    continue
-                return None, (written.data, written.headers.get("etag"))
-            raise _Stale()
-        except _LeftAlone:
-            raise
-        except _Stale:
-            return ("TagsChanging", f"the tags of {backup_id} changed {_ETAG_ATTEMPTS} times while being merged"), None
-        except Exception as error:  # the copy is made whatever happens here: never fail its answer
-            # Not "run the check": it cannot prove an update without writing one.
-            refused = (
-                f"The backup was deleted, or the function's dynamic group lacks {self.spec.update_permission} in "
-                f"{region}: add the mark statements of `.venv/bin/python -m backup_copier.deploy_kit policies`."
-            )
-            verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region, refused=refused)
-            return (verdict.reason_code, verdict.reason), None
+        return merge_tags(self.spec, self.clients, self.invocation, region, backup_id, changes, known)
 
-    def _update(
-        self, client: Any, backup_id: str, changes: dict[str, Any], etag: str | None, invocation: Invocation
-    ) -> Any:
-        # Deferred for cold start, as in clients.py: importing this module must not load oci.core.
-        from oci.core import models
 
-        details = getattr(models, self.spec.update_details_class)(**changes)
-        kwargs: dict[str, Any] = {"retry_strategy": invocation.retry_strategy}
-        if etag:
-            kwargs["if_match"] = etag
-        return getattr(client, self.spec.update_operation)(backup_id, details, **kwargs)
+# Why a tag update did not go through: (reason code, sentence).
+Problem = tuple[str, str]
+
+
+def merge_tags(
+    spec: KindSpec,
+    clients: BlockStorageClients,
+    invocation: Invocation,
+    region: str,
+    backup_id: str,
+    changes: Changes,
+    known: Known | None,
+) -> tuple[Problem | None, Known | None]:
+    """Update the backup with changes(current), within MARK_SECONDS: (None, what was written) when
+    done, else ((code, sentence), None). The one tag write of the function's marks and records."""
+    bounded = invocation.within(MARK_SECONDS)
+    client = clients.for_region(region)
+    current = known
+    try:
+        for _ in range(_ETAG_ATTEMPTS):
+            if current is None:
+                read = getattr(client, spec.get_operation)(backup_id, retry_strategy=bounded.retry_strategy)
+                current = (read.data, read.headers.get("etag"))
+            model, etag = current
+            try:
+                written = _update(spec, client, backup_id, changes(model), etag, bounded)
+            except oci_exceptions.ServiceError as error:
+                if error.status != 412:
+                    raise
+                current = None  # changed since read: read again and merge again
+                continue
+            return None, (written.data, written.headers.get("etag"))
+        raise _Stale()
+    except _LeftAlone:
+        raise
+    except _Stale:
+        return ("TagsChanging", f"the tags of {backup_id} changed {_ETAG_ATTEMPTS} times while being merged"), None
+    except Exception as error:  # the copy is made (or deleted) whatever happens here: never fail its answer
+        return _refused(error, spec, region, backup_id), None
+
+
+def _refused(error: BaseException, spec: KindSpec, region: str, backup_id: str) -> Problem:
+    # Not "run the check": it cannot prove an update without writing one.
+    refused = (
+        f"The backup was deleted, or the function's dynamic group lacks {spec.update_permission} in "
+        f"{region}: add the mark statements of `.venv/bin/python -m backup_copier.deploy_kit policies`."
+    )
+    verdict = verdict_for(error, action=f"tag {backup_id} in {region}", region=region, refused=refused)
+    return verdict.reason_code, verdict.reason
+
+
+def record_expiry(
+    spec: KindSpec,
+    clients: BlockStorageClients,
+    invocation: Invocation,
+    source_region: str,
+    source_id: str,
+    region: str,
+    copy_id: str,
+) -> Problem | None:
+    """Record on the source backup that the expiry pass deleted its copy `copy_id` in `region`
+    (backup-copier-expired-in-<region>; expired.py is the rule that reads it). None when written,
+    or when there is no source to write on; else why not, for the expiry pass's answer.
+
+    A source that reads 404 is taken as gone, with nothing left to copy: the same dynamic group
+    reads source backups on every copy and sweep, and the preflight check proves it may. A 404 on
+    the update itself, after that read, is a refusal (UPDATE missing in the source region), said so.
+    """
+    bounded = invocation.within(MARK_SECONDS)
+    try:
+        read = getattr(clients.for_region(source_region), spec.get_operation)(
+            source_id, retry_strategy=bounded.retry_strategy
+        )
+    except oci_exceptions.ServiceError as error:
+        if error.status == 404:
+            return None
+        return _refused(error, spec, source_region, source_id)
+    except SERVICE_FAILURES as error:
+        return _refused(error, spec, source_region, source_id)
+    if read.data.lifecycle_state in GONE_STATES:
+        return None
+    problem, _ = merge_tags(
+        spec,
+        clients,
+        invocation,
+        source_region,
+        source_id,
+        lambda current: {"freeform_tags": marks.EXPIRY_RECORD.tags(current.freeform_tags, region, copy_id)},
+        (read.data, read.headers.get("etag")),
+    )
+    return problem
+
+
+def _update(
+    spec: KindSpec, client: Any, backup_id: str, changes: dict[str, Any], etag: str | None, invocation: Invocation
+) -> Any:
+    # Deferred for cold start, as in clients.py: importing this module must not load oci.core.
+    from oci.core import models
+
+    details = getattr(models, spec.update_details_class)(**changes)
+    kwargs: dict[str, Any] = {"retry_strategy": invocation.retry_strategy}
+    if etag:
+        kwargs["if_match"] = etag
+    return getattr(client, spec.update_operation)(backup_id, details, **kwargs)

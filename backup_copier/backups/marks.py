@@ -7,7 +7,9 @@ of a marked copy inherits a mark that names another backup, and is never taken f
 
 The source backup records each copy made of it under `backup-copier-copy-in-<region>`, so a
 copy whose own mark could not be written (refused while CREATING, say) is still known to
-be this function's, and a later sweep can mark it.
+be this function's, and a later sweep can mark it. And once the expiry pass has deleted that
+copy, under `backup-copier-expired-in-<region>`, so that no run copies it there again
+(expired.py).
 
 Once a copy carries any of the mark's keys, valid or not, its mark is no longer this
 function's to write: an operator who edits or removes keys is taking the copy back, and a
@@ -34,7 +36,6 @@ NEVER = "never"
 # The value of MARK_DEFINED_TAG on a marked copy, for `target.resource.tag.<ns>.<key> = 'backup-copier'`.
 DEFINED_TAG_VALUE = "backup-copier"
 MARK_KEYS = (COPY_KEY, SOURCE_BACKUP_KEY, SOURCE_RESOURCE_KEY, SOURCE_CREATED_KEY, EXPIRES_KEY)
-_RECORD_PREFIX = PREFIX + "copy-in-"
 
 
 @dataclass(frozen=True)
@@ -170,19 +171,30 @@ def read_mark(backup: Any, spec: KindSpec) -> MarkReading:
     )
 
 
-def record_key(region: str) -> str:
-    """The source backup's tag that names its copy in `region`."""
-    return _RECORD_PREFIX + region
+@dataclass(frozen=True)
+class SourceRecord:
+    """A tag on a source backup, one per destination region, naming one of its copies there."""
+
+    prefix: str
+
+    def key(self, region: str) -> str:
+        return self.prefix + region
+
+    def copy_in(self, source: Any, region: str) -> str | None:
+        """The copy in `region` this record names on the source backup, if any."""
+        tags: dict[str, str] = getattr(source, "freeform_tags", None) or {}
+        return tags.get(self.key(region))
+
+    def tags(self, existing: dict[str, str] | None, region: str, copy_id: str) -> dict[str, str]:
+        """The source's tags with the record added (OCI replaces the map whole: the rest is kept)."""
+        return {**(existing or {}), self.key(region): copy_id}
 
 
-def recorded_copy(source: Any, region: str) -> str | None:
-    """The copy in `region` that this function recorded on the source backup, if any."""
-    tags: dict[str, str] = getattr(source, "freeform_tags", None) or {}
-    return tags.get(record_key(region))
-
-
-def recorded_tags(existing: dict[str, str] | None, region: str, copy_id: str) -> dict[str, str]:
-    return {**(existing or {}), record_key(region): copy_id}
+# The copy made of the source in each region; and the copy the expiry pass deleted there (expired.py).
+COPY_RECORD = SourceRecord(PREFIX + "copy-in-")
+EXPIRY_RECORD = SourceRecord(PREFIX + "expired-in-")
+# The copy record's operations under the names the rest of the code (and the bench) calls them by.
+record_key, recorded_copy, recorded_tags = COPY_RECORD.key, COPY_RECORD.copy_in, COPY_RECORD.tags
 
 
 def format_time(moment: datetime) -> str:

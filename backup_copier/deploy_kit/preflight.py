@@ -261,8 +261,10 @@ def _retention(settings: Settings) -> Check:
         f"their expiry, and always keeps the newest {settings.keep_last_copies} AVAILABLE "
         f"cop{'y' if settings.keep_last_copies == 1 else 'ies'} of each volume in each region"
         + (" (DRY_RUN is on: it deletes nothing)" if settings.dry_run else "")
-        + ". Whether the function may tag and delete copies is decided only when it does: the mark and delete "
-        "statements come from `python -m backup_copier.deploy_kit policies`."
+        + ", and records each copy it deletes on that copy's source, so that it is not copied again. Whether the "
+        "function may tag copies and their sources, and delete copies, is decided only when it does: the mark "
+        "statements (UPDATE in the source and destination regions) and the delete statements come from "
+        "`python -m backup_copier.deploy_kit policies`."
     )
     return Check("retention", True, detail, verified=False)
 

@@ -8,6 +8,10 @@ A copy already TERMINATING, TERMINATED or gone counts as deleted, so concurrent 
 run after a crash converge. "Gone" is proven, not assumed: OCI answers 404 both for a
 missing copy and for a missing permission, so a 404 is believed only when listing the
 copy's volume no longer shows it alive.
+
+A copy this pass deleted is then recorded on its source (backups/expired.py: an expiry the
+function carried out is final, so no run copies that source into the region again). The record
+never changes the deletion's verdict: when it cannot be written, the deletion says why.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from typing import Any, Literal
 from oci import exceptions as oci_exceptions
 
 from ..backups.listing import pages
+from ..backups.marker import Problem, record_expiry
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
+from ..shared.errors import InvalidRequest
+from ..shared.ocids import parse_ocid
 from ..shared.outcomes import SERVICE_FAILURES, verdict_for
 from ..shared.retries import is_retryable_except_409
 from .plan import GONE_STATES, Candidate, kept_reason
@@ -33,6 +40,8 @@ class Deletion:
     verdict: Verdict
     reason_code: str | None = None
     reason: str | None = None
+    # A copy this pass deleted whose expiry could not be recorded on its source: (code, sentence).
+    unrecorded: Problem | None = None
 
 
 @dataclass
@@ -56,17 +65,44 @@ class Deleter:
             getattr(client, candidate.spec.delete_operation)(
                 candidate.copy_id, if_match=fresh.headers.get("etag"), retry_strategy=invocation.retry_strategy
             )
-            return Deletion("deleted")
         except oci_exceptions.ServiceError as error:
-            if error.status == 404:
-                return self._gone_or_refused(candidate, invocation, "delete")
-            if error.status == 412:
-                return Deletion("changed", "ChangedSinceListed", "the copy changed between its read and its deletion")
-            if error.status == 409:
-                return self._after_conflict(client, candidate, invocation, error)
-            return self._failed(error, candidate)
+            return self._refused(error, client, candidate, invocation)
         except SERVICE_FAILURES as error:
             return self._failed(error, candidate)
+        return Deletion("deleted", unrecorded=self._record(candidate))
+
+    def _record(self, candidate: Candidate) -> Problem | None:
+        """The expiry carried out, recorded on the copy's source (backups/expired.py): never fails the deletion."""
+        try:
+            source = parse_ocid(
+                candidate.source_backup_id, field="sourceBackupId", types={candidate.spec.ocid_type}, regional=True
+            )
+        except InvalidRequest as error:
+            return error.code, f"the mark's source backup is not one this function can tag: {error.message}"
+        # The source lives in the region its OCID names: the region the function runs in, for every
+        # copy this function made (the IAM grants UPDATE there).
+        source_region = source.region or self.clients.home_region or ""
+        return record_expiry(
+            candidate.spec,
+            self.clients,
+            self.invocation,
+            source_region,
+            candidate.source_backup_id,
+            candidate.region,
+            candidate.copy_id,
+        )
+
+    def _refused(
+        self, error: oci_exceptions.ServiceError, client: Any, candidate: Candidate, invocation: Invocation
+    ) -> Deletion:
+        """What a service error on the read or the delete means: gone, changed, or failed."""
+        if error.status == 404:
+            return self._gone_or_refused(candidate, invocation, "delete")
+        if error.status == 412:
+            return Deletion("changed", "ChangedSinceListed", "the copy changed between its read and its deletion")
+        if error.status == 409:
+            return self._after_conflict(client, candidate, invocation, error)
+        return self._failed(error, candidate)
 
     def _read(self, client: Any, candidate: Candidate, invocation: Invocation) -> Any:
         try:

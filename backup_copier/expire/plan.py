@@ -20,10 +20,9 @@ from typing import Any
 
 from ..backups.keep_last import Newest
 from ..backups.marks import MarkReading, read_mark
-from ..backups.states import AVAILABLE
+from ..backups.states import AVAILABLE, GONE_STATES
 from ..shared.kinds import KindSpec
 
-GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 # Only a finished copy, usable or broken, may be deleted; every other state (REQUEST_RECEIVED,
 # CREATING, a volume group backup's COMMITTED, a state OCI adds later) is a copy in progress.
 DELETABLE_STATES = frozenset({AVAILABLE, "FAULTY"})

@@ -3,8 +3,9 @@
 For each compartment of its scope (shared/scope.py), several at once, and each destination
 region, it lists the copies of the three kinds and keeps every copy a rule protects (plan.py).
 Then it deletes the marked copies whose expiry has passed, oldest expiry first across the
-scope, until maxDeletes or the deadline; the next run goes on from there. It keeps no state:
-every run recomputes from what exists in OCI.
+scope, until maxDeletes or the deadline; the next run goes on from there, and records each
+deletion on the copy's source, so that no run copies it there again (backups/expired.py). It
+keeps no state of its own: every run recomputes from what exists in OCI.
 """
 
 from __future__ import annotations
@@ -141,6 +142,11 @@ class ExpiryPass(ScopePass[tuple[list[Candidate], Counter[str]]]):
                 entry: dict[str, Any] = dict(candidate.to_json())
                 if deletion.verdict == "already_gone":
                     entry["alreadyGone"] = True
+                if deletion.unrecorded is not None:
+                    # Deleted all the same; only its source may be copied into the region again.
+                    entry["recorded"] = False
+                    entry["recordReasonCode"], entry["recordReason"] = deletion.unrecorded
+                    self.summary.record_failures += 1
                 self.summary.deleted.append(entry)
             elif deletion.verdict == "changed":
                 self.summary.kept["ChangedSinceListed"] += 1

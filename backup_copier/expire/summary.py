@@ -1,7 +1,8 @@
 """What one expiry pass found and did, rendered as the answer and the log line.
 
 `deleted`, `planned` (dry run) and `failed` list copies, at most maxDeletes (at most 1000)
-each; `kept` counts copies by the rule that kept them; `remaining` counts due copies left
+each (a deleted copy whose expiry could not be recorded on its source says so, and
+`recordFailures` counts them); `kept` counts copies by the rule that kept them; `remaining` counts due copies left
 for the next run. So a pass over thousands of copies still answers in a few kilobytes.
 """
 
@@ -34,6 +35,8 @@ class Summary:
     failed: list[dict[str, str]] = field(default_factory=list)
     kept: Counter[str] = field(default_factory=Counter)
     remaining: int = 0
+    # Copies deleted whose expiry could not be recorded on their source (each `deleted` entry says why).
+    record_failures: int = 0
     stopped_early: StopReason | None = None
     scan_complete: bool = False
     progress: ScopeProgress = field(default_factory=ScopeProgress)
@@ -57,6 +60,7 @@ class Summary:
             "failed": self.failed,
             "kept": dict(sorted(self.kept.items())),
             "remaining": self.remaining,
+            "recordFailures": self.record_failures,
             "stoppedEarly": self.stopped_early,
             "scanComplete": self.scan_complete,
             **self.progress.to_json(),

@@ -1,9 +1,10 @@
 """How a scope is split: batches of compartments, and the body each child receives.
 
 A child's body is the coordinator's action as sent, its scope replaced by one batch
-(`compartmentIds`), its whole-scope limit (maxCopies, maxDeletes) by its share (budget.py), and
-`fanOutOf` naming the coordinator's call id: the child runs it in place, never fans out again,
-and logs `fanOutOf`, so one search finds the whole family.
+(`compartmentIds`), its whole-scope limit (maxCopies, maxDeletes) by its share (budget.py), its
+slot of the function's calls to Monitoring (`metricsSlot`, budget.py), and `fanOutOf` naming the
+coordinator's call id: the child runs it in place, never fans out again, and logs `fanOutOf`, so
+one search finds the whole family.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ..shared.metrics import PostingSlot
 
 # The fields that say what a body covers; a child's batch replaces them all.
 SCOPE_FIELDS = frozenset({"compartmentId", "compartmentIds", "subtree"})
@@ -24,11 +27,16 @@ def batches(compartment_ids: Sequence[str], size: int) -> list[tuple[str, ...]]:
 
 
 def child_body(
-    action_body: Mapping[str, Any], batch: Sequence[str], coordinator_call_id: str, share: Mapping[str, int]
+    action_body: Mapping[str, Any],
+    batch: Sequence[str],
+    coordinator_call_id: str,
+    share: Mapping[str, int],
+    metrics_slot: PostingSlot,
 ) -> str:
     """`share` is the child's part of the action's limit ({"maxCopies": 3}), empty for an action without one."""
     body = {key: value for key, value in action_body.items() if key not in SCOPE_FIELDS}
     body.update(share)
     body["compartmentIds"] = list(batch)
+    body["metricsSlot"] = metrics_slot.to_json()
     body["fanOutOf"] = coordinator_call_id
     return json.dumps(body, separators=(",", ":"))

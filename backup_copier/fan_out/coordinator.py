@@ -4,8 +4,9 @@ OCI's own engine for work that outgrows one synchronous call (at most 300 s) is 
 invocation: it answers the caller at once, runs up to the function's
 detachedModeTimeoutInSeconds (5 to 3,600 s), and each runs in a container of its own. The
 coordinator finds itself (FN_FN_ID, then GetFunction for the invoke endpoint, once per
-container), invokes itself once per batch with the deadline-aware retry strategy (a throttled
-invoke is tried again while time is left), and answers `fanned_out`. Before it starts any, it
+container), invokes itself once per batch (each child with its share of maxCopies or maxDeletes
+and its slot of the function's calls to Monitoring, budget.py) with the deadline-aware retry
+strategy (a throttled invoke is tried again while time is left), and answers `fanned_out`. Before it starts any, it
 builds every child's body and parses each as the child will, so no child is sent a body it
 would refuse; the action's own checks (settings, regions) were made before the scope was even
 expanded (request.py). A batch that could not be
@@ -38,7 +39,7 @@ from ..shared.result import InvocationResult, Outcome
 from ..shared.retries import MIN_ATTEMPT_SECONDS
 from ..shared.settings import Settings
 from .batches import batches, child_body
-from .budget import shares, turn_of
+from .budget import metrics_slots, shares, turn_of
 
 # The answer lists at most this many children, and this many of the compartments not started.
 MAX_CHILDREN_LISTED = 100
@@ -90,7 +91,11 @@ def fan_out(
         )
     call_id = str(invocation.call_id)
     split = _split(budget, len(groups), turn_of(started))
-    bodies = [child_body(action_body, batch, call_id, share) for batch, share in zip(groups, split, strict=True)]
+    slots = metrics_slots(len(groups))
+    bodies = [
+        child_body(action_body, batch, call_id, share, slot)
+        for batch, share, slot in zip(groups, split, slots, strict=True)
+    ]
     for body in bodies:
         # Raises, before any child starts, what the child itself would answer.
         parse_child(body.encode())

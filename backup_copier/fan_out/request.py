@@ -7,8 +7,8 @@ as the action answers it, and nothing is read or started. With FAN_OUT=off (the 
 scope that turns out to hold one compartment, the action then runs in place exactly as before.
 With FAN_OUT=on and more than one compartment in scope (`subtree` or `compartmentIds`), the
 coordinator expands the scope (Identity, as the action itself would) and starts one detached
-child per batch instead, each with its share of the action's maxCopies or maxDeletes
-(coordinator.py, budget.py). A compartment whose children could not be listed is named in the
+child per batch instead, each with its share of the action's maxCopies or maxDeletes and its
+slot of the function's calls to Monitoring (coordinator.py, budget.py). A compartment whose children could not be listed is named in the
 answer, as the action would name it.
 """
 

@@ -75,6 +75,7 @@ class ReportRequest(ActionRequest):
             container.metrics,
             self.specs,
             since=datetime.now(UTC) - timedelta(hours=self.since_hours),
+            metrics_slot=self.metrics_slot,
         )
         report.run(self.scope, container, checked.home_region, invocation, summary.scan.progress)
         return summary.result()

@@ -15,6 +15,13 @@ SAFETY_MARGIN_SECONDS = 2.0
 DEFAULT_BUDGET_SECONDS = 30.0
 
 
+class OutOfTime(Exception):
+    """Too little time is left for another step, or the run this step serves has ended.
+
+    Raised by backups/listing.py's check_time; here, beneath everything, so that outcomes.py can
+    answer one that escapes a step as the deadline it is (DeadlineReached), never as a bug."""
+
+
 class Deadline:
     def __init__(self, seconds_left: float) -> None:
         self._clock = time.monotonic

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from oci import exceptions as oci_exceptions
 
+from .deadline import OutOfTime
 from .errors import CopierError, InvalidRequest, InvalidSetting
 from .kinds import KindSpec
 from .result import Outcome
@@ -38,6 +39,14 @@ def verdict_for(error: BaseException, *, action: str = "", region: str = "", ref
             inner.reason_code,
             f"{inner.reason} Still failing after {error.attempts} attempts in {error.seconds:.1f} s, "
             "so the function answered before its deadline; the next event or a reconcile sweep will retry.",
+        )
+    if isinstance(error, OutOfTime):
+        # The same last words as RetriesExhausted's: operations.md's row for the timeout reads both.
+        return Verdict(
+            Outcome.FAILED,
+            "DeadlineReached",
+            f"{action}: less than a step's time was left, so the function answered before its deadline; the next "
+            "event or a reconcile sweep will retry.",
         )
     if isinstance(error, oci_exceptions.ServiceError):
         return _service_error(error, action, region, refused)

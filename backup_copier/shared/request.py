@@ -17,6 +17,7 @@ from . import runtime
 from .context import Invocation
 from .errors import CopierError, InvalidRequest, InvalidSetting
 from .kinds import SPECS, BackupKind, KindSpec
+from .metrics import UNSPLIT, PostingSlot
 from .outcomes import verdict_for
 from .result import InvocationResult
 from .runtime import Container
@@ -30,8 +31,10 @@ class Request:
     """One parsed body: an event's copy, or an operator's action."""
 
     event_id: str | None = None
-    # Set by dispatch.py on a child of a fan-out: the coordinator's call id (`fanOutOf`).
+    # Set by dispatch.py on a child of a fan-out: the coordinator's call id (`fanOutOf`), and the
+    # child's share of the function's calls to Monitoring (`metricsSlot`; shared/metrics.py).
     fan_out_of: str | None = None
+    metrics_slot: PostingSlot = UNSPLIT
 
     def execute(self, invocation: Invocation) -> InvocationResult:
         raise NotImplementedError

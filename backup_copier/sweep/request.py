@@ -98,7 +98,13 @@ class ReconcileRequest(ActionRequest):
         else:
             # Each compartment read whole posts its own counts into itself (summary.py).
             summary.metrics = publish(
-                settings, container.metrics, source_region, invocation, self.scope.compartment_ids[0], summary.counts()
+                settings,
+                container.metrics,
+                source_region,
+                invocation,
+                self.scope.compartment_ids[0],
+                summary.counts(),
+                self.metrics_slot,
             )
         return summary.result()
 

@@ -4,7 +4,8 @@ Everything is read page by page, as lean records (backups/scope_pass.py). The de
 side keeps only the ids of backups that already have a copy, for copies made inside the
 window, a few dozen bytes each. The source side reads each kind newest first, so a backup's
 rank among its volume's newest KEEP_LAST_COPIES is known as it is read (backups/arrival.py): a
-missing copy that would expire on arrival is counted at once, and the others go straight into
+missing copy whose earlier copy the expiry pass deleted (backups/expired.py), or that would expire
+on arrival, is counted at once, and the others go straight into
 the compartment's oldest few (MissingCopies), as many of each sort as one run can make, the
 rest counted. What a compartment holds therefore costs the same whether it misses ten copies
 or a hundred thousand; loop.py takes every compartment's in, and makes the copies of the whole
@@ -23,6 +24,7 @@ from typing import Any
 from oci import exceptions as oci_exceptions
 
 from ..backups.arrival import EXPIRES_ON_ARRIVAL, NewestBackups, expires_on_arrival
+from ..backups.expired import COPY_EXPIRED, copy_expired
 from ..backups.marks import carries_mark_keys, recorded_copy
 from ..backups.oldest_few import OldestFew
 from ..backups.scope_pass import CompartmentRead
@@ -291,6 +293,9 @@ def read_compartment(compartment: CompartmentRead, reading: SweepReading) -> Com
                     copy_id = recorded_copy(backup, region)
                     if copy_id is not None and copy_id in indexes[region].unmarked:
                         found.unmarked_ours.add(Repair(spec, backup, region, copy_id))
+                elif copy_expired(backup, region):
+                    # Its copy there expired and the expiry pass deleted it: final (backups/expired.py).
+                    found.skipped[COPY_EXPIRED] += 1
                 elif expires_on_arrival(backup, reading.retention_for(region), now, among_newest):
                     # Counted per (backup, region), as a copy not worth starting (backups/arrival.py).
                     found.skipped[EXPIRES_ON_ARRIVAL] += 1

@@ -219,6 +219,8 @@ def test_without_any_one_statement_an_answer_names_what_is_missing(
         assert named_by is None, f"{statement}: unobservable ({unobservable}), yet the {named_by} named it"
         assert (answers["check"]["outcome"], answers["copy"]["outcome"]) == ("ready", "copied")
         assert answers["expire"]["outcome"] == "expired", answers["expire"]
+        # The deletion recorded on its source, in the source region (retention.md, "An expiry is final").
+        assert answers["expire"]["recordFailures"] == 0, answers["expire"]
         return
     expected = (
         "expire"

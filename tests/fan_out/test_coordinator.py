@@ -111,10 +111,20 @@ def test_each_batch_becomes_one_detached_child_with_the_same_action(
     bodies = _bodies(emulator)
     assert [id for body in bodies for id in body["compartmentIds"]] == ids
     for body in bodies:
-        # The action as sent, its scope replaced by the batch, its limit by a share, and the coordinator named.
-        assert body.keys() == {"action", "dryRun", "sinceHours", "maxCopies", "compartmentIds", "fanOutOf"}
+        # The action as sent, its scope replaced by the batch, its limits by shares, and the coordinator named.
+        assert body.keys() == {
+            "action",
+            "dryRun",
+            "sinceHours",
+            "maxCopies",
+            "compartmentIds",
+            "metricsSlot",
+            "fanOutOf",
+        }
         assert (body["action"], body["dryRun"], body["sinceHours"]) == ("reconcile", True, 48)
         assert body["fanOutOf"] == result.call_id
+    # The function's calls to Monitoring: one slot of three each, together all of them.
+    assert [body["metricsSlot"] for body in bodies] == [{"slot": index, "of": 3} for index in range(3)]
     # The default maxCopies (10), over three children: never more in all.
     assert sorted(body["maxCopies"] for body in bodies) == [3, 3, 4]
     assert [child["maxCopies"] for child in answer["children"]] == [body["maxCopies"] for body in bodies]

@@ -14,6 +14,7 @@ from blockstorage_emulator import Emulator, Fault, PostedMetric
 from blockstorage_emulator.functions import new_call_id
 from tests.helpers import (
     NOW,
+    SOURCE_REGION,
     FunctionFactory,
     assert_one_copy_each,
     copies_requested,
@@ -102,6 +103,42 @@ def test_a_thousand_compartments_become_ten_children_that_do_what_one_unsplit_ru
     assert len(family) == 10
     assert Counter(line["outcome"] for line in family) == Counter(report["outcome"] for report in reports)
     assert {line["callId"] for line in family} == {report["callId"] for report in reports}
+
+
+def test_a_fanned_out_reports_children_post_every_stream_within_the_tenancys_rate(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Issue 23: each child posted at the function's whole rate, so children posting at once asked
+    Monitoring for more than its 50 calls a second and lost streams to 429s. Now each child posts in
+    its slot of the function's calls: three children of 1,500 volumes each post together no faster than
+    one run, every stream gets there at the first try, and they are exactly one unsplit run's."""
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function, count=3)  # one container each, as OCI runs detached calls: all at once
+    compartments = [new_compartment() for _ in range(6)]
+    for compartment in compartments:
+        for minutes in range(750):
+            emulator.seed_backup(
+                "volume", SOURCE_REGION, compartment, time_created=NOW - timedelta(minutes=60 + minutes)
+            )
+    scope = {"compartmentIds": compartments, **VOLUME_ONLY}
+
+    alone = invoke(function(**{**settings, "FAN_OUT": "off"}), {"action": "report", **scope})
+    posted_alone = _streams(emulator.posted_metrics())
+    emulator.clear_metrics()
+    emulator.clear_requests()
+    answer = invoke(function(**settings), {"action": "report", **scope})
+    reports = children(emulator)
+
+    assert (answer["outcome"], answer["batchesStarted"], len(reports)) == ("fanned_out", 3, 3)
+    assert (alone["metricsPosted"], alone["metricsFailed"]) == (len(posted_alone), 0) == (4500 + 2 * 6, 0)
+    assert [report["metricsFailed"] for report in reports] == [0, 0, 0]
+    assert sum(report["metricsPosted"] for report in reports) == alone["metricsPosted"]
+    throttled = [r for r in emulator.requests if r.operation == "post_metrics" and r.status == 429]
+    assert throttled == []
+    posted_split = _streams(emulator.posted_metrics())
+    assert posted_split.keys() == posted_alone.keys() and all(len(values) == 1 for values in posted_split.values())
+    for key, values in posted_split.items():
+        assert values[0] == pytest.approx(posted_alone[key][0], abs=0.01), key
 
 
 def test_a_child_never_fans_out(emulator: Emulator, function: FunctionFactory) -> None:

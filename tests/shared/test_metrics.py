@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -154,3 +157,104 @@ def test_a_refusal_names_the_tenancy_when_streams_not_yet_sent_go_elsewhere(
 
     assert (outcome.posted, outcome.failed, outcome.reason_code) == (0, 51, "NotAuthorizedOrNotFound")
     assert metrics.use_metrics_statement(None, "backup_copier") in (outcome.reason or "")
+
+
+# The rate is the tenancy's: a fan-out's children share the function's calls a second (issue 23).
+
+
+class Clock:
+    """A wall clock that moves only when told to."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _call_starts(slot: metrics.PostingSlot, clock: Clock, calls: int, call_seconds: float) -> list[float]:
+    """When each of `calls` calls starts, for a run posting from `clock`'s time on, whose calls take `call_seconds`."""
+    pacer, starts = metrics.Pacer(slot, clock), []
+    for _ in range(calls):
+        clock.sleep(max(0.0, pacer.pause()))
+        starts.append(clock.now)
+        clock.sleep(call_seconds)
+    return starts
+
+
+def _most_in_one_second(starts: list[float]) -> int:
+    ordered = sorted(starts)
+    return max(bisect.bisect_left(ordered, first + 1.0) - index for index, first in enumerate(ordered))
+
+
+@pytest.mark.parametrize("children", [1, 3, 11, 120])
+def test_a_families_calls_together_are_no_faster_than_one_runs(children: int) -> None:
+    """Each child starts posting when its reading ends, and its calls take their time; together they
+    start at most CALLS_PER_SECOND calls in any second, never two in one slot, each at its share."""
+    rate = metrics.CALLS_PER_SECOND
+    rng = random.Random(children)
+    family: list[float] = []
+    for slot in range(children):
+        clock = Clock(1_800_000_000 + rng.uniform(0, 0.3))
+        starts = _call_starts(metrics.PostingSlot(slot, children), clock, calls=30, call_seconds=rng.uniform(0, 0.02))
+        gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+        assert min(gaps) >= children / rate - 1e-6
+        family += starts
+
+    assert _most_in_one_second(family) <= rate
+    assert len({round(start * rate) for start in family}) == len(family)
+
+
+def test_a_throttled_call_halves_the_rate_down_to_an_eighth() -> None:
+    clock = Clock()
+    pacer = metrics.Pacer(metrics.PostingSlot(1, 3), clock)
+    slots = []
+    for throttled in (0, 0, 1, 1, 1, 1, 1, 0):
+        clock.sleep(max(0.0, pacer.pause()))
+        slots.append(round(clock.now * metrics.CALLS_PER_SECOND))
+        for _ in range(throttled):
+            pacer.throttled()
+
+    # Every third slot, the second of each three; then twice, four and eight times as far apart, no further.
+    assert {slot % 3 for slot in slots} == {1}
+    assert [later - earlier for earlier, later in itertools.pairwise(slots)] == [3, 3, 6, 12, 24, 24, 24]
+
+
+def test_monitoring_throttling_slows_the_posting_that_follows(emulator: Emulator, clients: MonitoringClients) -> None:
+    """Through the SDK's retries: the first call is throttled once, then accepted; the calls after it
+    are two slots apart, not one, leaving room for whoever else the tenancy's rate is serving."""
+    compartment = new_compartment()
+    emulator.inject(Fault(operation="post_metrics", status=429, code="TooManyRequests", count=1))
+    clock = Clock()
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        clock.sleep(seconds)
+
+    outcome = metrics.post(
+        clients.for_region(SOURCE_REGION),
+        Invocation("CALL1", Deadline(30), AttemptLog()),
+        namespace="backup_copier",
+        compartment_id=compartment,
+        metrics=_volumes(150),
+        region=SOURCE_REGION,
+        clock=clock,
+        sleep=sleep,
+    )
+
+    assert (outcome.posted, outcome.failed) == (150, 0)
+    assert [r.status for r in emulator.requests if r.operation == "post_metrics"] == [429, 200, 200, 200]
+    assert [round(pause * metrics.CALLS_PER_SECOND, 3) for pause in pauses] == [2, 2]
+
+
+def test_a_wall_clock_stepped_back_holds_the_posting_one_spacing_at_most() -> None:
+    clock = Clock()
+    pacer = metrics.Pacer(metrics.PostingSlot(0, 4), clock)
+    pacer.pause()
+    clock.now -= 3600
+
+    assert pacer.pause() == pytest.approx(4 / metrics.CALLS_PER_SECOND)

@@ -533,12 +533,12 @@ class Promises(RuleBasedStateMachine):
         keep_last = int(self.settings.get("KEEP_LAST_COPIES") or 1)
         self._ended(
             f"{name} {conditions}", before, keep_last=keep_last, max_copies=max_copies, max_deletes=max_deletes,
-            sweep=check, settings=tuple(sorted(self.settings.items())), run=drill(calls) if drill else None,
+            sweep=check, answers=[answer for _, answer in calls], run=drill(calls) if drill else None,
         )  # fmt: skip
 
     def _copied_earlier(self, source: dict[str, Any], region: str) -> None:
         """A copy this function made when `source` completed, marked as it marks (docs/retention.md's
-        tag keys), and recorded on its source; promise 3 takes it as made under unknown settings."""
+        tag keys), and recorded on its source."""
         kind = KIND_OF[promises.kind_of(source["id"])]
         created = promises.parse_time(source["timeCreated"])
         assert created is not None

@@ -49,8 +49,6 @@ WINDOW_MARGIN = timedelta(hours=1)
 
 # A snapshot maps each backup's OCID to the backup as the API renders it, plus the region it lives in.
 Snapshot = dict[str, dict[str, Any]]
-# Settings as sorted (key, value) pairs.
-Settings = tuple[tuple[str, str], ...]
 REGION = "region (the snapshot's)"
 
 
@@ -150,10 +148,8 @@ class Step:
     max_copies: int | None = None
     max_deletes: int | None = None
     sweep: SweepCheck | None = None
-    # A run's retention settings (COPY_RETENTION_DAYS*, KEEP_LAST_COPIES), or None for a step that
-    # is no run or whose settings never change: promise 3 tells the copy-delete-copy loop from what
-    # a change of settings asks for.
-    settings: Settings | None = None
+    # The answers of a run and of each child it started: promise 3 reads the expiry pass's.
+    answers: Sequence[dict[str, Any]] = ()
     # The drill's part of the step (drills.py's Volumes), for a world that reads volumes too.
     volumes: Any = None
 
@@ -167,11 +163,9 @@ class World:
     destinations: tuple[str, ...]
     # Every copy the function deleted, from the request log of every step so far.
     deleted_by_function: set[str] = field(default_factory=set)
-    # How many times the runs' retention settings changed so far, and at which count each copy was
-    # made (a copy seeded as made earlier has none: the settings it was made under are not known).
-    settings_epoch: int = 0
-    made_under: dict[str, int] = field(default_factory=dict)
-    _settings: Settings | None = None
+    # Of those, the copies whose deletion the expiry pass's answer said it could not record on the
+    # source ("recorded": false): the one deletion by the function after which a copy may be made again.
+    unrecorded: set[str] = field(default_factory=set)
 
     def snapshot(self) -> Snapshot:
         """Every backup of the compartments, in the source region and each destination, with its REGION."""
@@ -190,15 +184,14 @@ class World:
     def end(self, name: str, before: Snapshot, **details: Any) -> Step:
         """The step, with the requests since `begin` and the world now; `details` are Step's fields."""
         step = Step(name, before, self.emulator.requests, self.snapshot(), **details)
-        if step.settings is not None:
-            if self._settings is not None and step.settings != self._settings:
-                self.settings_epoch += 1
-            self._settings = step.settings
-        for backup_id, backup in step.after.items():
-            if backup_id not in before and source_of(backup):
-                self.made_under[backup_id] = self.settings_epoch
         self.deleted_by_function |= {
             resource_id(r) for r in step.requests if r.operation == "delete" and r.status == 204
+        }
+        self.unrecorded |= {
+            entry["copyId"]
+            for answer in step.answers
+            for entry in answer.get("deleted") or ()
+            if entry.get("recorded") is False
         }
         return step
 
@@ -357,10 +350,11 @@ def marks_left_alone(step: Step) -> list[str]:
 
 def copied_once(step: Step, world: World) -> list[str]:
     """3. A source is never copied into a region twice, unless its earlier copy was deleted by someone
-    other than the function. Or unless the retention settings changed between the earlier copy and
-    this one: its expiry was written by the old rule (a setting changes only copies made after it,
-    docs/retention.md), and the new rule, or a larger KEEP_LAST_COPIES, asks for the copy again.
-    What is never allowed is the loop: copied, deleted and copied again under the same settings."""
+    other than the function. An expiry the function carried out is final (docs/retention.md): not a
+    change of settings, not an expiry the operator moved into the past, nothing brings the copy back
+    but the operator removing the record of that expiry from the source. The one exception is the
+    function's own word: an expiry pass whose answer said it could not write that record (the copy's
+    `deleted` entry with "recorded": false), after which the source is copied as before the record."""
     broken = []
     for made in step.after.values():
         source = step.after.get(source_of(made) or "")
@@ -380,10 +374,11 @@ def copied_once(step: Step, world: World) -> list[str]:
         last = max(earlier, key=lambda other: (other["timeCreated"], other["id"]))
         if last["lifecycleState"] not in GONE_STATES:
             broken.append(f"{source['id']} has two live copies in {made[REGION]}: {last['id']}, {made['id']}")
-        elif last["id"] in world.deleted_by_function and world.made_under.get(last["id"]) == world.settings_epoch:
+        elif last["id"] in world.unrecorded:
+            TALLY.items["copies again after an unrecorded expiry"] += 1
+        elif last["id"] in world.deleted_by_function:
             broken.append(
-                f"{source['id']} copied into {made[REGION]} again ({made['id']}) after the function deleted "
-                f"{last['id']}, the settings unchanged since it was made"
+                f"{source['id']} copied into {made[REGION]} again ({made['id']}) after the function deleted {last['id']}"
             )
     return broken
 

@@ -101,3 +101,39 @@ def test_the_event_path_gives_the_same_answer_and_asks_only_when_the_expiry_is_p
     assert _invoke(process, event_for("volume", fresh["id"], compartmentId=compartment))["outcome"] == "copied"
     # A copy that will not expire on arrival costs no extra call: the destination's check only.
     assert [r.operation for r in emulator.requests if r.operation == "list"] == ["list"]
+
+
+def test_the_event_path_answers_the_deadline_when_too_little_time_is_left_to_rank_the_backup(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """The event path ranks a backup whose copy would expire on arrival with one list call, which
+    backups/listing.py does not start with less than a step's time (1 s) left. That region's copy
+    answers the deadline, in the words a copy that ran out of retries uses, never InternalError."""
+    compartment = new_compartment()
+    process = function(**RETENTION)
+    volume = _volume("d")
+    older = seed_backup(emulator, compartment, "volume", hours_ago=110, volume_id=volume)
+    seed_backup(emulator, compartment, "volume", hours_ago=100, volume_id=volume)
+    event = event_for("volume", older["id"], compartmentId=compartment)
+    # With time enough, it is skipped; and the process has made its clients, so the short call below
+    # spends its time on its requests alone.
+    assert _invoke(process, event)["reasonCode"] == "ExpiresOnArrival"
+    emulator.clear_requests()
+
+    # Fn-Deadline 2.9 s ahead: the function keeps 2 s back to answer (shared/deadline.py), so less
+    # than a step's time is left from the start.
+    answer = process.invoke(event, deadline_seconds=2.9)
+
+    body = answer.json()
+    [copy] = body["copies"]
+    assert (answer.status, body["outcome"], body["reasonCode"]) == (502, "failed", "DeadlineReached")
+    assert (copy["outcome"], copy["reasonCode"]) == ("failed", "DeadlineReached")
+    assert copy["reason"].startswith(f"rank {older['id']} among its volume's newest backups")
+    assert copy["reason"].endswith(
+        "so the function answered before its deadline; the next event or a reconcile sweep will retry."
+    )
+    # The source's read and the destination's check went out; the ranking's list did not, nor a copy.
+    assert [(r.operation, r.region) for r in emulator.requests] == [
+        ("get", "us-phoenix-1"),
+        ("list", DESTINATION_REGION),
+    ]
