@@ -69,6 +69,8 @@ class DrillRun:
     dry_run: bool
     # An OCID the body named outside the scope fields (the machine's "body's word" variant).
     named: str | None = None
+    # The answers of the passes the same step ran before this one (the machine's "drills settle").
+    earlier: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -351,8 +353,8 @@ def drills_within_max_restores(step: Step, world: DrillWorld) -> list[str]:
 
 def drills_left_to_the_drill(step: Step, world: DrillWorld) -> list[str]:
     """9. Only a drill pass creates, changes or deletes a volume, boot volume or group: never a sweep, an
-    expiry pass or an event. And a drill pass in a dry run sends only reads (GET): no restore, no
-    delete, no tag, no metric."""
+    expiry pass or an event. A drill pass never deletes a copy. And a drill pass in a dry run sends
+    only reads (GET): no restore, no delete, no tag, no metric."""
     volumes = step.volumes
     run = volumes.run if volumes else None
     writes = [r for r in step.requests if r.operation in CREATES | UPDATES | DELETES]
@@ -361,6 +363,9 @@ def drills_left_to_the_drill(step: Step, world: DrillWorld) -> list[str]:
     if run.dry_run:
         TALLY.items["dry runs"] += 1
         return [f"a dry run sent {r.method} {r.path}" for r in step.requests if r.method != "GET"]
+    deleted_copies = [resource_id(r) for r in step.requests if r.operation == "delete"]
+    if deleted_copies:
+        return [f"a drill pass sent a delete of the copies {deleted_copies}"]
     TALLY.items["drill writes"] += len(writes)
     # Promise 2 (world.py) judges these: the record on a copy never changes the copy's mark keys.
     TALLY.items["drill records on copies"] += sum(1 for r in step.requests if _records_a_drill(r))
@@ -378,11 +383,14 @@ def drills_end(step: Step, world: DrillWorld) -> list[str]:
     """10. Whatever became of a drill's copy (expired, deleted by hand), once OCI finishes its restores
     two passes later every drill that existed before is deleted, unless it is left to an operator:
     held by an instance (or a group one of whose volumes is), refused (backup-copier-drill-left), its
-    function key removed, or nothing proves it a drill (reported, never deleted)."""
+    function key removed, or nothing proves it a drill (reported, never deleted). And a copy that is
+    gone or going (expired, deleted by hand) never fails a pass: its record goes with it."""
     volumes = step.volumes
-    if volumes is None or not volumes.settled:
+    if volumes is None:
         return []
-    broken = []
+    broken = _copies_gone_fail_nothing(step, volumes)
+    if not volumes.settled:
+        return broken
     backups = step.after
     after = volumes.after
     for resource_id_, made in world.created.items():
@@ -403,6 +411,22 @@ def drills_end(step: Step, world: DrillWorld) -> list[str]:
         ):
             continue
         broken.append(f"{made} {resource_id_} still {now['lifecycleState']} after the drills settled: {tags}")
+    return broken
+
+
+def _copies_gone_fail_nothing(step: Step, volumes: Volumes) -> list[str]:
+    """The drills of a pass whose verdict could not be written on their copy, though the copy was already
+    gone (TERMINATING, TERMINATED or not found) when the pass began: none."""
+    run = volumes.run
+    entries = [entry for answer in ((*run.earlier, run.answer) if run else ()) for entry in answer.get("drills") or ()]
+    broken = []
+    for entry in entries:
+        copy = step.before.get(entry.get("copy"))
+        if copy and copy["lifecycleState"] not in GONE_STATES:
+            continue
+        TALLY.items["drills of copies gone"] += 1
+        if entry.get("reasonCode") == "RecordFailed":
+            broken.append(f"the drill {entry['restored']} failed for its copy {entry['copy']}, which is gone: {entry}")
     return broken
 
 

@@ -433,7 +433,7 @@ class Promises(RuleBasedStateMachine):
         for _ in range(2):
             answers.append(self.function.invoke(body, TIMEOUT_SECONDS)[0][1])
             self.emulator.finish_deletions()
-        run = DrillRun(body, answers[-1], self.world.compartments, DESTINATIONS, 1, False)
+        run = DrillRun(body, answers[-1], self.world.compartments, DESTINATIONS, 1, False, earlier=tuple(answers[:-1]))
         self._ended("drills settle", before, run=run, settled=True)
 
     def teardown(self) -> None:

@@ -326,7 +326,7 @@ def test_drills_end_once_restores_finish_whatever_became_of_their_copies(
         answers.append(drill_support.drill_pass(process, compartment, maxRestores=2))
         emulator.finish_deletions()
     body = {"action": "drill", "compartmentId": compartment, "maxRestores": 2}
-    run = DrillRun(body, answers[-1], world.compartments, world.destinations, 2, False)
+    run = DrillRun(body, answers[-1], world.compartments, world.destinations, 2, False, earlier=tuple(answers[:-1]))
     steps.append(world.end("drills settle", before, run=run, settled=True))
 
     assert _drills_broken(world, *steps) == {}
