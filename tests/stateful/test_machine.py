@@ -275,7 +275,7 @@ class Promises(RuleBasedStateMachine):
                 self.emulator.set_lifecycle_state(backup_id, "TERMINATED")
         else:
             self.emulator.set_freeform_tags(copy["id"], _edited(copy["freeformTags"], act))
-        self._ended(f"operator: {act}", before)
+        self._ended(f"operator: {act}", before, kind="operator edits a copy")
 
     # Restore drills
 
@@ -294,7 +294,10 @@ class Promises(RuleBasedStateMachine):
         fan_out: str,
         marking: str,
     ) -> None:
-        """A pass of the drill's schedule (FAN_OUT=on runs it in place)."""
+        """A pass of the drill's schedule (FAN_OUT=on runs it in place). `later`: the schedule's interval
+        has passed, and OCI has finished the restores in flight as well as the copies and deletions."""
+        if later:
+            self.emulator.finish_restores()
         scope = self.world.compartments if whole_scope else self.world.compartments[:1]
         body: dict[str, Any] = {"action": "drill", **_scope(scope), "maxRestores": max_restores}
         if region is not None:
@@ -350,14 +353,14 @@ class Promises(RuleBasedStateMachine):
                 self.emulator.hydrate(available[pick % len(available)]["id"])
         elif chosen is not None:
             getattr(self.emulator, {"finish": "finish_restores", "begin": "begin_restoring"}[act])(chosen)
-        self._ended(f"OCI: restores {act}", before)
+        self._ended(f"OCI: restores {act}", before, kind="restores progress")
 
     @rule(minutes=MINUTES)
     def minutes_pass(self, minutes: int) -> None:
         """The drill's clock moves on (see the module's docstring): restores in flight near their timeout."""
         before = self.world.begin()
         CLOCK.offset += timedelta(minutes=minutes)
-        self._ended(f"{minutes} minutes pass", before)
+        self._ended(f"{minutes} minutes pass", before, kind="minutes pass")
 
     @precondition(lambda self: self.world.live_drills(kinds=VOLUME_KINDS, states=("AVAILABLE",)))
     @rule(pick=PICK, elsewhere=st.booleans())
@@ -369,7 +372,9 @@ class Promises(RuleBasedStateMachine):
         volume = volumes[pick % len(volumes)]
         self.emulator.attach(volume["id"], compartment_id=self.elsewhere if elsewhere else None)
         self._ended(
-            f"operator: attaches {drills.kind_of(volume)} {'from another compartment' if elsewhere else ''}", before
+            f"operator: attaches {drills.kind_of(volume)} {'from another compartment' if elsewhere else ''}",
+            before,
+            kind="operator attaches",
         )
 
     @precondition(lambda self: self._attached())
@@ -417,7 +422,7 @@ class Promises(RuleBasedStateMachine):
             elif act == "other_function":
                 tags["backup-copier-drill-function"] = OTHER_FUNCTION_ID
             self._by_hand(drill, {"type": RESTORED_SOURCE_TYPES[kind], "id": drills.source_id(drill) or ""}, tags)
-        self._ended(f"operator: {act}", before)
+        self._ended(f"operator: {act}", before, kind="operator makes a drill's like")
 
     @precondition(lambda self: self.world.live_drills())
     @rule()
@@ -495,9 +500,11 @@ class Promises(RuleBasedStateMachine):
         broken = check(self.last)
         assert not broken, f"{name}, after {self.last.name}: " + "; ".join(broken)
 
-    def _ended(self, name: str, before: promises.Snapshot, **details: Any) -> None:
+    def _ended(self, name: str, before: promises.Snapshot, *, kind: str = "", **details: Any) -> None:
+        """The step ends: the world reads what it did. `kind`, the step without its arguments, for the tally."""
         self.last = self.world.end(name, before, **details)
         TALLY.steps += 1
+        TALLY.kinds[kind or name] += 1
 
     def _invoke(
         self,
@@ -532,7 +539,7 @@ class Promises(RuleBasedStateMachine):
         check = self.world.sweep_check(before, calls, started) if sweep else None
         keep_last = int(self.settings.get("KEEP_LAST_COPIES") or 1)
         self._ended(
-            f"{name} {conditions}", before, keep_last=keep_last, max_copies=max_copies, max_deletes=max_deletes,
+            f"{name} {conditions}", before, kind=name.split(" (")[0], keep_last=keep_last, max_copies=max_copies, max_deletes=max_deletes,
             sweep=check, answers=[answer for _, answer in calls], run=drill(calls) if drill else None,
         )  # fmt: skip
 

@@ -190,6 +190,7 @@ class World:
         self.unrecorded |= {
             entry["copyId"]
             for answer in step.answers
+            if answer.get("action") == "expire"  # a drill's "deleted" is a count
             for entry in answer.get("deleted") or ()
             if entry.get("recorded") is False
         }
