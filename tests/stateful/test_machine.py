@@ -13,7 +13,7 @@ own records.
 Restore drills (issue 25) run among them: drill passes over the compartments and destinations
 (small maxRestores, one destination or both, dry runs, DRILL_TIMEOUT_MINUTES of 15 in some
 containers), the restores they start moving on in OCI (restoring, AVAILABLE, FAULTY, hydrated; by
-one OCID or all) and deletions finishing, and the operator attaching a drill volume (from its own
+one OCID or all; every one before a pass that runs later) and deletions finishing, and the operator attaching a drill volume (from its own
 compartment or another), detaching it, cloning one, restoring a copy or a backup of a drill by
 hand, copying a drill's mark onto another volume and removing a drill's function key; and drills
 settling (OCI finishes every restore, two passes run). So a copy being drilled may expire, a sweep
