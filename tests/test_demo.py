@@ -54,3 +54,10 @@ def test_the_demo_shows_a_breaching_volume() -> None:
     assert re.search(
         r"^Restore drill \(drill\.json\): the volume .* the restored volume is now TERMINATING\.$", done.stdout, re.M
     )
+    # The README's demo block is the demo's own output, shortened: each row's request, status and outcome.
+    block = (PROJECT_ROOT / "README.md").read_text().split("request (events/)", 1)[1].split("```", 1)[0]
+    rows = [line for line in block.splitlines()[2:] if line]
+    assert len(rows) >= 10
+    for row in rows:
+        request, status, outcome = re.split(r"\s{2,}", row)[:3]
+        assert re.search(rf"^{re.escape(request)} +{status} +{outcome} ", done.stdout, re.M), row
