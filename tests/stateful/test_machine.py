@@ -28,9 +28,9 @@ minute per backup), so no expiry and no window edge falls within hours of a step
 on how long a step takes. The world is old when it is seeded, rather than ageing while it runs.
 
 Hooks, named here. The retry clock runs RETRY_CLOCK times faster. shared/retries.py's delays and
-least useful attempt, and backups/marker.py's MARK_SECONDS (10 s for one mark, retries included),
-are divided by it, so a mark that throttling defeats gives up in a tenth of a second, not ten;
-what is retried, how often, and what the function does after giving up are unchanged. The drill
+least useful attempt, backups/marker.py's MARK_SECONDS (10 s for one mark, retries included) and
+drill/tags.py's WRITE_SECONDS (the same for a drill's tag write) are divided by it, so a mark that
+throttling defeats gives up in a tenth of a second, not ten; what is retried, how often, and what the function does after giving up are unchanged. The drill
 reads its clock from drill/marks.py's utc_now, which here runs ahead by the minutes the machine's
 "minutes pass" steps add: a drill's timeout comes within a step, not within hours. And a fan-out's
 turn (fan_out/budget.py's turn_of, the hour of the run) is the run's number in the example: the
@@ -63,6 +63,7 @@ from hypothesis.stateful import (
 
 from backup_copier.backups import marker
 from backup_copier.drill import marks as drill_marks
+from backup_copier.drill import tags as drill_tags
 from backup_copier.fan_out import coordinator
 from backup_copier.shared import retries
 from blockstorage_emulator import Emulator, Fault
@@ -667,6 +668,7 @@ def test_every_promise_holds_after_every_step(
 ) -> None:
     # Time compression (see the module's docstring): every retry constant a fiftieth of its value.
     monkeypatch.setattr(marker, "MARK_SECONDS", marker.MARK_SECONDS / RETRY_CLOCK)
+    monkeypatch.setattr(drill_tags, "WRITE_SECONDS", drill_tags.WRITE_SECONDS / RETRY_CLOCK)
     for name in ("BASE_DELAY_SECONDS", "MAX_DELAY_SECONDS", "MIN_ATTEMPT_SECONDS"):
         monkeypatch.setattr(retries, name, getattr(retries, name) / RETRY_CLOCK)
     monkeypatch.setattr(drill_marks, "utc_now", CLOCK.drill_now)
