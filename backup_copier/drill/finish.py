@@ -252,8 +252,10 @@ class Finisher:
         restored = entry.restored
         try:
             copy = self._copy(spec, entry.region, entry.copy)
-            if copy is None:
-                return  # the copy is gone (expired): its record went with it
+            if copy is None or copy[0].lifecycle_state in GONE_STATES:
+                # The copy is gone or going (expired): its record goes with it, and OCI refuses a
+                # TERMINATING backup's update with 409, which is no failure of the drill's.
+                return
             tags.merge_tags(
                 self.clients.for_region(entry.region),
                 tags.Operations.of_copy(spec),

@@ -87,3 +87,20 @@ def test_a_dry_run_creates_and_deletes_nothing_and_says_what_it_would_do(
     assert state(emulator, done["id"]) == "AVAILABLE"
     assert emulator.backup(done_copy["id"])["freeformTags"] == done_tags
     assert deletes(emulator) == [] and emulator.posted_metrics(compartment) == []
+
+
+def test_a_drill_whose_copy_expired_passes_and_writes_nothing_on_the_copy(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """The expiry pass deleted the copy being drilled (TERMINATING): its record goes with it (docs/drills.md),
+    so the verdict is not written there, and that is no failure (no RecordFailed, no retried 409)."""
+    compartment = new_compartment()
+    copy = seed_copy(emulator, compartment, "volume")[1]
+    drill = seed_drill(emulator, compartment, copy, state="AVAILABLE")
+    emulator.set_lifecycle_state(copy["id"], "TERMINATING")
+
+    answer = drill_pass(drill_function(emulator, function), compartment, maxRestores=1)
+
+    assert (answer["outcome"], answer["passed"], answer["deleted"]) == ("drilled", 1, 1), answer
+    assert deletes(emulator) == [drill["id"]]
+    assert [r.path for r in emulator.requests if r.method == "PUT" and copy["id"] in r.path] == []

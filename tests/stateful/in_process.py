@@ -49,6 +49,7 @@ SETTING_KEYS = (
     "KEEP_LAST_COPIES",
     "FAN_OUT",
     "FAN_OUT_BATCH",
+    "DRILL_TIMEOUT_MINUTES",
 )
 
 
@@ -82,6 +83,7 @@ class InProcessFunction:
             "METRICS_ENDPOINT": emulator.metrics_endpoint_template,
             "IDENTITY_ENDPOINT": emulator.identity_endpoint_template,
             "FUNCTIONS_ENDPOINT": emulator.functions_endpoint_template,
+            "COMPUTE_ENDPOINT": emulator.compute_endpoint_template,
             "FN_FN_ID": FUNCTION_ID,
             "MAX_CONCURRENCY": "2",
         }

@@ -1,4 +1,4 @@
-"""What `make soak` (and any pytest run of tests/stateful) counts: steps run, and each promise's checks."""
+"""What `make soak` (and any pytest run of tests/stateful) counts: steps run (by kind), and each promise's checks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 class Tally:
     examples: int = 0
     steps: int = 0
+    # Steps run, by kind (the machine's rule, without its arguments): which of them the examples reached.
+    kinds: Counter[str] = field(default_factory=Counter)
     # Times each promise was checked (after every step of the machine, once per fdk test).
     checks: Counter[str] = field(default_factory=Counter)
     # What those checks looked at: deletions, updates, copies, limited runs, sweeps with budget.
@@ -17,8 +19,9 @@ class Tally:
 
     def line(self) -> str:
         checks = ", ".join(f"{name}={count}" for name, count in self.checks.items())
+        kinds = ", ".join(f"{name}={count}" for name, count in sorted(self.kinds.items()))
         items = ", ".join(f"{name}={count}" for name, count in sorted(self.items.items()))
-        return f"stateful: examples={self.examples}, steps={self.steps}; checks: {checks}; looked at: {items}"
+        return f"stateful: examples={self.examples}, steps={self.steps} ({kinds}); checks: {checks}; looked at: {items}"
 
 
 TALLY = Tally()

@@ -10,6 +10,16 @@ completing), after `fn config` changed the retention settings (a new container),
 updates throttled. After every step the five promises (world.py) are checked from the emulator's
 own records.
 
+Restore drills (issue 25) run among them: drill passes over the compartments and destinations
+(small maxRestores, one destination or both, dry runs, DRILL_TIMEOUT_MINUTES of 15 in some
+containers), the restores they start moving on in OCI (restoring, AVAILABLE, FAULTY, hydrated; by
+one OCID or all; every one before a pass that runs later) and deletions finishing, and the operator attaching a drill volume (from its own
+compartment or another), detaching it, cloning one, restoring a copy or a backup of a drill by
+hand, copying a drill's mark onto another volume and removing a drill's function key; and drills
+settling (OCI finishes every restore, two passes run). So a copy being drilled may expire, a sweep
+or an expiry pass may run beside a drill, and an operator's edit may land between two passes. Five
+more promises (drills.py) are checked after every step, from the emulator's records too.
+
 Time: nothing here moves a clock. Backups are seeded as made some hours ago (6 to 102 hours, and
 200, outside the sweep's 168-hour window), and retention is counted in days (1, 2, 3, 30 or never),
 so a copy made now is often already past its expiry, or due long after the example ends; an
@@ -17,10 +27,14 @@ operator may also set a copy's expiry to a past time. The ages are whole days pl
 minute per backup), so no expiry and no window edge falls within hours of a step: nothing depends
 on how long a step takes. The world is old when it is seeded, rather than ageing while it runs.
 
-One hook, named here: the retry clock runs RETRY_CLOCK times faster. shared/retries.py's delays and
-least useful attempt, and backups/marker.py's MARK_SECONDS (10 s for one mark, retries included),
-are divided by it, so a mark that throttling defeats gives up in a tenth of a second, not ten;
-what is retried, how often, and what the function does after giving up are unchanged.
+Hooks, named here. The retry clock runs RETRY_CLOCK times faster. shared/retries.py's delays and
+least useful attempt, backups/marker.py's MARK_SECONDS (10 s for one mark, retries included) and
+drill/tags.py's WRITE_SECONDS (the same for a drill's tag write) are divided by it, so a mark that
+throttling defeats gives up in a tenth of a second, not ten; what is retried, how often, and what the function does after giving up are unchanged. The drill
+reads its clock from drill/marks.py's utc_now, which here runs ahead by the minutes the machine's
+"minutes pass" steps add: a drill's timeout comes within a step, not within hours. And a fan-out's
+turn (fan_out/budget.py's turn_of, the hour of the run) is the run's number in the example: the
+same examples replay the same, in any hour (production keeps its clock).
 
 Profiles: the default suite runs a small derandomised one (the same examples in every run and on
 CI); `make soak` (STATEFUL_PROFILE=soak) runs a long randomised one and prints how to reproduce a
@@ -30,6 +44,7 @@ failure. Either way pytest's closing line counts the steps run and each promise'
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,15 +62,20 @@ from hypothesis.stateful import (
 )
 
 from backup_copier.backups import marker
+from backup_copier.drill import marks as drill_marks
+from backup_copier.drill import tags as drill_tags
+from backup_copier.fan_out import coordinator
 from backup_copier.shared import retries
 from blockstorage_emulator import Emulator, Fault
-from blockstorage_emulator.ocids import new_ocid
+from blockstorage_emulator.ocids import new_ocid, short_region_code
 from local_runtime.credentials import ResourcePrincipal
 from tests.helpers import MARK_COPY, MARK_EXPIRES, SOURCE_REGION, event_for, new_compartment, rfc3339
+from tests.stateful import drills
 from tests.stateful import world as promises
-from tests.stateful.in_process import InProcessFunction
+from tests.stateful.drills import DrillRun, DrillWorld
+from tests.stateful.in_process import FUNCTION_ID, Call, InProcessFunction
 from tests.stateful.tally import TALLY
-from tests.stateful.world import MARK_KEYS, REGION, Step, World, source_of
+from tests.stateful.world import MARK_KEYS, REGION, Step, source_of
 
 DESTINATIONS = ("us-ashburn-1", "eu-frankfurt-1")
 COMPARTMENTS = 3
@@ -117,6 +137,32 @@ MARKING = st.sampled_from(["none", "once", DESTINATIONS[0], SOURCE_REGION])
 RETRY_CLOCK = 100
 PICK = st.integers(min_value=0, max_value=30)
 
+# Restore drills: small maxRestores; every destination (None) or one; dryRun absent, false or true.
+MAX_RESTORES = st.sampled_from([1, 2, 3])
+DRILL_REGIONS = st.sampled_from([None, *DESTINATIONS])
+DRY_RUN = st.sampled_from([None, False, True])
+# DRILL_TIMEOUT_MINUTES before a pass: None leaves it as it is; 15 is the least it may be; 120 its default.
+DRILL_TIMEOUTS = st.sampled_from([None, "15", "120"])
+# OCI moves a restore on: one drill's (a group's volumes follow it) or every one's; or deletions finish.
+RESTORE_ACTS = st.sampled_from(
+    ["finish", "begin", "fail", "hydrate", "finish_all", "begin_all", "hydrate_all", "deletions"]
+)
+# How far the drill's clock moves in a "minutes pass" step: past 15 minutes, or past 120.
+MINUTES = st.sampled_from([20, 130])
+# What an operator makes of a drill or a copy (docs/drills.md, "The proof"): a clone of a drill volume;
+# a restore by hand of a copy, or of a backup of a drill volume (each carries its source's tags); a
+# restore of the drill's copy with the drill's mark copied on (whole, or without its resource key, or
+# naming another function); and a drill kept by removing its function key.
+BY_HAND = st.sampled_from(
+    ["clone", "restore_copy", "restore_drill_backup", "copy_mark", "copy_mark_unbound", "other_function",
+     "remove_function_key"]
+)  # fmt: skip
+# The drills an operator attaches, clones or copies a mark from (a group is not attached, nor cloned here).
+VOLUME_KINDS = ("volume", "boot_volume")
+OTHER_FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaaanotherdeploymentofthisone"
+RESTORED_SOURCE_TYPES = {"volume": "volumeBackup", "boot_volume": "bootVolumeBackup"}
+CLONE_SOURCE_TYPES = {"volume": "volume", "boot_volume": "bootVolume"}
+
 # No "explain" phase: it traces every line of every replay, which turns a minute of shrinking into ten.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 COMMON = settings(deadline=None, database=None, phases=PHASES, suppress_health_check=list(HealthCheck))
@@ -133,12 +179,21 @@ class Promises(RuleBasedStateMachine):
         self.emulator = emulator
         self.function = function
         # Fresh compartments per example: the session's emulator never shows one example another's backups.
-        self.world = World(emulator, tuple(new_compartment() for _ in range(COMPARTMENTS)), DESTINATIONS)
+        self.world = DrillWorld(
+            emulator, tuple(new_compartment() for _ in range(COMPARTMENTS)), DESTINATIONS, function_id=FUNCTION_ID
+        )
         self.sources: list[dict[str, Any]] = []
-        self.volumes = [new_ocid(PARENT_TYPES[kind], SOURCE_REGION) for kind, _ in VOLUMES]
+        # OCIDs in the order of VOLUMES: the drill's turns break ties by volume OCID, which must replay the same.
+        unique = new_compartment()[-32:]
+        self.volumes = [_ordered_ocid(PARENT_TYPES[kind], unique, index) for index, (kind, _) in enumerate(VOLUMES)]
         self.delivered: set[str] = set()
         self.settings: dict[str, str] = {}
         self.last: Step | None = None
+        # DRILL_TIMEOUT_MINUTES, kept apart from the retention settings that promise 3 reads.
+        self.drill_settings: dict[str, str] = {}
+        # Where an operator's instance lives when it attaches a drill volume from another compartment.
+        self.elsewhere = new_compartment()
+        CLOCK.reset()
         TALLY.examples += 1
 
     # Steps
@@ -221,13 +276,179 @@ class Promises(RuleBasedStateMachine):
                 self.emulator.set_lifecycle_state(backup_id, "TERMINATED")
         else:
             self.emulator.set_freeform_tags(copy["id"], _edited(copy["freeformTags"], act))
-        self._ended(f"operator: {act}", before)
+        self._ended(f"operator: {act}", before, kind="operator edits a copy")
+
+    # Restore drills
+
+    @rule(
+        max_restores=MAX_RESTORES, whole_scope=WHOLE_SCOPE, region=DRILL_REGIONS, dry_run=DRY_RUN, later=LATER,
+        timeout=DRILL_TIMEOUTS, fan_out=FAN_OUT, marking=MARKING,
+    )  # fmt: skip
+    def drill_pass(
+        self,
+        max_restores: int,
+        whole_scope: bool,
+        region: str | None,
+        dry_run: bool | None,
+        later: bool,
+        timeout: str | None,
+        fan_out: str,
+        marking: str,
+    ) -> None:
+        """A pass of the drill's schedule (FAN_OUT=on runs it in place). `later`: the schedule's interval
+        has passed, and OCI has finished the restores in flight as well as the copies and deletions."""
+        if later:
+            self.emulator.finish_restores()
+        scope = self.world.compartments if whole_scope else self.world.compartments[:1]
+        body: dict[str, Any] = {"action": "drill", **_scope(scope), "maxRestores": max_restores}
+        if region is not None:
+            body["destinationRegions"] = [region]
+        if dry_run is not None:
+            body["dryRun"] = dry_run
+        if timeout is not None:
+            self.drill_settings = {"DRILL_TIMEOUT_MINUTES": timeout}
+        regions = (region,) if region else DESTINATIONS
+        self._invoke(
+            f"drill pass (maxRestores {max_restores}, {len(scope)} compartments, {regions}, dryRun {dry_run}, "
+            f"timeout {self.drill_settings or 'default'})",
+            body,
+            Conditions(later, None, fan_out, marking),
+            drill=lambda calls: DrillRun(body, calls[0][1], scope, regions, max_restores, bool(dry_run)),
+        )
+
+    @rule(pick=PICK)
+    def drill_body_names_an_ocid(self, pick: int) -> None:
+        """A drill body that names a drill, a volume of the operator's or a copy: refused, nothing sent."""
+        named = [r["id"] for r in self.world.live_drills()] + [c["id"] for c in self._copies()]
+        ocid = named[pick % len(named)] if named else self.volumes[pick % len(self.volumes)]
+        body = {"action": "drill", **_scope(self.world.compartments), "maxRestores": 1, "volumeId": ocid}
+        self._invoke(
+            "drill pass, its body naming an OCID",
+            body,
+            Conditions(False, None, "off", "none"),
+            drill=lambda calls: DrillRun(body, calls[0][1], self.world.compartments, DESTINATIONS, 1, False, ocid),
+        )
+
+    @precondition(lambda self: self.world.created)
+    @rule(act=RESTORE_ACTS, pick=PICK)
+    def restores_progress(self, act: str, pick: int) -> None:
+        """OCI moves the drills' restores on (emulator: begin_restoring, finish_restores, fail_restore,
+        hydrate, by one OCID or every one), or finishes the deletions in flight."""
+        before = self.world.begin()
+        drills_ = [r for r in self.world.live_drills() if self.world.created[r["id"]] == drills.DRILL]
+        chosen = drills_[pick % len(drills_)]["id"] if drills_ else None
+        if act == "deletions":
+            self.emulator.finish_deletions()
+        elif act.endswith("_all"):
+            getattr(
+                self.emulator,
+                {"finish": "finish_restores", "begin": "begin_restoring", "hydrate": "hydrate"}[
+                    act.removesuffix("_all")
+                ],
+            )()
+        elif chosen is not None and act == "fail":
+            self.emulator.fail_restore(chosen)
+        elif chosen is not None and act == "hydrate":
+            available = self.world.live_drills(states=("AVAILABLE",))
+            if available:
+                self.emulator.hydrate(available[pick % len(available)]["id"])
+        elif chosen is not None:
+            getattr(self.emulator, {"finish": "finish_restores", "begin": "begin_restoring"}[act])(chosen)
+        self._ended(f"OCI: restores {act}", before, kind="restores progress")
+
+    @rule(minutes=MINUTES)
+    def minutes_pass(self, minutes: int) -> None:
+        """The drill's clock moves on (see the module's docstring): restores in flight near their timeout."""
+        before = self.world.begin()
+        CLOCK.offset += timedelta(minutes=minutes)
+        self._ended(f"{minutes} minutes pass", before, kind="minutes pass")
+
+    @precondition(lambda self: self.world.live_drills(kinds=VOLUME_KINDS, states=("AVAILABLE",)))
+    @rule(pick=PICK, elsewhere=st.booleans())
+    def operator_attaches(self, pick: int, elsewhere: bool) -> None:
+        """An operator attaches a drill volume to an instance, in the volume's compartment (the drill's
+        listing shows it) or in another (it does not: OCI refuses the delete with 409)."""
+        before = self.world.begin()
+        volumes = self.world.live_drills(kinds=VOLUME_KINDS, states=("AVAILABLE",))
+        volume = volumes[pick % len(volumes)]
+        self.emulator.attach(volume["id"], compartment_id=self.elsewhere if elsewhere else None)
+        self._ended(
+            f"operator: attaches {drills.kind_of(volume)} {'from another compartment' if elsewhere else ''}",
+            before,
+            kind="operator attaches",
+        )
+
+    @precondition(lambda self: self._attached())
+    @rule(pick=PICK)
+    def operator_detaches(self, pick: int) -> None:
+        before = self.world.begin()
+        attached = self._attached()
+        self.emulator.detach(attached[pick % len(attached)]["id"])
+        self._ended("operator: detaches", before)
+
+    @precondition(lambda self: self.world.live_drills())
+    @rule(pick=PICK, act=BY_HAND)
+    def operator_restores_by_hand(self, pick: int, act: str) -> None:
+        """What an operator makes of a drill or a copy that carries a drill's tags (tests/drill's safety
+        tests make the same): see BY_HAND."""
+        before = self.world.begin()
+        every = self.world.live_drills()
+        volumes = self.world.live_drills(kinds=VOLUME_KINDS) or every
+        drill = volumes[pick % len(volumes)]
+        kind, tags = drills.kind_of(drill), dict(drill["freeformTags"])
+        if act == "remove_function_key":
+            kept = every[pick % len(every)]
+            self.emulator.set_volume_tags(
+                kept["id"], {k: v for k, v in kept["freeformTags"].items() if k != "backup-copier-drill-function"}
+            )
+        elif kind == "volume_group":
+            pass  # a group of the operator's is not modelled: nothing to make
+        elif act == "clone":
+            self._by_hand(drill, {"type": CLONE_SOURCE_TYPES[kind], "id": drill["id"]}, tags)
+        elif act == "restore_copy":
+            copies = [c for c in self._copies("AVAILABLE") if promises.kind_of(c["id"]) != "volumegroupbackup"]
+            if copies:
+                copy = copies[pick % len(copies)]
+                self._by_hand(
+                    copy,
+                    {"type": RESTORED_SOURCE_TYPES[KIND_OF[promises.kind_of(copy["id"])]], "id": copy["id"]},
+                    copy["freeformTags"],
+                )
+        elif act == "restore_drill_backup":
+            backup = self.emulator.add_backup(kind, drill[REGION], drill["compartmentId"], freeform_tags=tags)
+            self._by_hand(drill, {"type": RESTORED_SOURCE_TYPES[kind], "id": backup["id"]}, tags)
+        else:
+            if act == "copy_mark_unbound":
+                tags.pop("backup-copier-drill-resource", None)
+            elif act == "other_function":
+                tags["backup-copier-drill-function"] = OTHER_FUNCTION_ID
+            self._by_hand(drill, {"type": RESTORED_SOURCE_TYPES[kind], "id": drills.source_id(drill) or ""}, tags)
+        self._ended(f"operator: {act}", before, kind="operator makes a drill's like")
+
+    @precondition(lambda self: self.world.live_drills())
+    @rule()
+    def drills_settle(self) -> None:
+        """Hours later: OCI has finished every restore; a pass over the whole scope ends what it can, OCI
+        finishes the deletions (a deleted group's volumes leave it), and a second pass deletes those."""
+        self.emulator.complete_copies()
+        self.function.use({**self.settings, **self.drill_settings})
+        before = self.world.begin()
+        self.emulator.finish_restores()
+        body = {"action": "drill", **_scope(self.world.compartments), "maxRestores": 1}
+        answers = []
+        for _ in range(2):
+            answers.append(self.function.invoke(body, TIMEOUT_SECONDS)[0][1])
+            self.emulator.finish_deletions()
+        run = DrillRun(body, answers[-1], self.world.compartments, DESTINATIONS, 1, False, earlier=tuple(answers[:-1]))
+        self._ended("drills settle", before, run=run, settled=True)
 
     def teardown(self) -> None:
         # Copies left CREATING would count against the next example's copy limit.
         self._oci_finishes()
         self.emulator.clear_faults()
         self.emulator.clear_function_invocations()
+        # The next example's listings need not page through this one's volumes (its compartments are new).
+        self.emulator.clear_volumes()
 
     # The promises, after every step
 
@@ -251,6 +472,26 @@ class Promises(RuleBasedStateMachine):
     def sweep_covered_the_window(self) -> None:
         self._check("sweep covers", promises.sweep_covered_the_window)
 
+    @invariant()
+    def drill_deletes_proven_drills(self) -> None:
+        self._check("drill deletes proven", lambda step: drills.drill_deletes_proven_drills(step, self.world))
+
+    @invariant()
+    def drills_attached_are_kept(self) -> None:
+        self._check("drills attached kept", lambda step: drills.drills_attached_are_kept(step, self.world))
+
+    @invariant()
+    def drills_within_max_restores(self) -> None:
+        self._check("drills within maxRestores", lambda step: drills.drills_within_max_restores(step, self.world))
+
+    @invariant()
+    def drills_left_to_the_drill(self) -> None:
+        self._check("drills left to the drill", lambda step: drills.drills_left_to_the_drill(step, self.world))
+
+    @invariant()
+    def drills_end(self) -> None:
+        self._check("drills end", lambda step: drills.drills_end(step, self.world))
+
     # Helpers
 
     def _check(self, name: str, check: Any) -> None:
@@ -260,9 +501,11 @@ class Promises(RuleBasedStateMachine):
         broken = check(self.last)
         assert not broken, f"{name}, after {self.last.name}: " + "; ".join(broken)
 
-    def _ended(self, name: str, before: promises.Snapshot, **details: Any) -> None:
+    def _ended(self, name: str, before: promises.Snapshot, *, kind: str = "", **details: Any) -> None:
+        """The step ends: the world reads what it did. `kind`, the step without its arguments, for the tally."""
         self.last = self.world.end(name, before, **details)
         TALLY.steps += 1
+        TALLY.kinds[kind or name] += 1
 
     def _invoke(
         self,
@@ -274,6 +517,7 @@ class Promises(RuleBasedStateMachine):
         max_deletes: int | None = None,
         sweep: bool = False,
         timeout_seconds: int = TIMEOUT_SECONDS,
+        drill: Callable[[list[Call]], DrillRun] | None = None,
     ) -> None:
         if conditions.later:
             self._oci_finishes()
@@ -282,7 +526,7 @@ class Promises(RuleBasedStateMachine):
         fan_out: dict[str, str | None] = {"FAN_OUT": None, "FAN_OUT_BATCH": None}
         if conditions.fan_out != "off":
             fan_out = {"FAN_OUT": "on", "FAN_OUT_BATCH": conditions.fan_out}
-        self.function.use({**self.settings, **fan_out})
+        self.function.use({**self.settings, **self.drill_settings, **fan_out})
         before = self.world.begin()
         if conditions.throttled != "none":
             once = conditions.throttled == "once"
@@ -296,8 +540,8 @@ class Promises(RuleBasedStateMachine):
         check = self.world.sweep_check(before, calls, started) if sweep else None
         keep_last = int(self.settings.get("KEEP_LAST_COPIES") or 1)
         self._ended(
-            f"{name} {conditions}", before, keep_last=keep_last, max_copies=max_copies, max_deletes=max_deletes,
-            sweep=check, answers=[answer for _, answer in calls],
+            f"{name} {conditions}", before, kind=name.split(" (")[0], keep_last=keep_last, max_copies=max_copies, max_deletes=max_deletes,
+            sweep=check, answers=[answer for _, answer in calls], run=drill(calls) if drill else None,
         )  # fmt: skip
 
     def _copied_earlier(self, source: dict[str, Any], region: str) -> None:
@@ -320,6 +564,16 @@ class Promises(RuleBasedStateMachine):
         )
         recorded = {**self.emulator.backup(source["id"])["freeformTags"], RECORD_PREFIX + region: copy_id}
         self.emulator.set_freeform_tags(source["id"], recorded)
+
+    def _by_hand(self, like: dict[str, Any], source: dict[str, str], tags: dict[str, str]) -> None:
+        """A volume (boot volume) of the operator's, restored or cloned from `source`, beside `like`."""
+        kind = "volume" if source["type"] in ("volume", "volumeBackup") else "boot_volume"
+        self.emulator.add_volume(
+            kind, like[REGION], like["compartmentId"], source_details=source, freeform_tags=dict(tags)
+        )
+
+    def _attached(self) -> list[dict[str, Any]]:
+        return [a for a in self.emulator.attachments() if a["lifecycleState"] == "ATTACHED"]
 
     def _oci_finishes(self) -> None:
         self.emulator.complete_copies()
@@ -377,7 +631,34 @@ def _edited(tags: dict[str, str], edit: str) -> dict[str, str]:
     return edited
 
 
-def _scope(compartments: tuple[str, ...]) -> dict[str, Any]:
+def _ordered_ocid(resource_type: str, unique: str, index: int) -> str:
+    """An OCID of the source region whose unique part sorts as `index` does."""
+    return f"ocid1.{resource_type}.oc1.{short_region_code(SOURCE_REGION)}.{unique:a<56}{index:04d}"
+
+
+class MachineClock:
+    """The drill's clock (real time, ahead by what "minutes pass" steps added) and a fan-out's turn
+    (the run's number in the example), so that an example replays the same in any hour."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+        self.turns = 0
+
+    def reset(self) -> None:
+        self.offset, self.turns = timedelta(), 0
+
+    def drill_now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def turn_of(self, moment: datetime) -> int:
+        self.turns += 1
+        return self.turns
+
+
+CLOCK = MachineClock()
+
+
+def _scope(compartments: Sequence[str]) -> dict[str, Any]:
     return {"compartmentIds": list(compartments)} if len(compartments) > 1 else {"compartmentId": compartments[0]}
 
 
@@ -387,8 +668,11 @@ def test_every_promise_holds_after_every_step(
 ) -> None:
     # Time compression (see the module's docstring): every retry constant a fiftieth of its value.
     monkeypatch.setattr(marker, "MARK_SECONDS", marker.MARK_SECONDS / RETRY_CLOCK)
+    monkeypatch.setattr(drill_tags, "WRITE_SECONDS", drill_tags.WRITE_SECONDS / RETRY_CLOCK)
     for name in ("BASE_DELAY_SECONDS", "MAX_DELAY_SECONDS", "MIN_ATTEMPT_SECONDS"):
         monkeypatch.setattr(retries, name, getattr(retries, name) / RETRY_CLOCK)
+    monkeypatch.setattr(drill_marks, "utc_now", CLOCK.drill_now)
+    monkeypatch.setattr(coordinator, "turn_of", CLOCK.turn_of)
     function = InProcessFunction(emulator, principal, DESTINATIONS)
     try:
         # hypothesis takes a factory as well as a class (it only calls it); its stub names the class alone.

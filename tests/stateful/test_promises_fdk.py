@@ -1,4 +1,4 @@
-"""Each of the machine's five promises (world.py) on its key scenario, through the real fdk socket.
+"""Each of the machine's promises (world.py's five, drills.py's five) on its key scenario, through the real fdk socket.
 
 The machine (test_machine.py) runs the handler in this process for speed; these run the function
 as it is deployed, one fdk process per settings (a coordinator and its children's containers for
@@ -12,6 +12,7 @@ from typing import Any
 
 from blockstorage_emulator import Emulator
 from local_runtime.fdk_process import FunctionProcess
+from tests.drill import support as drill_support
 from tests.fan_out.support import children, containers, fan_out_settings
 from tests.fan_out.support import invoke as invoke_coordinator
 from tests.helpers import (
@@ -25,7 +26,9 @@ from tests.helpers import (
     seed_backup,
     seed_copy,
 )
+from tests.stateful import drills
 from tests.stateful import world as promises
+from tests.stateful.drills import DrillRun, DrillWorld
 from tests.stateful.world import Step, World
 
 VOLUME = "ocid1.volume.oc1.phx." + "s" * 60
@@ -178,3 +181,159 @@ def test_a_sweep_with_enough_budget_covers_its_window(emulator: Emulator, functi
     assert step.sweep is not None and step.sweep.enough_budget
     assert _broken(world, step) == {}
     assert promises.in_window(step.after, world.compartments, step.sweep.window_start)  # not vacuous
+
+
+# The drill's five promises (drills.py): the function creates every drill here, over passes, as the
+# machine's drills are; what an operator makes is seeded straight into the emulator.
+
+
+def _drill_world(emulator: Emulator, compartment: str) -> DrillWorld:
+    return DrillWorld(emulator, (compartment,), (DESTINATION_REGION,), function_id=drill_support.FUNCTION_ID)
+
+
+def _drill(world: DrillWorld, process: FunctionProcess, name: str, **fields: Any) -> Step:
+    """One drill pass over the world's compartment, judged as the machine judges one."""
+    (compartment,) = world.compartments
+    body = {"action": "drill", "compartmentId": compartment, **fields}
+    before = world.begin()
+    answer = drill_support.drill_pass(process, compartment, **fields)
+    run = DrillRun(body, answer, world.compartments, world.destinations, int(fields.get("maxRestores", 2)), False)
+    return world.end(name, before, run=run)
+
+
+def _started(step: Step) -> list[dict[str, Any]]:
+    volumes = step.volumes
+    return [resource for resource_id, resource in volumes.after.items() if resource_id not in volumes.before]
+
+
+def _drills_broken(world: DrillWorld, *steps: Step) -> dict[str, dict[str, list[str]]]:
+    """The drill's promises and the five others each step broke, by step: {} when every one held."""
+    found = {
+        f"{number} {step.name}": {**promises.check_all(step, world), **drills.check_all(step, world)}
+        for number, step in enumerate(steps, 1)
+    }
+    return {name: broken for name, broken in found.items() if broken}
+
+
+def test_a_drill_deletes_only_what_it_created_marked_and_proves(emulator: Emulator, function: FunctionFactory) -> None:
+    """Promise 6: a volume's drill, beside a clone of it, a restore of its copy by hand carrying its
+    mark whole and without its resource key, and another deployment's mark: the drill alone is deleted."""
+    compartment = new_compartment()
+    world = _drill_world(emulator, compartment)
+    process = drill_support.drill_function(emulator, function)
+    copy = seed_copy(emulator, compartment, "volume")[1]
+    steps = [_drill(world, process, "pass 1", maxRestores=1)]
+    [drill] = _started(steps[0])
+    tags = emulator.volume(drill["id"])["freeformTags"]
+    unbound = {k: v for k, v in tags.items() if k != drill_support.DRILL_RESOURCE}
+    theirs = {**tags, drill_support.DRILL_FUNCTION: drill_support.OTHER_FUNCTION_ID}
+    for source, carried in (
+        ({"type": "volume", "id": drill["id"]}, tags),
+        ({"type": "volumeBackup", "id": copy["id"]}, tags),
+        ({"type": "volumeBackup", "id": copy["id"]}, unbound),
+        ({"type": "volumeBackup", "id": copy["id"]}, theirs),
+    ):
+        emulator.add_volume("volume", DESTINATION_REGION, compartment, source_details=source, freeform_tags=carried)
+    emulator.finish_restores()
+    steps.append(_drill(world, process, "pass 2", maxRestores=1))
+
+    assert _drills_broken(world, *steps) == {}
+    assert drill_support.deletes(emulator) == [drill["id"]]  # the check looked at a deletion
+
+
+def test_a_drill_attached_is_never_deleted_nor_its_refused_delete_sent_again(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Promise 7: two drills, one attached from its own compartment (no delete is sent), one from another
+    (OCI refuses the delete with 409 Conflict once; the next pass does not send it again)."""
+    compartment = new_compartment()
+    world = _drill_world(emulator, compartment)
+    process = drill_support.drill_function(emulator, function)
+    for kind in ("volume", "boot_volume"):
+        seed_copy(emulator, compartment, kind)
+    steps = [_drill(world, process, "pass 1", maxRestores=2)]
+    here, elsewhere = sorted(_started(steps[0]), key=lambda r: r["id"].split(".")[1])
+    emulator.finish_restores()
+    emulator.attach(here["id"])
+    emulator.attach(elsewhere["id"], compartment_id=new_compartment())
+    steps += [_drill(world, process, "pass 2", maxRestores=2), _drill(world, process, "pass 3", maxRestores=2)]
+
+    assert _drills_broken(world, *steps) == {}
+    refused = [r for step in steps for r in step.requests if r.operation.startswith("delete_")]
+    assert [(promises.resource_id(r), r.status) for r in refused] == [(elsewhere["id"], 409)]
+
+
+def test_max_restores_holds_across_the_scope_after_a_pass(emulator: Emulator, function: FunctionFactory) -> None:
+    """Promise 8: three volumes and maxRestores 2; one drill finishes, the next pass ends it and starts one."""
+    compartment = new_compartment()
+    world = _drill_world(emulator, compartment)
+    process = drill_support.drill_function(emulator, function)
+    for _ in range(3):
+        seed_copy(emulator, compartment, "volume")
+    steps = [_drill(world, process, "pass 1", maxRestores=2)]
+    emulator.finish_restores(_started(steps[0])[0]["id"])
+    steps.append(_drill(world, process, "pass 2", maxRestores=2))
+
+    assert _drills_broken(world, *steps) == {}
+    assert run_of(steps[-1]) and len(drills.in_flight(steps[-1].volumes, world, run_of(steps[-1]))) == 2
+
+
+def test_a_sweep_an_expiry_pass_and_a_dry_run_leave_drills_alone(emulator: Emulator, function: FunctionFactory) -> None:
+    """Promise 9: a drill in flight whose copy expires: the expiry pass deletes the copy, and neither it,
+    a sweep nor a dry-run pass sends a volume a write (the dry run sends nothing but reads)."""
+    compartment = new_compartment()
+    world = _drill_world(emulator, compartment)
+    process = drill_support.drill_function(emulator, function)
+    copy = seed_copy(emulator, compartment, "volume", hours_ago=54, expires=NOW - timedelta(hours=1), volume_id=VOLUME)[
+        1
+    ]
+    steps = [_drill(world, process, "pass", maxRestores=1)]
+    # A newer copy of the volume arrives: the drilled one is no longer among the newest, and it is due.
+    seed_copy(emulator, compartment, "volume", hours_ago=30, volume_id=VOLUME)
+    emulator.finish_restores()
+    steps.append(_run(world, process, "expiry pass", {"action": "expire", "compartmentId": compartment}))
+    steps.append(_sweep(world, process))
+    before = world.begin()
+    body = {"action": "drill", "compartmentId": compartment, "dryRun": True}
+    answer = drill_support.drill_pass(process, compartment, dryRun=True)
+    steps.append(
+        world.end("dry run", before, run=DrillRun(body, answer, world.compartments, world.destinations, 2, True))
+    )
+
+    assert _drills_broken(world, *steps) == {}
+    assert emulator.backup(copy["id"])["lifecycleState"] == "TERMINATING"  # the copy being drilled expired
+    assert [e["state"] for e in answer["drills"]] == ["passed"] and answer["drills"][0]["deleted"] is False
+
+
+def test_drills_end_once_restores_finish_whatever_became_of_their_copies(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Promise 10: a volume's drill whose copy expired, and a volume group's drill: restores finish, two
+    passes later both are deleted, the group's volumes too."""
+    compartment = new_compartment()
+    world = _drill_world(emulator, compartment)
+    process = drill_support.drill_function(emulator, function)
+    seed_copy(emulator, compartment, "volume", hours_ago=54, expires=NOW - timedelta(hours=1), volume_id=VOLUME)
+    seed_copy(emulator, compartment, "volume_group")
+    steps = [_drill(world, process, "pass", maxRestores=2)]
+    seed_copy(emulator, compartment, "volume", hours_ago=30, volume_id=VOLUME)
+    steps.append(_run(world, process, "expiry pass", {"action": "expire", "compartmentId": compartment}))
+    emulator.finish_deletions()
+    before = world.begin()
+    emulator.finish_restores()
+    answers = []
+    for _ in range(2):
+        answers.append(drill_support.drill_pass(process, compartment, maxRestores=2))
+        emulator.finish_deletions()
+    body = {"action": "drill", "compartmentId": compartment, "maxRestores": 2}
+    run = DrillRun(body, answers[-1], world.compartments, world.destinations, 2, False, earlier=tuple(answers[:-1]))
+    steps.append(world.end("drills settle", before, run=run, settled=True))
+
+    assert _drills_broken(world, *steps) == {}
+    assert [promises.resource_id(r) for r in steps[1].requests if r.operation == "delete"] != []  # a copy expired
+    ended = [world.created[i] for i, r in steps[-1].volumes.after.items() if r["lifecycleState"] == "TERMINATED"]
+    assert sorted(ended) == ["drill", "drill", "member", "member"]  # the check looked at drills that ended
+
+
+def run_of(step: Step) -> DrillRun | None:
+    return step.volumes.run if step.volumes else None

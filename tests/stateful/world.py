@@ -150,6 +150,8 @@ class Step:
     sweep: SweepCheck | None = None
     # The answers of a run and of each child it started: promise 3 reads the expiry pass's.
     answers: Sequence[dict[str, Any]] = ()
+    # The drill's part of the step (drills.py's Volumes), for a world that reads volumes too.
+    volumes: Any = None
 
 
 @dataclass
@@ -188,6 +190,7 @@ class World:
         self.unrecorded |= {
             entry["copyId"]
             for answer in step.answers
+            if answer.get("action") == "expire"  # a drill's "deleted" is a count
             for entry in answer.get("deleted") or ()
             if entry.get("recorded") is False
         }
