@@ -1,4 +1,5 @@
-"""The world as the emulator records it, and issue 22's five promises checked on it.
+"""The world as the emulator records it, and the six promises of copies checked on it (issue 22's five,
+and keep-last's exception to "no copy that expires on arrival").
 
 Nothing here takes the function's word for what it did. Each check reads the emulator's own
 records: its state (a snapshot of the compartments a test seeded, before and after a step) and
@@ -43,6 +44,8 @@ OUTSIDE_THE_PROMISE = frozenset(
     {"OutsideWindow", "NotYetAvailable", "NotCopyable", "CopyOfAnotherBackup", "VolumeGroupMember"}
 )
 BUDGET_REASONS = frozenset({"MaxCopies", "CopyLimit", "Deadline", "Failed"})
+# The source's record of an expiry the function carried out (docs/retention.md, "An expiry is final").
+EXPIRY_RECORD_PREFIX = "backup-copier-expired-in-"
 # Backups seeded this close to the window's edge are left out of promise 5 (the sweep's clock and
 # this check's differ by the step's duration); the machine seeds none there.
 WINDOW_MARGIN = timedelta(hours=1)
@@ -130,6 +133,8 @@ class SweepCheck:
     window_start: datetime
     regions: tuple[str, ...]
     runs: tuple[SweepRun, ...]
+    # REQUIRED_FREEFORM_TAG as the run's container had it (None: unset): which backups it copies at all.
+    required_tag: str | None = None
 
     @property
     def enough_budget(self) -> bool:
@@ -196,10 +201,15 @@ class World:
         }
         return step
 
-    def missing_copies(self, state: Snapshot, compartments: Sequence[str], window_start: datetime) -> tuple[int, int]:
-        """(missing (backup, region) pairs in the window, of them of the kinds the copy limit counts)."""
+    def missing_copies(
+        self, state: Snapshot, compartments: Sequence[str], window_start: datetime, required_tag: str | None = None
+    ) -> tuple[int, int]:
+        """(missing (backup, region) pairs in the window, of them of the kinds the copy limit counts); with
+        REQUIRED_FREEFORM_TAG, of the backups carrying it: no run copies the others, nor spends budget on them."""
         missing = limited = 0
         for backup in in_window(state, compartments, window_start):
+            if not carries_required_tag(backup, required_tag):
+                continue
             for region in self.destinations:
                 if not has_copy(state, backup["id"], region):
                     missing += 1
@@ -219,7 +229,11 @@ class World:
         )
 
     def sweep_check(
-        self, before: Snapshot, calls: Sequence[tuple[dict[str, Any], dict[str, Any]]], started: datetime
+        self,
+        before: Snapshot,
+        calls: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        started: datetime,
+        required_tag: str | None = None,
     ) -> SweepCheck:
         """`calls` are the (body, answer) of the sweep and of each child it started, in order. A
         coordinator that fanned out covers nothing itself: its children do, each with the share
@@ -230,14 +244,15 @@ class World:
         window_start = started - timedelta(hours=float(body.get("sinceHours", 168)))
         runs = list(calls[1:]) if calls[0][1].get("outcome") == "fanned_out" else [calls[0]]
         scope = body.get("compartmentIds") or [body["compartmentId"]]
-        room = self.copies_in_flight(before) + self.missing_copies(before, scope, window_start)[1] <= COPY_LIMIT
+        missing_in_scope = self.missing_copies(before, scope, window_start, required_tag)
+        room = self.copies_in_flight(before) + missing_in_scope[1] <= COPY_LIMIT
         checked = []
         for run_body, answer in runs:
             compartments = tuple(run_body.get("compartmentIds") or [run_body["compartmentId"]])
             max_copies = int(run_body.get("maxCopies", 10))
-            missing = self.missing_copies(before, compartments, window_start)[0]
+            missing = self.missing_copies(before, compartments, window_start, required_tag)[0]
             checked.append(SweepRun(compartments, max_copies, room and missing <= max_copies, answer))
-        return SweepCheck(window_start, self.destinations, tuple(checked))
+        return SweepCheck(window_start, self.destinations, tuple(checked), required_tag)
 
 
 def in_window(state: Snapshot, compartments: Sequence[str], window_start: datetime) -> Iterator[dict[str, Any]]:
@@ -259,6 +274,39 @@ def has_copy(state: Snapshot, backup_id: str, region: str) -> bool:
         source_of(other) == backup_id and other["lifecycleState"] in PRESENT_STATES and other[REGION] == region
         for other in state.values()
     )
+
+
+def carries_required_tag(backup: dict[str, Any], required_tag: str | None) -> bool:
+    """REQUIRED_FREEFORM_TAG as docs/deploying.md words it: `key` (present) or `key=value` (equal)."""
+    if not required_tag:
+        return True
+    key, equals, value = required_tag.partition("=")
+    tags = backup.get("freeformTags") or {}
+    return key.strip() in tags and (not equals or tags[key.strip()] == value.strip())
+
+
+def newest_copied(
+    state: Snapshot, compartments: Sequence[str], keep: int, required_tag: str | None
+) -> Iterator[dict[str, Any]]:
+    """Each volume's newest `keep` source backups that the function copies at all, as docs/retention.md's
+    "No copy that expires on arrival" ranks them: AVAILABLE, not a volume backup inside a volume group
+    backup, not itself a copy, carrying REQUIRED_FREEFORM_TAG when it is set; per kind, compartment and
+    volume (a backup that names no volume is a volume of its own), whatever the window."""
+    volumes: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for backup in state.values():
+        if (
+            backup["compartmentId"] in compartments
+            and backup[REGION] == SOURCE_REGION
+            and backup["lifecycleState"] == "AVAILABLE"
+            and not source_of(backup)
+            and not backup.get("volumeGroupBackupId")
+            and carries_required_tag(backup, required_tag)
+        ):
+            volume = (kind_of(backup["id"]), backup["compartmentId"], resource_of(backup) or backup["id"])
+            volumes.setdefault(volume, []).append(backup)
+    for backups in volumes.values():
+        backups.sort(key=lambda backup: (parse_time(backup["timeCreated"]), backup["id"]), reverse=True)
+        yield from backups[:keep]
 
 
 def replayed(step: Step) -> Iterator[tuple[RecordedRequest, Snapshot]]:
@@ -287,7 +335,7 @@ def replayed(step: Step) -> Iterator[tuple[RecordedRequest, Snapshot]]:
                     state[gone]["lifecycleState"] = "TERMINATING"
 
 
-# The five promises. Each returns the sentences that say how the step broke it (none: it held).
+# The six promises. Each returns the sentences that say how the step broke it (none: it held).
 
 
 def deletions_were_due(step: Step) -> list[str]:
@@ -432,6 +480,46 @@ def sweep_covered_the_window(step: Step) -> list[str]:
     return broken
 
 
+def newest_reach_every_region(step: Step) -> list[str]:
+    """6. After a sweep with enough budget, each volume's newest KEEP_LAST_COPIES backups that the function
+    copies (newest_copied), those in the window, have a copy in every destination region, or the run
+    named why: the source's record that the expiry pass deleted its copy there (an expiry is final), the
+    pair in the answer's `failed`, or a pair the answer counts as remaining (the limits, a busy boot
+    volume, the deadline). Never ExpiresOnArrival: keep-last keeps these copies whatever their expiry,
+    so a volume whose backups stopped, or whose untagged backups came after its tagged one, still
+    reaches its DR region (docs/retention.md)."""
+    check = step.sweep
+    if check is None:
+        return []
+    broken = []
+    for run in check.runs:
+        if not run.enough_budget:
+            continue
+        answer = run.answer
+        failed = {(entry.get("backupId"), entry.get("destinationRegion")) for entry in answer.get("failed") or ()}
+        uncovered = []
+        for backup in newest_copied(step.after, run.compartments, step.keep_last, check.required_tag):
+            if parse_time(backup["timeCreated"]) < check.window_start + WINDOW_MARGIN:  # type: ignore[operator]
+                continue
+            TALLY.items["newest backups"] += 1
+            tags = backup.get("freeformTags") or {}
+            for region in check.regions:
+                if has_copy(step.after, backup["id"], region):
+                    continue
+                if EXPIRY_RECORD_PREFIX + region in tags:
+                    TALLY.items["newest whose copy expired"] += 1
+                elif (backup["id"], region) not in failed:
+                    uncovered.append(f"{backup['id']} in {region}")
+        remaining = sum((answer.get("remainingByReason") or {}).values())
+        if len(uncovered) > remaining:
+            broken.append(
+                f"{len(uncovered)} of the newest backups the function copies in {list(run.compartments)} "
+                f"(KEEP_LAST_COPIES {step.keep_last}, REQUIRED_FREEFORM_TAG {check.required_tag}) without a copy, "
+                f"and {remaining} pairs remaining: {uncovered}; skippedByReason {answer.get('skippedByReason')}"
+            )
+    return broken
+
+
 def check_all(step: Step, world: World) -> dict[str, list[str]]:
     """Every promise on one step, as the fdk tests check their key scenario."""
     found = {
@@ -440,6 +528,7 @@ def check_all(step: Step, world: World) -> dict[str, list[str]]:
         "copied once": copied_once(step, world),
         "within limits": within_limits(step),
         "sweep covers": sweep_covered_the_window(step),
+        "newest reach every region": newest_reach_every_region(step),
     }
     for name in found:
         TALLY.checks[name] += 1
