@@ -45,7 +45,7 @@ failure. Either way pytest's closing line counts the steps run and each promise'
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -686,11 +686,12 @@ def _scope(compartments: Sequence[str]) -> dict[str, Any]:
     return {"compartmentIds": list(compartments)} if len(compartments) > 1 else {"compartmentId": compartments[0]}
 
 
-@pytest.mark.timeout(3600 if PROFILE == "soak" else 900)
-def test_every_promise_holds_after_every_step(
+@pytest.fixture
+def machine_function(
     emulator: Emulator, principal: ResourcePrincipal, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Time compression (see the module's docstring): every retry constant a fiftieth of its value.
+) -> Iterator[InProcessFunction]:
+    """The handler in this process, with the machine's hooks (see the module's docstring)."""
+    # Time compression: every retry constant a RETRY_CLOCK-th of its value.
     monkeypatch.setattr(marker, "MARK_SECONDS", marker.MARK_SECONDS / RETRY_CLOCK)
     monkeypatch.setattr(drill_tags, "WRITE_SECONDS", drill_tags.WRITE_SECONDS / RETRY_CLOCK)
     for name in ("BASE_DELAY_SECONDS", "MAX_DELAY_SECONDS", "MIN_ATTEMPT_SECONDS"):
@@ -699,7 +700,35 @@ def test_every_promise_holds_after_every_step(
     monkeypatch.setattr(coordinator, "turn_of", CLOCK.turn_of)
     function = InProcessFunction(emulator, principal, DESTINATIONS)
     try:
-        # hypothesis takes a factory as well as a class (it only calls it); its stub names the class alone.
-        run_state_machine_as_test(lambda: Promises(emulator, function), settings=PROFILES[PROFILE])  # type: ignore[arg-type]
+        yield function
     finally:
         function.close()
+
+
+@pytest.mark.timeout(3600 if PROFILE == "soak" else 900)
+def test_every_promise_holds_after_every_step(emulator: Emulator, machine_function: InProcessFunction) -> None:
+    # hypothesis takes a factory as well as a class (it only calls it); its stub names the class alone.
+    run_state_machine_as_test(lambda: Promises(emulator, machine_function), settings=PROFILES[PROFILE])  # type: ignore[arg-type]
+
+
+def test_a_volume_tagged_for_dr_now_and_then_reaches_every_region(
+    emulator: Emulator, machine_function: InProcessFunction
+) -> None:
+    """Promise 6 on the machine's own steps, as hypothesis prints a run it shrank: REQUIRED_FREEFORM_TAG and
+    a 1-day Ashburn retention; volume 0's tagged backup 54 hours old, untagged ones 30 and 6 hours old;
+    a sweep. The derandomised profile need not draw this world; the soak does, now and then."""
+    state = Promises(emulator, machine_function)
+    try:
+        retention = {"COPY_RETENTION_DAYS_US_ASHBURN_1": "1", "REQUIRED_FREEFORM_TAG": REQUIRED_TAG}
+        history = [((0, 54, False, True), False), ((0, 30, False, False), False), ((0, 6, False, False), False)]
+        state.a_world_of_backups(retention=retention, history=history)
+        state.sweep(max_copies=10, whole_scope=True, later=True, config=None, fan_out="off", marking="none")
+        state.newest_reach_every_region()
+        state.sweep_covered_the_window()
+        state.copied_once()
+        tagged = state.sources[0]
+        assert {copy[REGION] for copy in state.world.snapshot().values() if source_of(copy) == tagged["id"]} == set(
+            DESTINATIONS
+        ), "the tagged backup reached both regions, its Ashburn copy past its expiry on arrival"
+    finally:
+        state.teardown()
