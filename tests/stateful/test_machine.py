@@ -110,20 +110,21 @@ REQUIRED_TAG = "dr-copy=true"
 HISTORY = st.lists(st.tuples(BACKUPS, st.booleans()), min_size=2, max_size=6)
 EARLIER_RETENTION = timedelta(days=1)
 # Retention settings, as an operator sets them (docs/retention.md); a key left out is unset.
-RETENTION = st.sampled_from(
-    [
-        {"COPY_RETENTION_DAYS": "1"},
-        {"COPY_RETENTION_DAYS": "1", "KEEP_LAST_COPIES": "2"},
-        {"COPY_RETENTION_DAYS_US_ASHBURN_1": "3", "COPY_RETENTION_DAYS_EU_FRANKFURT_1": "2"},
-        {"COPY_RETENTION_DAYS": "30", "COPY_RETENTION_DAYS_US_ASHBURN_1": "1", "KEEP_LAST_COPIES": "2"},
-        {"COPY_RETENTION_DAYS_US_ASHBURN_1": "never", "COPY_RETENTION_DAYS_EU_FRANKFURT_1": "2"},
-        {},  # the defaults: copies of manual backups never expire, those of policy backups with their source
-        # Only tagged backups are copied; with a short region retention, keep-last's rank (tagged backups
-        # alone) decides whether a tagged backup older than untagged ones still reaches that region.
-        {"COPY_RETENTION_DAYS_US_ASHBURN_1": "1", "REQUIRED_FREEFORM_TAG": REQUIRED_TAG},
-        {"COPY_RETENTION_DAYS_US_ASHBURN_1": "3", "KEEP_LAST_COPIES": "2", "REQUIRED_FREEFORM_TAG": REQUIRED_TAG},
-        {"COPY_RETENTION_DAYS": "30", "REQUIRED_FREEFORM_TAG": REQUIRED_TAG},
-    ]
+RETENTION_CHOICES: tuple[dict[str, str], ...] = (
+    {"COPY_RETENTION_DAYS": "1"},
+    {"COPY_RETENTION_DAYS": "1", "KEEP_LAST_COPIES": "2"},
+    {"COPY_RETENTION_DAYS_US_ASHBURN_1": "3", "COPY_RETENTION_DAYS_EU_FRANKFURT_1": "2"},
+    {"COPY_RETENTION_DAYS": "30", "COPY_RETENTION_DAYS_US_ASHBURN_1": "1", "KEEP_LAST_COPIES": "2"},
+    {"COPY_RETENTION_DAYS_US_ASHBURN_1": "never", "COPY_RETENTION_DAYS_EU_FRANKFURT_1": "2"},
+    {},  # the defaults: copies of manual backups never expire, those of policy backups with their source
+)
+# Each with REQUIRED_FREEFORM_TAG or without: only tagged backups are copied, and with a short
+# retention, keep-last's rank (of tagged backups alone) decides whether a tagged backup older than
+# untagged ones still reaches that region.
+RETENTION = st.builds(
+    lambda retention, tag: {**retention, "REQUIRED_FREEFORM_TAG": REQUIRED_TAG} if tag else dict(retention),
+    st.sampled_from(RETENTION_CHOICES),
+    st.booleans(),
 )
 # `fn config` before a run: None leaves the settings as they are.
 CONFIG = st.none() | RETENTION
