@@ -561,8 +561,7 @@ class Promises(RuleBasedStateMachine):
         started = datetime.now(UTC)
         calls = self.function.invoke(body, timeout_seconds)
         self.emulator.clear_faults()
-        required_tag = self.settings.get("REQUIRED_FREEFORM_TAG")
-        check = self.world.sweep_check(before, calls, started, required_tag) if sweep else None
+        check = self.world.sweep_check(before, calls, started, self.settings) if sweep else None
         keep_last = int(self.settings.get("KEEP_LAST_COPIES") or 1)
         self._ended(
             f"{name} {conditions}", before, kind=name.split(" (")[0], keep_last=keep_last, max_copies=max_copies, max_deletes=max_deletes,

@@ -48,7 +48,7 @@ def _run(world: World, process: FunctionProcess, name: str, body: dict[str, Any]
     return world.end(name, before, **limits)
 
 
-def _sweep(world: World, process: FunctionProcess, max_copies: int = 10, required_tag: str | None = None) -> Step:
+def _sweep(world: World, process: FunctionProcess, max_copies: int = 10, **settings: str) -> Step:
     compartments = list(world.compartments)
     body = {"action": "reconcile", "compartmentIds": compartments, "sinceHours": 168, "maxCopies": max_copies}
     if len(compartments) == 1:
@@ -56,7 +56,7 @@ def _sweep(world: World, process: FunctionProcess, max_copies: int = 10, require
     before = world.begin()
     started = datetime.now(UTC)
     answer = process.invoke(body, deadline_seconds=60).json()
-    check = world.sweep_check(before, [(body, answer)], started, required_tag)
+    check = world.sweep_check(before, [(body, answer)], started, settings)
     return world.end("sweep", before, max_copies=max_copies, sweep=check)
 
 
@@ -192,7 +192,8 @@ def test_each_volume_s_newest_tagged_backup_reaches_every_region(emulator: Emula
     compartment = new_compartment()
     world = World(emulator, (compartment,), (DESTINATION_REGION,))
     required_tag = "dr-copy=true"
-    process = function(COPY_RETENTION_DAYS_US_ASHBURN_1="1", REQUIRED_FREEFORM_TAG=required_tag)
+    settings = {"COPY_RETENTION_DAYS_US_ASHBURN_1": "1", "REQUIRED_FREEFORM_TAG": required_tag}
+    process = function(**settings)
     volume = "ocid1.volume.oc1.phx." + "t" * 60
     older, newest_tagged, *_ = (
         emulator.add_backup(
@@ -206,7 +207,7 @@ def test_each_volume_s_newest_tagged_backup_reaches_every_region(emulator: Emula
         for hours_ago, tags in ((78, {"dr-copy": "true"}), (54, {"dr-copy": "true"}), (30, {}), (6, {}))
     )
 
-    step = _sweep(world, process, required_tag=required_tag)
+    step = _sweep(world, process, **settings)
 
     assert step.sweep is not None and step.sweep.enough_budget
     assert _broken(world, step) == {}

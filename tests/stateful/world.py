@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -202,18 +202,28 @@ class World:
         return step
 
     def missing_copies(
-        self, state: Snapshot, compartments: Sequence[str], window_start: datetime, required_tag: str | None = None
+        self, state: Snapshot, compartments: Sequence[str], window_start: datetime, rules: CopyRules | None = None
     ) -> tuple[int, int]:
-        """(missing (backup, region) pairs in the window, of them of the kinds the copy limit counts); with
-        REQUIRED_FREEFORM_TAG, of the backups carrying it: no run copies the others, nor spends budget on them."""
+        """(missing (backup, region) pairs in the window, of them of the kinds the copy limit counts). With
+        `rules` (a run's settings, at its start), only the pairs that run would copy: no run copies an
+        untagged backup under REQUIRED_FREEFORM_TAG, a pair whose copy expired (the source's record), nor
+        one whose copy would expire on arrival, unless keep-last keeps it; none of these spends budget."""
+        newest = (
+            {b["id"] for b in newest_copied(state, compartments, rules.keep_last, rules.required_tag)}
+            if rules
+            else set()
+        )
         missing = limited = 0
         for backup in in_window(state, compartments, window_start):
-            if not carries_required_tag(backup, required_tag):
+            if rules and not carries_required_tag(backup, rules.required_tag):
                 continue
             for region in self.destinations:
-                if not has_copy(state, backup["id"], region):
-                    missing += 1
-                    limited += kind_of(backup["id"]) in ("volumebackup", "volumegroupbackup")
+                if has_copy(state, backup["id"], region):
+                    continue
+                if rules and not rules.copies(backup, region, backup["id"] in newest):
+                    continue
+                missing += 1
+                limited += kind_of(backup["id"]) in ("volumebackup", "volumegroupbackup")
         return missing, limited
 
     def copies_in_flight(self, state: Snapshot) -> int:
@@ -233,26 +243,28 @@ class World:
         before: Snapshot,
         calls: Sequence[tuple[dict[str, Any], dict[str, Any]]],
         started: datetime,
-        required_tag: str | None = None,
+        settings: Mapping[str, str] | None = None,
     ) -> SweepCheck:
         """`calls` are the (body, answer) of the sweep and of each child it started, in order. A
         coordinator that fanned out covers nothing itself: its children do, each with the share
         of maxCopies its body carries. A run had enough budget when it may copy every copy missing
         from its compartments, and the copies in flight leave room under the copy limit for every
-        missing copy the limit counts, in the whole scope."""
+        missing copy the limit counts, in the whole scope. With `settings`, the copies missing are
+        only those the run would make (missing_copies)."""
         body = calls[0][0]
         window_start = started - timedelta(hours=float(body.get("sinceHours", 168)))
         runs = list(calls[1:]) if calls[0][1].get("outcome") == "fanned_out" else [calls[0]]
         scope = body.get("compartmentIds") or [body["compartmentId"]]
-        missing_in_scope = self.missing_copies(before, scope, window_start, required_tag)
+        rules = CopyRules(settings, started) if settings is not None else None
+        missing_in_scope = self.missing_copies(before, scope, window_start, rules)
         room = self.copies_in_flight(before) + missing_in_scope[1] <= COPY_LIMIT
         checked = []
         for run_body, answer in runs:
             compartments = tuple(run_body.get("compartmentIds") or [run_body["compartmentId"]])
             max_copies = int(run_body.get("maxCopies", 10))
-            missing = self.missing_copies(before, compartments, window_start, required_tag)[0]
+            missing = self.missing_copies(before, compartments, window_start, rules)[0]
             checked.append(SweepRun(compartments, max_copies, room and missing <= max_copies, answer))
-        return SweepCheck(window_start, self.destinations, tuple(checked), required_tag)
+        return SweepCheck(window_start, self.destinations, tuple(checked), rules.required_tag if rules else None)
 
 
 def in_window(state: Snapshot, compartments: Sequence[str], window_start: datetime) -> Iterator[dict[str, Any]]:
@@ -274,6 +286,43 @@ def has_copy(state: Snapshot, backup_id: str, region: str) -> bool:
         source_of(other) == backup_id and other["lifecycleState"] in PRESENT_STATES and other[REGION] == region
         for other in state.values()
     )
+
+
+@dataclass(frozen=True)
+class CopyRules:
+    """Which copies a run makes, by its settings, written out again from docs/retention.md ("When a copy
+    expires", "No copy that expires on arrival", "An expiry is final") and docs/deploying.md."""
+
+    settings: Mapping[str, str]
+    now: datetime
+
+    @property
+    def required_tag(self) -> str | None:
+        return self.settings.get("REQUIRED_FREEFORM_TAG")
+
+    @property
+    def keep_last(self) -> int:
+        return int(self.settings.get("KEEP_LAST_COPIES") or 1)
+
+    def expiry(self, backup: dict[str, Any], region: str) -> datetime | None:
+        """When a copy of `backup` made into `region` expires (None: never); the first rule that applies wins."""
+        created = parse_time(backup["timeCreated"])
+        assert created is not None
+        region_days = self.settings.get("COPY_RETENTION_DAYS_" + region.upper().replace("-", "_"))
+        if region_days is not None:
+            return None if region_days.strip().lower() == "never" else created + timedelta(days=int(region_days))
+        if backup.get("expirationTime"):
+            return parse_time(backup["expirationTime"])
+        days = self.settings.get("COPY_RETENTION_DAYS")
+        return created + timedelta(days=int(days)) if days else None
+
+    def copies(self, backup: dict[str, Any], region: str, among_newest: bool) -> bool:
+        """Whether a run copies `backup` (missing there) into `region`: not when its copy there expired (the
+        source's record), nor when that copy would be past its expiry on arrival, unless keep-last keeps it."""
+        if EXPIRY_RECORD_PREFIX + region in (backup.get("freeformTags") or {}):
+            return False
+        expires = self.expiry(backup, region)
+        return expires is None or expires > self.now or among_newest
 
 
 def carries_required_tag(backup: dict[str, Any], required_tag: str | None) -> bool:
