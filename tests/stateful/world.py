@@ -501,16 +501,19 @@ def within_limits(step: Step) -> list[str]:
     return broken
 
 
+def runs_with_budget(step: Step) -> Iterator[tuple[SweepCheck, SweepRun]]:
+    """The runs of a step's sweep family that had enough budget: those promises 5 and 6 judge."""
+    if step.sweep is not None:
+        for run in step.sweep.runs:
+            if run.enough_budget:
+                yield step.sweep, run
+
+
 def sweep_covered_the_window(step: Step) -> list[str]:
     """5. After a sweep with enough budget, every backup in the window has a copy or a named reason.
     Judged per run of the sweep's family: a child of a fan-out gets its share of maxCopies."""
-    check = step.sweep
-    if check is None:
-        return []
     broken = []
-    for run in check.runs:
-        if not run.enough_budget:
-            continue
+    for check, run in runs_with_budget(step):
         TALLY.items["sweeps with budget"] += 1
         uncovered = [
             backup["id"]
@@ -537,13 +540,8 @@ def newest_reach_every_region(step: Step) -> list[str]:
     volume, the deadline). Never ExpiresOnArrival: keep-last keeps these copies whatever their expiry,
     so a volume whose backups stopped, or whose untagged backups came after its tagged one, still
     reaches its DR region (docs/retention.md)."""
-    check = step.sweep
-    if check is None:
-        return []
     broken = []
-    for run in check.runs:
-        if not run.enough_budget:
-            continue
+    for check, run in runs_with_budget(step):
         answer = run.answer
         failed = {(entry.get("backupId"), entry.get("destinationRegion")) for entry in answer.get("failed") or ()}
         uncovered = []
