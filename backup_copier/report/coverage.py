@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from hashlib import blake2b
 from typing import Any
 
 from ..backups.states import AVAILABLE
@@ -35,13 +36,25 @@ class Status(enum.StrEnum):
         return list(Status).index(self)
 
 
+def source_key(backup_id: str) -> bytes:
+    """A source backup's OCID as the copy indexes hold it: its 128-bit BLAKE2b digest.
+
+    A report's workers each hold their compartment's indexes while they read its source backups:
+    a digest is a bytes of 49 bytes where the OCID's string is 136 (an OCID of 87 characters, as
+    OCI's), so 8 workers over compartments of 3,500 copies hold about 2.4 MiB less. Two OCIDs
+    share a key only by a collision of BLAKE2b-128, about one chance in 2**128 for a pair: the
+    answers are those of the OCIDs themselves.
+    """
+    return blake2b(backup_id.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 @dataclass
 class CopyIndex:
-    """What one destination region holds: the ids of the source backups its copies were made from."""
+    """What one destination region holds: the source backups its copies were made from, by source_key()."""
 
-    available: set[str] = field(default_factory=set)
-    in_flight: set[str] = field(default_factory=set)
-    faulty: Counter[str] = field(default_factory=Counter)
+    available: set[bytes] = field(default_factory=set)
+    in_flight: set[bytes] = field(default_factory=set)
+    faulty: Counter[bytes] = field(default_factory=Counter)
     read: int = 0
 
 
@@ -236,11 +249,10 @@ class Coverage:
         # A backup whose volume is not named stands for a volume of its own.
         volume_id = getattr(backup, spec.resource_attribute, None) or backup.id
         created = micros(backup.time_created)
+        key = source_key(backup.id)
         row = self._rows.get(volume_id)
         if row is None:
-            in_flight = sum(
-                1 << position for position, index in enumerate(self.indexes) if backup.id in index.in_flight
-            )
+            in_flight = sum(1 << position for position, index in enumerate(self.indexes) if key in index.in_flight)
             row = self._append(
                 volume_id,
                 self.compartment_id or getattr(backup, "compartment_id", "") or "",
@@ -254,9 +266,9 @@ class Coverage:
             self._oldest_times[row] = created
         for position, index in enumerate(self.indexes):
             column = self._copied[position]
-            if column[row] == _NO_COPY and backup.id in index.available:
+            if column[row] == _NO_COPY and key in index.available:
                 column[row] = created
-            faulty = index.faulty.get(backup.id, 0)
+            faulty = index.faulty.get(key, 0)
             if faulty:
                 counts = self._faulty.setdefault(row, [0] * len(self.indexes))
                 counts[position] += faulty
