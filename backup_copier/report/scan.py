@@ -59,7 +59,7 @@ class ReportPass(ScopePass[Read]):
         source = self.summary.source_region
         compartment.step.doing(f"list the source backups in {source}", source)
         for spec in self.specs:
-            # The report reads no tag: its records are spared them.
+            # The report reads no tag: its records are spared them (and the compartment, known here).
             for backup in compartment.backups(self.clients, source, spec, "DESC", tags=False):
                 if backup.time_created < self.since:
                     break
