@@ -23,7 +23,7 @@ from ..shared.kinds import BackupKind, KindSpec
 from ..shared.outcomes import SERVICE_FAILURES, copy_verdict, verdict_for
 from ..shared.result import CopyResult, Outcome
 from ..shared.settings import Settings
-from .arrival import EXPIRES_ON_ARRIVAL, among_newest, expires_on_arrival
+from .arrival import EXPIRES_ON_ARRIVAL, among_newest, copied_by_this_function, expires_on_arrival
 from .expired import COPY_EXPIRED, copy_expired
 from .marker import Marker, MarkResult
 from .marks import may_repair, read_mark
@@ -134,6 +134,7 @@ class CopyJob:
                 self.spec,
                 self.backup,
                 self.settings.keep_last_copies,
+                copied_by_this_function(self.settings),
             )
         return self.among_newest
 

@@ -144,12 +144,10 @@ def _reason_to_skip(request: CopyRequest, settings: Settings) -> tuple[str, str]
     if settings.source_compartment_ids and request.compartment_id not in settings.source_compartment_ids:
         return "CompartmentNotSelected", "data.compartmentId is not in SOURCE_COMPARTMENT_IDS"
     required = settings.required_tag()
-    if required:
+    if required and not settings.carries_required_tag(request.freeform_tags):
         key, value = required
-        tags = request.freeform_tags or {}
-        if key not in tags or (value is not None and tags[key] != value):
-            wanted = key if value is None else f"{key}={value}"
-            return "TagNotPresent", f"data.freeFormTags lacks {wanted} (REQUIRED_FREEFORM_TAG)"
+        wanted = key if value is None else f"{key}={value}"
+        return "TagNotPresent", f"data.freeFormTags lacks {wanted} (REQUIRED_FREEFORM_TAG)"
     return None
 
 

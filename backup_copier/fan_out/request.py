@@ -69,7 +69,10 @@ class Coordinated(Request):
 
 
 def _with_listing(result: InvocationResult, progress: ScopeProgress) -> None:
-    """Compartments whose subtree could not be listed are named, as the action itself names them."""
+    """Compartments whose subtree could not be listed are named, as the action itself names them;
+    so are the listing's items that were no compartment, each a compartment no child was given."""
+    if progress.malformed.count:
+        result.extra["malformedItems"] = progress.malformed.to_json()
     if progress.complete:
         return
     listing = progress.to_json()

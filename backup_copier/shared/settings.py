@@ -289,6 +289,16 @@ class Settings(BaseModel):
         key, _, value = self.required_freeform_tag.partition("=")
         return key.strip(), (value.strip() if "=" in self.required_freeform_tag else None)
 
+    def carries_required_tag(self, freeform_tags: Mapping[str, str] | None) -> bool:
+        """Whether a backup with these freeform tags passes REQUIRED_FREEFORM_TAG (always, when it is unset):
+        the one test for the event filter, the sweep's filter and keep-last's ranking (backups/arrival.py)."""
+        required = self.required_tag()
+        if required is None:
+            return True
+        key, value = required
+        tags = freeform_tags or {}
+        return key in tags and (value is None or tags[key] == value)
+
 
 @dataclass(frozen=True)
 class PerRegionKeys:

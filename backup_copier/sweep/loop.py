@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..backups.arrival import copied_by_this_function
 from ..backups.copy_job import CopyJob
 from ..backups.listing import STEP_SECONDS, OutOfTime, check_time
 from ..backups.marker import Marker
@@ -81,6 +82,7 @@ class Sweep(ScopePass[CompartmentFindings]):
                 self.window_start,
                 self._reason_to_skip,
                 self.settings.keep_last_copies,
+                copied_by_this_function(self.settings),
                 self.settings.retention_for,
                 keep=2 * self.max_copies,
             ),
@@ -181,13 +183,9 @@ class Sweep(ScopePass[CompartmentFindings]):
             return "NotYetAvailable" if backup.lifecycle_state in NOT_YET_STATES else "NotCopyable"
         if backup.time_created < self.window_start:
             return "OutsideWindow"
-        required = self.settings.required_tag()
-        if required:
+        if not self.settings.carries_required_tag(backup.freeform_tags):
             # The sweep copies what the Events rule would have: the same tag filter applies.
-            key, value = required
-            tags = backup.freeform_tags or {}
-            if key not in tags or (value is not None and tags[key] != value):
-                return "TagNotPresent"
+            return "TagNotPresent"
         return None
 
     def _reason_to_wait(self, spec: KindSpec, boot_volume: str | None) -> tuple[str, StopReason | None] | None:

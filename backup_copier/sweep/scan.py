@@ -251,6 +251,8 @@ class SweepReading:
     since: datetime
     reason_to_skip: Callable[[KindSpec, Any], str | None]
     keep_last: int
+    # REQUIRED_FREEFORM_TAG: keep-last ranks only the backups this function copies (arrival.py).
+    copied: Callable[[Any], bool]
     retention_for: Callable[[str], RetentionRule]
     # Copies held per sort: twice maxCopies.
     keep: int
@@ -258,7 +260,7 @@ class SweepReading:
 
 def read_compartment(compartment: CompartmentRead, reading: SweepReading) -> CompartmentFindings:
     found = CompartmentFindings(MissingCopies(reading.keep))
-    newest = NewestBackups(reading.keep_last)
+    newest = NewestBackups(reading.keep_last, reading.copied)
     indexes: dict[str, DestinationIndex] = {}
     busy_boot_sources: set[str] = set()
     step = compartment.step
@@ -276,7 +278,8 @@ def read_compartment(compartment: CompartmentRead, reading: SweepReading) -> Com
         # Newest first: every backup newer than this one was seen, so its rank is known now.
         for backup in compartment.backups(reading.clients, reading.source_region, spec, "DESC"):
             found.scanned += 1
-            # Ranked whatever the window or the filters say: keep-last counts every backup of the volume.
+            # Ranked whatever the window says: keep-last counts every copy of the volume, and any of its
+            # backups that the tag filter lets through may have one (arrival.py).
             newest.see(spec, backup)
             boot_volume = boot_volume_of(spec, backup)
             if boot_volume and backup.id in busy_boot_sources:

@@ -3,6 +3,7 @@ container of its own (tests/fan_out/support.py), and together they do what one u
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -284,6 +285,34 @@ def test_a_subtree_is_expanded_by_the_coordinator_and_an_unlistable_compartment_
     reports = children(emulator)
     assert sum(report["compartmentsScanned"] for report in reports) == 3
     assert {report["fanOutOf"] for report in reports} == {answer["callId"]}
+
+
+def test_a_listed_item_that_is_no_compartment_is_named_by_the_coordinator_as_by_an_unsplit_run(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """The coordinator expands the scope itself: an item of the listing that is no compartment gives no
+    child its batch, so the coordinator's answer names it in malformedItems, as the unsplit run's does."""
+    settings = fan_out_settings(emulator, batch=2)
+    containers(emulator, function)
+    root = emulator.add_compartment(emulator.tenancy_id, f"fan-out-{new_call_id()[-8:]}")
+    kids = [emulator.add_compartment(root, f"kid{n}") for n in range(2)]
+    emulator.add_compartment(root, "odd", compartment_id="not-an-ocid")
+    body = {"action": "report", "compartmentId": root, "subtree": True, **VOLUME_ONLY}
+
+    try:
+        unsplit = invoke(function(), body)
+        answer = invoke(function(**settings), body)
+    finally:  # the session's emulator is shared: later tenancy-wide runs must not meet it
+        emulator.set_compartment_state("not-an-ocid", "DELETED")
+
+    assert answer["outcome"] == "fanned_out" and answer["compartments"] == 3
+    for result in (unsplit, answer):
+        assert result["malformedItems"]["count"] == 1, result
+        [named] = result["malformedItems"]["items"]
+        assert (named["operation"], named["compartmentId"], named["id"]) == ("ListCompartments", root, "not-an-ocid")
+    given = [json.loads(call.body)["compartmentIds"] for call in emulator.function_invocations()]
+    assert sorted(compartment for batch in given for compartment in batch) == sorted([root, *kids])
+    assert sum(child["compartmentsScanned"] for child in children(emulator)) == 3
 
 
 def _seed_sweep_world(emulator: Emulator, compartments: list[str]) -> None:

@@ -8,7 +8,7 @@ event path alike, unless it is its volume's newest backup, whose copy keep-last 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from blockstorage_emulator import Emulator
@@ -137,3 +137,41 @@ def test_the_event_path_answers_the_deadline_when_too_little_time_is_left_to_ran
         ("get", "us-phoenix-1"),
         ("list", DESTINATION_REGION),
     ]
+
+
+def test_with_a_tag_filter_the_newest_tagged_backup_is_copied_whatever_untagged_ones_came_after(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Keep-last counts copies, and an untagged backup is never copied under REQUIRED_FREEFORM_TAG: a volume
+    backed up daily and tagged for DR weekly still reaches its DR region, by the sweep and by the event path,
+    while an older tagged backup is still skipped."""
+    swept, evented = new_compartment(), new_compartment()
+    process = function(**RETENTION, REQUIRED_FREEFORM_TAG="dr-copy=true")
+    tagged = {"dr-copy": "true"}
+
+    def backup(compartment: str, volume: str, hours_ago: float, tags: dict[str, str] | None = None) -> dict[str, Any]:
+        return emulator.add_backup(
+            "volume",
+            "us-phoenix-1",
+            compartment,
+            time_created=datetime.now(UTC) - timedelta(hours=hours_ago),
+            volume_id=volume,
+            freeform_tags=tags or {},
+        )
+
+    older_tagged = backup(swept, _volume("e"), 150, tagged)
+    newest_tagged = backup(swept, _volume("e"), 120, tagged)
+    event_tagged = backup(evented, _volume("f"), 120, tagged)
+    for compartment, volume in ((swept, _volume("e")), (evented, _volume("f"))):
+        for hours in (24, 48, 72, 96):
+            backup(compartment, volume, hours)  # daily, untagged: never copied, so never kept by keep-last
+
+    sweep = _invoke(process, {"action": "reconcile", "compartmentId": swept})
+    assert [entry["backupId"] for entry in sweep["copied"]] == [newest_tagged["id"]]
+    assert sweep["skippedByReason"] == {"ExpiresOnArrival": 1, "TagNotPresent": 4}
+    assert emulator.copies_of(older_tagged["id"]) == []
+
+    late = _invoke(process, event_for("volume", event_tagged["id"], compartmentId=evented, freeFormTags=tagged))
+    assert late["outcome"] == "copied", late
+    redrive = _invoke(process, {"backupId": older_tagged["id"]})
+    assert redrive["reasonCode"] == "ExpiresOnArrival", redrive

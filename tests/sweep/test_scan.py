@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from backup_copier.backups.arrival import every_backup
 from backup_copier.backups.per_compartment import Step
 from backup_copier.backups.records import BootVolumeBackupRecord, VolumeBackupRecord
 from backup_copier.backups.scope_pass import CompartmentRead
@@ -70,6 +71,7 @@ def _reading(keep: int, retention_days: int | None = None) -> SweepReading:
         since=NOW - timedelta(days=30),
         reason_to_skip=lambda spec, backup: None,
         keep_last=1,
+        copied=every_backup,
         retention_for=lambda region: RetentionRule(region, None, retention_days),
         keep=keep,
     )
