@@ -136,7 +136,7 @@ BACKUP_LISTS: dict[BackupKind, ListOperation[BackupRecord]] = {
         PageReader(RECORDS[BackupKind.VOLUME_GROUP]),
     ),
 }
-# The same operations read into records without their freeform tags (records.py), for a pass that reads none.
+# The same operations read into records without their freeform tags and more (records.py), for a pass that reads none.
 UNTAGGED_BACKUP_LISTS: dict[BackupKind, ListOperation[BackupRecord]] = {
     kind: replace(operation, reader=PageReader(UNTAGGED_RECORDS[kind])) for kind, operation in BACKUP_LISTS.items()
 }
@@ -224,7 +224,8 @@ def backup_records(
 ) -> Iterator[BackupRecord]:
     """Every backup of `spec`'s kind in the compartment, by creation time in `order` (ASC or DESC):
     listing.pages(), as records; the items that are not records go to `malformed`. With
-    tags=False, records without their freeform tags (None), for a pass that reads none."""
+    tags=False, records without their freeform tags, the fields only tag-reading passes use and
+    the compartment's OCID (None, records.py), for a pass that reads no tag."""
     return records(
         clients.for_region(region),
         (BACKUP_LISTS if tags else UNTAGGED_BACKUP_LISTS)[spec.kind],

@@ -78,7 +78,8 @@ class CompartmentRead:
     ) -> Iterator[Any]:
         """Every backup of `spec`'s kind in this compartment in `region`, by creation time in `order`
         (ASC or DESC), one page in memory at a time; with tags=False, without their freeform tags
-        (a pass that reads none is spared about half of each record)."""
+        nor the fields only tag-reading passes use, nor the compartment's OCID (records.py: a pass
+        that reads no tag is spared about half of each record)."""
         invocation, compartment_id, malformed = self.invocation, self.compartment_id, self.malformed
         return read_backups(clients, invocation, region, spec, compartment_id, order, malformed, tags=tags, **filters)
 

@@ -88,6 +88,9 @@ class RegionPlan:
     region: str
     keep_last: int
     now: datetime
+    # The compartment listed: every candidate shares its one string, where each copy's record
+    # holds a string of its own (136 bytes a candidate, held until the compartment is folded).
+    compartment_id: str = ""
     kept: Counter[str] = field(default_factory=Counter)
     candidates: list[Candidate] = field(default_factory=list)
     # Per source volume: the newest keep_last AVAILABLE marked copies, by recovery point.
@@ -111,7 +114,7 @@ class RegionPlan:
             Candidate(
                 spec,
                 self.region,
-                copy.compartment_id,
+                self.compartment_id or copy.compartment_id,
                 copy.id,
                 reading.mark.source_backup_id,
                 reading.mark.source_resource_id,

@@ -103,7 +103,7 @@ class ExpiryPass(ScopePass[tuple[list[Candidate], Counter[str]]]):
         kept: Counter[str] = Counter()
         for region in self.summary.destination_regions:
             compartment.step.doing("list the copies", region)
-            region_plan = RegionPlan(region, self.summary.keep_last, self.now)
+            region_plan = RegionPlan(region, self.summary.keep_last, self.now, compartment.compartment_id)
             for spec in SPECS.values():
                 for copy in compartment.backups(self.clients, region, spec, "DESC"):
                     region_plan.consider(copy, spec)

@@ -2,7 +2,7 @@
 
 Each compartment is read by a worker, and its per-volume aggregates join the scope's once it is
 read whole. Within a compartment, destinations first: each copy of a backup in the window
-leaves only its source's id (a few dozen bytes), in a set per region. Then each kind's source
+leaves only a digest of its source's id (49 bytes, coverage.py source_key), in a set per region. Then each kind's source
 backups, newest first, each folded into its volume's aggregate (coverage.py) and dropped: one
 page of lean records is in memory at a time. Once the reading is over, the act posts the
 figures of every compartment read whole, and of no other.
@@ -20,7 +20,7 @@ from ..shared.context import Invocation
 from ..shared.kinds import KindSpec
 from ..shared.metrics import UNSPLIT, MetricsOutcome, PostingSlot, publish
 from ..shared.settings import Settings
-from .coverage import CopyIndex, Coverage
+from .coverage import CopyIndex, Coverage, source_key
 from .publish import report_metrics
 from .summary import ReportSummary
 
@@ -59,7 +59,7 @@ class ReportPass(ScopePass[Read]):
         source = self.summary.source_region
         compartment.step.doing(f"list the source backups in {source}", source)
         for spec in self.specs:
-            # The report reads no tag: its records are spared them.
+            # The report reads no tag: its records are spared them (and the compartment, known here).
             for backup in compartment.backups(self.clients, source, spec, "DESC", tags=False):
                 if backup.time_created < self.since:
                     break
@@ -111,9 +111,9 @@ class ReportPass(ScopePass[Read]):
                 if not source_id:
                     continue
                 if copy.lifecycle_state == AVAILABLE:
-                    index.available.add(source_id)
+                    index.available.add(source_key(source_id))
                 elif copy.lifecycle_state in NOT_YET_STATES:
-                    index.in_flight.add(source_id)
+                    index.in_flight.add(source_key(source_id))
                 elif copy.lifecycle_state == FAULTY:
-                    index.faulty[source_id] += 1
+                    index.faulty[source_key(source_id)] += 1
         return index

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from oci.core.models import BootVolumeBackup, VolumeBackup
 
-from backup_copier.report.coverage import CopyIndex, Coverage, Status
+from backup_copier.report.coverage import CopyIndex, Coverage, Status, source_key
 from backup_copier.shared.kinds import SPECS, BackupKind
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -35,7 +35,7 @@ def test_members_of_a_volume_group_backup_are_reported_through_the_group() -> No
 
 
 def test_a_backup_without_a_volume_stands_for_its_own() -> None:
-    index = CopyIndex(available={"lonely"})
+    index = CopyIndex(available={source_key("lonely")})
     coverage = Coverage([index])
 
     coverage.add(SPECS[BackupKind.VOLUME], _backup(VolumeBackup, "lonely", 3))
@@ -47,7 +47,7 @@ def test_a_backup_without_a_volume_stands_for_its_own() -> None:
 
 
 def test_the_target_itself_is_not_a_breach() -> None:
-    coverage = Coverage([CopyIndex(available={"a"})])
+    coverage = Coverage([CopyIndex(available={source_key("a")})])
     coverage.add(SPECS[BackupKind.VOLUME], _backup(VolumeBackup, "a", 26, volume_id="v"))
 
     assert coverage.volumes["v"].region(0, NOW, 26).status is Status.COVERED
