@@ -14,7 +14,7 @@ class Tally:
     kinds: Counter[str] = field(default_factory=Counter)
     # Times each promise was checked (after every step of the machine, once per fdk test).
     checks: Counter[str] = field(default_factory=Counter)
-    # What those checks looked at: deletions, updates, copies, limited runs, sweeps with budget.
+    # What those checks looked at: deletions, updates, copies, limited runs, sweeps with budget, newest backups.
     items: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:

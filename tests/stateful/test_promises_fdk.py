@@ -1,4 +1,4 @@
-"""Each of the machine's promises (world.py's five, drills.py's five) on its key scenario, through the real fdk socket.
+"""Each of the machine's promises (world.py's six, drills.py's five) on its key scenario, through the real fdk socket.
 
 The machine (test_machine.py) runs the handler in this process for speed; these run the function
 as it is deployed, one fdk process per settings (a coordinator and its children's containers for
@@ -20,6 +20,7 @@ from tests.helpers import (
     MARK_COPY,
     MARK_EXPIRES,
     NOW,
+    SOURCE_REGION,
     FunctionFactory,
     event_for,
     new_compartment,
@@ -47,7 +48,7 @@ def _run(world: World, process: FunctionProcess, name: str, body: dict[str, Any]
     return world.end(name, before, **limits)
 
 
-def _sweep(world: World, process: FunctionProcess, max_copies: int = 10) -> Step:
+def _sweep(world: World, process: FunctionProcess, max_copies: int = 10, **settings: str) -> Step:
     compartments = list(world.compartments)
     body = {"action": "reconcile", "compartmentIds": compartments, "sinceHours": 168, "maxCopies": max_copies}
     if len(compartments) == 1:
@@ -55,7 +56,7 @@ def _sweep(world: World, process: FunctionProcess, max_copies: int = 10) -> Step
     before = world.begin()
     started = datetime.now(UTC)
     answer = process.invoke(body, deadline_seconds=60).json()
-    check = world.sweep_check(before, [(body, answer)], started)
+    check = world.sweep_check(before, [(body, answer)], started, settings)
     return world.end("sweep", before, max_copies=max_copies, sweep=check)
 
 
@@ -183,6 +184,40 @@ def test_a_sweep_with_enough_budget_covers_its_window(emulator: Emulator, functi
     assert promises.in_window(step.after, world.compartments, step.sweep.window_start)  # not vacuous
 
 
+def test_each_volume_s_newest_tagged_backup_reaches_every_region(emulator: Emulator, function: FunctionFactory) -> None:
+    """Promise 6: REQUIRED_FREEFORM_TAG=dr-copy=true and COPY_RETENTION_DAYS_US_ASHBURN_1=1, and a volume
+    backed up daily but tagged for DR now and then: tagged 78 and 54 hours ago, untagged 30 and 6. Each
+    tagged backup's copy would be past its expiry on arrival; the newer is copied all the same, since
+    keep-last keeps it (the untagged ones are never copies, so they outrank nothing); the older is skipped."""
+    compartment = new_compartment()
+    world = World(emulator, (compartment,), (DESTINATION_REGION,))
+    required_tag = "dr-copy=true"
+    settings = {"COPY_RETENTION_DAYS_US_ASHBURN_1": "1", "REQUIRED_FREEFORM_TAG": required_tag}
+    process = function(**settings)
+    volume = "ocid1.volume.oc1.phx." + "t" * 60
+    older, newest_tagged, *_ = (
+        emulator.add_backup(
+            "volume",
+            SOURCE_REGION,
+            compartment,
+            time_created=NOW - timedelta(hours=hours_ago),
+            volume_id=volume,
+            freeform_tags=tags,
+        )
+        for hours_ago, tags in ((78, {"dr-copy": "true"}), (54, {"dr-copy": "true"}), (30, {}), (6, {}))
+    )
+
+    step = _sweep(world, process, **settings)
+
+    assert step.sweep is not None and step.sweep.enough_budget
+    assert _broken(world, step) == {}
+    # Not vacuous: the promise looked at the newest tagged backup, which now has its copy; the older has none.
+    newest = promises.newest_copied(step.after, world.compartments, 1, required_tag)
+    assert [backup["id"] for backup in newest] == [newest_tagged["id"]]
+    assert len(emulator.copies_of(newest_tagged["id"], DESTINATION_REGION)) == 1
+    assert emulator.copies_of(older["id"]) == []
+
+
 # The drill's five promises (drills.py): the function creates every drill here, over passes, as the
 # machine's drills are; what an operator makes is seeded straight into the emulator.
 
@@ -207,7 +242,7 @@ def _started(step: Step) -> list[dict[str, Any]]:
 
 
 def _drills_broken(world: DrillWorld, *steps: Step) -> dict[str, dict[str, list[str]]]:
-    """The drill's promises and the five others each step broke, by step: {} when every one held."""
+    """The drill's promises and the six others each step broke, by step: {} when every one held."""
     found = {
         f"{number} {step.name}": {**promises.check_all(step, world), **drills.check_all(step, world)}
         for number, step in enumerate(steps, 1)

@@ -1,4 +1,5 @@
-"""The world as the emulator records it, and issue 22's five promises checked on it.
+"""The world as the emulator records it, and the six promises of copies checked on it (issue 22's five,
+and keep-last's exception to "no copy that expires on arrival").
 
 Nothing here takes the function's word for what it did. Each check reads the emulator's own
 records: its state (a snapshot of the compartments a test seeded, before and after a step) and
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -43,6 +44,8 @@ OUTSIDE_THE_PROMISE = frozenset(
     {"OutsideWindow", "NotYetAvailable", "NotCopyable", "CopyOfAnotherBackup", "VolumeGroupMember"}
 )
 BUDGET_REASONS = frozenset({"MaxCopies", "CopyLimit", "Deadline", "Failed"})
+# The source's record of an expiry the function carried out (docs/retention.md, "An expiry is final").
+EXPIRY_RECORD_PREFIX = "backup-copier-expired-in-"
 # Backups seeded this close to the window's edge are left out of promise 5 (the sweep's clock and
 # this check's differ by the step's duration); the machine seeds none there.
 WINDOW_MARGIN = timedelta(hours=1)
@@ -130,6 +133,8 @@ class SweepCheck:
     window_start: datetime
     regions: tuple[str, ...]
     runs: tuple[SweepRun, ...]
+    # REQUIRED_FREEFORM_TAG as the run's container had it (None: unset): which backups it copies at all.
+    required_tag: str | None = None
 
     @property
     def enough_budget(self) -> bool:
@@ -196,14 +201,29 @@ class World:
         }
         return step
 
-    def missing_copies(self, state: Snapshot, compartments: Sequence[str], window_start: datetime) -> tuple[int, int]:
-        """(missing (backup, region) pairs in the window, of them of the kinds the copy limit counts)."""
+    def missing_copies(
+        self, state: Snapshot, compartments: Sequence[str], window_start: datetime, rules: CopyRules | None = None
+    ) -> tuple[int, int]:
+        """(missing (backup, region) pairs in the window, of them of the kinds the copy limit counts). With
+        `rules` (a run's settings, at its start), only the pairs that run would copy: no run copies an
+        untagged backup under REQUIRED_FREEFORM_TAG, a pair whose copy expired (the source's record), nor
+        one whose copy would expire on arrival, unless keep-last keeps it; none of these spends budget."""
+        newest = (
+            {b["id"] for b in newest_copied(state, compartments, rules.keep_last, rules.required_tag)}
+            if rules
+            else set()
+        )
         missing = limited = 0
         for backup in in_window(state, compartments, window_start):
+            if rules and not carries_required_tag(backup, rules.required_tag):
+                continue
             for region in self.destinations:
-                if not has_copy(state, backup["id"], region):
-                    missing += 1
-                    limited += kind_of(backup["id"]) in ("volumebackup", "volumegroupbackup")
+                if has_copy(state, backup["id"], region):
+                    continue
+                if rules and not rules.copies(backup, region, backup["id"] in newest):
+                    continue
+                missing += 1
+                limited += kind_of(backup["id"]) in ("volumebackup", "volumegroupbackup")
         return missing, limited
 
     def copies_in_flight(self, state: Snapshot) -> int:
@@ -219,25 +239,32 @@ class World:
         )
 
     def sweep_check(
-        self, before: Snapshot, calls: Sequence[tuple[dict[str, Any], dict[str, Any]]], started: datetime
+        self,
+        before: Snapshot,
+        calls: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+        started: datetime,
+        settings: Mapping[str, str] | None = None,
     ) -> SweepCheck:
         """`calls` are the (body, answer) of the sweep and of each child it started, in order. A
         coordinator that fanned out covers nothing itself: its children do, each with the share
         of maxCopies its body carries. A run had enough budget when it may copy every copy missing
         from its compartments, and the copies in flight leave room under the copy limit for every
-        missing copy the limit counts, in the whole scope."""
+        missing copy the limit counts, in the whole scope. With `settings`, the copies missing are
+        only those the run would make (missing_copies)."""
         body = calls[0][0]
         window_start = started - timedelta(hours=float(body.get("sinceHours", 168)))
         runs = list(calls[1:]) if calls[0][1].get("outcome") == "fanned_out" else [calls[0]]
         scope = body.get("compartmentIds") or [body["compartmentId"]]
-        room = self.copies_in_flight(before) + self.missing_copies(before, scope, window_start)[1] <= COPY_LIMIT
+        rules = CopyRules(settings, started) if settings is not None else None
+        missing_in_scope = self.missing_copies(before, scope, window_start, rules)
+        room = self.copies_in_flight(before) + missing_in_scope[1] <= COPY_LIMIT
         checked = []
         for run_body, answer in runs:
             compartments = tuple(run_body.get("compartmentIds") or [run_body["compartmentId"]])
             max_copies = int(run_body.get("maxCopies", 10))
-            missing = self.missing_copies(before, compartments, window_start)[0]
+            missing = self.missing_copies(before, compartments, window_start, rules)[0]
             checked.append(SweepRun(compartments, max_copies, room and missing <= max_copies, answer))
-        return SweepCheck(window_start, self.destinations, tuple(checked))
+        return SweepCheck(window_start, self.destinations, tuple(checked), rules.required_tag if rules else None)
 
 
 def in_window(state: Snapshot, compartments: Sequence[str], window_start: datetime) -> Iterator[dict[str, Any]]:
@@ -259,6 +286,76 @@ def has_copy(state: Snapshot, backup_id: str, region: str) -> bool:
         source_of(other) == backup_id and other["lifecycleState"] in PRESENT_STATES and other[REGION] == region
         for other in state.values()
     )
+
+
+@dataclass(frozen=True)
+class CopyRules:
+    """Which copies a run makes, by its settings, written out again from docs/retention.md ("When a copy
+    expires", "No copy that expires on arrival", "An expiry is final") and docs/deploying.md."""
+
+    settings: Mapping[str, str]
+    now: datetime
+
+    @property
+    def required_tag(self) -> str | None:
+        return self.settings.get("REQUIRED_FREEFORM_TAG")
+
+    @property
+    def keep_last(self) -> int:
+        return int(self.settings.get("KEEP_LAST_COPIES") or 1)
+
+    def expiry(self, backup: dict[str, Any], region: str) -> datetime | None:
+        """When a copy of `backup` made into `region` expires (None: never); the first rule that applies wins."""
+        created = parse_time(backup["timeCreated"])
+        assert created is not None
+        region_days = self.settings.get("COPY_RETENTION_DAYS_" + region.upper().replace("-", "_"))
+        if region_days is not None:
+            return None if region_days.strip().lower() == "never" else created + timedelta(days=int(region_days))
+        if backup.get("expirationTime"):
+            return parse_time(backup["expirationTime"])
+        days = self.settings.get("COPY_RETENTION_DAYS")
+        return created + timedelta(days=int(days)) if days else None
+
+    def copies(self, backup: dict[str, Any], region: str, among_newest: bool) -> bool:
+        """Whether a run copies `backup` (missing there) into `region`: not when its copy there expired (the
+        source's record), nor when that copy would be past its expiry on arrival, unless keep-last keeps it."""
+        if EXPIRY_RECORD_PREFIX + region in (backup.get("freeformTags") or {}):
+            return False
+        expires = self.expiry(backup, region)
+        return expires is None or expires > self.now or among_newest
+
+
+def carries_required_tag(backup: dict[str, Any], required_tag: str | None) -> bool:
+    """REQUIRED_FREEFORM_TAG as docs/deploying.md words it: `key` (present) or `key=value` (equal)."""
+    if not required_tag:
+        return True
+    key, equals, value = required_tag.partition("=")
+    tags = backup.get("freeformTags") or {}
+    return key.strip() in tags and (not equals or tags[key.strip()] == value.strip())
+
+
+def newest_copied(
+    state: Snapshot, compartments: Sequence[str], keep: int, required_tag: str | None
+) -> Iterator[dict[str, Any]]:
+    """Each volume's newest `keep` source backups that the function copies at all, as docs/retention.md's
+    "No copy that expires on arrival" ranks them: AVAILABLE, not a volume backup inside a volume group
+    backup, not itself a copy, carrying REQUIRED_FREEFORM_TAG when it is set; per kind, compartment and
+    volume (a backup that names no volume is a volume of its own), whatever the window."""
+    volumes: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for backup in state.values():
+        if (
+            backup["compartmentId"] in compartments
+            and backup[REGION] == SOURCE_REGION
+            and backup["lifecycleState"] == "AVAILABLE"
+            and not source_of(backup)
+            and not backup.get("volumeGroupBackupId")
+            and carries_required_tag(backup, required_tag)
+        ):
+            volume = (kind_of(backup["id"]), backup["compartmentId"], resource_of(backup) or backup["id"])
+            volumes.setdefault(volume, []).append(backup)
+    for backups in volumes.values():
+        backups.sort(key=lambda backup: (parse_time(backup["timeCreated"]), backup["id"]), reverse=True)
+        yield from backups[:keep]
 
 
 def replayed(step: Step) -> Iterator[tuple[RecordedRequest, Snapshot]]:
@@ -287,7 +384,7 @@ def replayed(step: Step) -> Iterator[tuple[RecordedRequest, Snapshot]]:
                     state[gone]["lifecycleState"] = "TERMINATING"
 
 
-# The five promises. Each returns the sentences that say how the step broke it (none: it held).
+# The six promises. Each returns the sentences that say how the step broke it (none: it held).
 
 
 def deletions_were_due(step: Step) -> list[str]:
@@ -404,16 +501,19 @@ def within_limits(step: Step) -> list[str]:
     return broken
 
 
+def runs_with_budget(step: Step) -> Iterator[tuple[SweepCheck, SweepRun]]:
+    """The runs of a step's sweep family that had enough budget: those promises 5 and 6 judge."""
+    if step.sweep is not None:
+        for run in step.sweep.runs:
+            if run.enough_budget:
+                yield step.sweep, run
+
+
 def sweep_covered_the_window(step: Step) -> list[str]:
     """5. After a sweep with enough budget, every backup in the window has a copy or a named reason.
     Judged per run of the sweep's family: a child of a fan-out gets its share of maxCopies."""
-    check = step.sweep
-    if check is None:
-        return []
     broken = []
-    for run in check.runs:
-        if not run.enough_budget:
-            continue
+    for check, run in runs_with_budget(step):
         TALLY.items["sweeps with budget"] += 1
         uncovered = [
             backup["id"]
@@ -432,6 +532,41 @@ def sweep_covered_the_window(step: Step) -> list[str]:
     return broken
 
 
+def newest_reach_every_region(step: Step) -> list[str]:
+    """6. After a sweep with enough budget, each volume's newest KEEP_LAST_COPIES backups that the function
+    copies (newest_copied), those in the window, have a copy in every destination region, or the run
+    named why: the source's record that the expiry pass deleted its copy there (an expiry is final), the
+    pair in the answer's `failed`, or a pair the answer counts as remaining (the limits, a busy boot
+    volume, the deadline). Never ExpiresOnArrival: keep-last keeps these copies whatever their expiry,
+    so a volume whose backups stopped, or whose untagged backups came after its tagged one, still
+    reaches its DR region (docs/retention.md)."""
+    broken = []
+    for check, run in runs_with_budget(step):
+        answer = run.answer
+        failed = {(entry.get("backupId"), entry.get("destinationRegion")) for entry in answer.get("failed") or ()}
+        uncovered = []
+        for backup in newest_copied(step.after, run.compartments, step.keep_last, check.required_tag):
+            if parse_time(backup["timeCreated"]) < check.window_start + WINDOW_MARGIN:  # type: ignore[operator]
+                continue
+            TALLY.items["newest backups"] += 1
+            tags = backup.get("freeformTags") or {}
+            for region in check.regions:
+                if has_copy(step.after, backup["id"], region):
+                    continue
+                if EXPIRY_RECORD_PREFIX + region in tags:
+                    TALLY.items["newest whose copy expired"] += 1
+                elif (backup["id"], region) not in failed:
+                    uncovered.append(f"{backup['id']} in {region}")
+        remaining = sum((answer.get("remainingByReason") or {}).values())
+        if len(uncovered) > remaining:
+            broken.append(
+                f"{len(uncovered)} of the newest backups the function copies in {list(run.compartments)} "
+                f"(KEEP_LAST_COPIES {step.keep_last}, REQUIRED_FREEFORM_TAG {check.required_tag}) without a copy, "
+                f"and {remaining} pairs remaining: {uncovered}; skippedByReason {answer.get('skippedByReason')}"
+            )
+    return broken
+
+
 def check_all(step: Step, world: World) -> dict[str, list[str]]:
     """Every promise on one step, as the fdk tests check their key scenario."""
     found = {
@@ -440,6 +575,7 @@ def check_all(step: Step, world: World) -> dict[str, list[str]]:
         "copied once": copied_once(step, world),
         "within limits": within_limits(step),
         "sweep covers": sweep_covered_the_window(step),
+        "newest reach every region": newest_reach_every_region(step),
     }
     for name in found:
         TALLY.checks[name] += 1
