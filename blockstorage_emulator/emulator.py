@@ -264,6 +264,10 @@ class Emulator:
         """An operator's console edit of a volume's freeform tags: replaced whole, a new ETag."""
         self._volumes.set_freeform_tags(resource_id, tags)
 
+    def set_group_members(self, group_id: str, volume_ids: list[str]) -> None:
+        """An operator's UpdateVolumeGroup: the group's volumes become `volume_ids` (added ones join it)."""
+        self._volumes.set_group_members(group_id, volume_ids)
+
     def attach(
         self,
         volume_id: str,

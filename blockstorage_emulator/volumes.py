@@ -348,6 +348,15 @@ class Volumes:
             resource.freeform_tags = dict(tags)
             resource.etag = new_etag()
 
+    def set_group_members(self, group_id: str, volume_ids: list[str]) -> None:
+        """What an operator's UpdateVolumeGroup with volumeIds does: the group's members replaced, a new ETag."""
+        with self.lock:
+            group = self._find(group_id)
+            if not isinstance(group, VolumeGroup):
+                raise ValueError(f"{group_id} is no volume group")
+            self._regroup(group, volume_ids)
+            group.etag = new_etag()
+
     def finish_deletions(self) -> int:
         """TERMINATING resources become TERMINATED; a terminated group's members leave it."""
         with self.lock:

@@ -165,14 +165,28 @@ class Finisher:
         _apply(self.teardown.volume(fresh), entry)
 
     def _members(self, group: Restored, mark: marks.DrillMark) -> list[Restored]:
-        """A group's volumes, read fresh; each is given the drill's mark if it lacks it (not in a dry run)."""
+        """The group's volumes that its restore made, read fresh; each is given the drill's mark if it lacks
+        it (not in a dry run).
+
+        Membership alone proves nothing: anyone may add a volume to the group (UpdateVolumeGroup), and a
+        volume marked here is one a later pass deletes. So a member counts only when it was restored from
+        one of the copy's own member backups (volumeBackupIds); any other is left out, unmarked, and stays
+        when the group is deleted (deleting a group leaves its volumes). If the copy cannot be read, an
+        unmarked member is not marked, and the group waits for it (teardown.group's MembersUnmarked)."""
+        try:
+            copy = self._copy(group.spec, group.region, mark.copy_id)
+        except SERVICE_FAILURES:
+            copy = None
+        restored_from = set(getattr(copy[0], "volume_backup_ids", None) or ()) if copy else None
         members = []
         for member_id in group.member_ids:
             spec = BY_RESTORED_OCID_TYPE.get(member_id.split(".")[1])
             member = self._read(spec, group.region, member_id) if spec else None
             if member is None:
                 continue
-            if marks.read_mark(member.tags) is None and not self.dry_run:
+            if restored_from is not None and member.source_backup_id not in restored_from:
+                continue  # not of this restore: someone's volume, added to the group
+            if marks.read_mark(member.tags) is None and not self.dry_run and restored_from is not None:
                 member = self._mark_member(member, group, mark) or member
             members.append(member)
         return members

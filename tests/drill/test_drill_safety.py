@@ -245,3 +245,31 @@ def test_a_running_record_that_is_no_ocid_is_never_sent_in_a_url(emulator: Emula
 
     assert answer["outcome"] == "drilled"
     assert [r.path for r in emulator.requests if "aaaa" in r.path or ".." in r.path] == []
+
+
+def test_a_volume_someone_adds_to_a_drills_group_is_never_marked_nor_deleted(
+    emulator: Emulator, function: FunctionFactory
+) -> None:
+    """Membership proves nothing (UpdateVolumeGroup lets anyone add a volume): only the volumes restored from
+    the copy's own member backups are the drill's; an added one is left unmarked, and stays when the group goes."""
+    compartment = new_compartment()
+    seed_copy(emulator, compartment, "volume_group")
+    process = drill_function(emulator, function)
+    [started] = drill_pass(process, compartment, maxRestores=1)["drills"]
+    emulator.finish_restores()
+    group = emulator.volume(started["restored"])
+    theirs = emulator.add_volume(
+        "volume", DESTINATION_REGION, compartment, availability_domain=group["availabilityDomain"]
+    )["id"]
+    emulator.set_group_members(group["id"], [*group["volumeIds"], theirs])
+
+    answer = drill_pass(process, compartment, maxRestores=1)
+    emulator.finish_deletions()
+    drill_pass(process, compartment, maxRestores=1)
+
+    [entry] = [e for e in answer["drills"] if e["restored"] == group["id"]]
+    assert (entry["state"], entry["deleted"]) == ("passed", True), entry
+    assert not any(key.startswith("backup-copier-drill-") for key in emulator.volume(theirs)["freeformTags"])
+    assert theirs not in deletes(emulator)
+    assert state(emulator, theirs) == "AVAILABLE"
+    assert set(group["volumeIds"]) <= set(deletes(emulator)), "the restore's own volumes are ended"
