@@ -20,6 +20,7 @@ from typing import Any
 
 from oci import exceptions as oci_exceptions
 
+from ..backups import states as backup_states
 from ..backups.listing import OutOfTime, check_time
 from ..shared.clients import BlockStorageClients
 from ..shared.context import Invocation
@@ -266,7 +267,7 @@ class Finisher:
         restored = entry.restored
         try:
             copy = self._copy(spec, entry.region, entry.copy)
-            if copy is None or copy[0].lifecycle_state in GONE_STATES:
+            if copy is None or copy[0].lifecycle_state in backup_states.GONE_STATES:
                 # The copy is gone or going (expired): its record goes with it, and OCI refuses a
                 # TERMINATING backup's update with 409, which is no failure of the drill's.
                 return

@@ -113,7 +113,7 @@ class DrillPass(ScopePass[ScopeRead]):
         summary, scope, container = self.summary, self.scope_read, self.container
         summary.others = scope.others
         now = marks.utc_now()
-        teardown = Teardown(container.clients, container.compute, invocation, self.function_id)
+        teardown = Teardown(container.clients, container.compute, invocation)
         finisher = Finisher(
             container.clients,
             teardown,

@@ -18,7 +18,6 @@ from .tags import Operations, merge_tags
 
 # Volume.lifecycle_state, BootVolume.lifecycle_state and VolumeGroup.lifecycle_state (SDK 2.189): a
 # restore is PROVISIONING, then (not a group) RESTORING; a group may also be UPDATE_PENDING.
-RESTORING_STATES = frozenset({"PROVISIONING", "RESTORING", "UPDATE_PENDING"})
 GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 AVAILABLE = "AVAILABLE"
 FAULTY = "FAULTY"

@@ -55,7 +55,6 @@ class Teardown:
     clients: BlockStorageClients
     compute: ComputeClients
     invocation: Invocation
-    function_id: str
 
     def volume(self, drill: Restored) -> Ending:
         """Delete a proven volume or boot volume (a drill's own, or a member that has left its group)."""

@@ -30,6 +30,7 @@ from oci import exceptions as oci_exceptions
 
 from .clients import MonitoringClients
 from .context import Invocation
+from .deadline import OutOfTime
 from .errors import InvalidRequest
 from .outcomes import SERVICE_FAILURES, metrics_verdict
 from .retries import is_retryable
@@ -264,7 +265,7 @@ def post(
         nonlocal stopped
         pause = pacer.pause()
         if invocation.deadline.remaining() - pause < CALL_SECONDS:
-            stopped = _OutOfTime()
+            stopped = OutOfTime()
             return
         if pause > 0:
             sleep(pause)
@@ -310,7 +311,7 @@ def post(
         )
     for count, message in refused:
         outcome.fail(count, "MetricDataRefused", f"Monitoring refused {count} metric streams: {message}")
-    if isinstance(stopped, _OutOfTime):
+    if isinstance(stopped, OutOfTime):
         outcome.fail(
             unsent, "DeadlineReached", f"the function's deadline came before {unsent} metric streams could be posted"
         )
@@ -319,10 +320,6 @@ def post(
         verdict = metrics_verdict(stopped, region=region, permission_fix=permission_fix)
         outcome.fail(unsent, verdict.reason_code, verdict.reason)
     return outcome
-
-
-class _OutOfTime(Exception):
-    """Too little time was left for another call."""
 
 
 def _send(
