@@ -259,7 +259,14 @@ def test_a_volume_someone_adds_to_a_drills_group_is_never_marked_nor_deleted(
     emulator.finish_restores()
     group = emulator.volume(started["restored"])
     theirs = emulator.add_volume(
-        "volume", DESTINATION_REGION, compartment, availability_domain=group["availabilityDomain"]
+        "volume",
+        DESTINATION_REGION,
+        compartment,
+        availability_domain=group["availabilityDomain"],
+        source_details={
+            "type": "volumeBackup",
+            "id": emulator.add_backup("volume", DESTINATION_REGION, compartment)["id"],
+        },
     )["id"]
     emulator.set_group_members(group["id"], [*group["volumeIds"], theirs])
 
